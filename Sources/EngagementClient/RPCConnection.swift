@@ -1,0 +1,192 @@
+import Foundation
+import JSONRPC
+import NIOCore
+import NIOPosix
+import NIOSSL
+
+public enum RPCClientError: Error, Sendable, CustomStringConvertible {
+    case connectionClosed
+    case timedOut
+    case replyTooLong(Int)
+    case invalidReply(String)
+
+    public var description: String {
+        switch self {
+        case .connectionClosed: "the server closed the connection"
+        case .timedOut: "no reply within the timeout"
+        case .replyTooLong(let limit): "a reply exceeded \(limit) bytes"
+        case .invalidReply(let reason): "the server sent an invalid reply: \(reason)"
+        }
+    }
+}
+
+/// TLS settings of a client: the CA that must have signed the server's certificate (verification is always
+/// on), and optionally a client certificate for mutual TLS.
+public struct ClientTLS: Sendable {
+    public var caFile: String
+    public var certificateFile: String?
+    public var privateKeyFile: String?
+
+    public init(caFile: String, certificateFile: String? = nil, privateKeyFile: String? = nil) {
+        self.caFile = caFile
+        self.certificateFile = certificateFile
+        self.privateKeyFile = privateKeyFile
+    }
+}
+
+/// One TLS connection to the server, speaking one JSON message per line. Offers both raw lines (for tests
+/// and tools that need exact bytes) and `call`, which matches replies to requests by id.
+public actor RPCConnection {
+    private let channel: any Channel
+    private var writer: NIOAsyncChannelOutboundWriter<ByteBuffer>?
+    private var lines: [[UInt8]] = []
+    private var lineWaiters: [(id: Int, continuation: CheckedContinuation<[UInt8]?, any Error>)] = []
+    private var closed = false
+    private var closeError: (any Error)?
+    private var nextWaiterID = 0
+    private var nextRequestID = 1
+    /// Replies read while looking for another id, kept for whoever asks for them.
+    private var unclaimed: [RequestID: JSONValue] = [:]
+
+    public static func connect(
+        host: String, port: Int, tls: ClientTLS, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws -> RPCConnection {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.minimumTLSVersion = .tlsv12
+        configuration.certificateVerification = .fullVerification
+        configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(tls.caFile))
+        if let certificate = tls.certificateFile, let key = tls.privateKeyFile {
+            configuration.certificateChain = try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) }
+            configuration.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
+        }
+        let context = try NIOSSLContext(configuration: configuration)
+        // Host names are verified against DNS names; IP literals against IP addresses (NIOSSL does so when
+        // no server host name is given).
+        let isIPAddress = host.contains(":") || host.allSatisfy { $0.isNumber || $0 == "." }
+        let serverHostname = isIPAddress ? nil : host
+        let asyncChannel = try await ClientBootstrap(group: group)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connect(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        NIOSSLClientHandler(context: context, serverHostname: serverHostname))
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(ClientLineDecoder(maximumLength: 64 << 20)))
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        let connection = RPCConnection(channel: asyncChannel.channel)
+        await connection.start(asyncChannel)
+        return connection
+    }
+
+    private init(channel: any Channel) { self.channel = channel }
+
+    /// Starts the task that owns the channel: it hands the writer over, then appends every line read.
+    private func start(_ asyncChannel: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+        await withCheckedContinuation { (ready: CheckedContinuation<Void, Never>) in
+            // The task inherits this actor's isolation, so lines are appended in the order they arrive.
+            Task {
+                do {
+                    try await asyncChannel.executeThenClose { inbound, outbound in
+                        self.setWriter(outbound)
+                        ready.resume()
+                        for try await line in inbound { self.received(Array(line.readableBytesView)) }
+                    }
+                    self.finished(nil)
+                } catch {
+                    self.finished(error)
+                }
+            }
+        }
+    }
+
+    private func setWriter(_ writer: NIOAsyncChannelOutboundWriter<ByteBuffer>) { self.writer = writer }
+
+    private func received(_ line: [UInt8]) {
+        if !lineWaiters.isEmpty {
+            lineWaiters.removeFirst().continuation.resume(returning: line)
+        } else {
+            lines.append(line)
+        }
+    }
+
+    private func finished(_ error: (any Error)?) {
+        closed = true
+        closeError = error
+        writer = nil
+        for waiter in lineWaiters { waiter.continuation.resume(returning: nil) }
+        lineWaiters.removeAll()
+    }
+
+    /// Sends bytes as they are (the caller adds `\n`).
+    public func send(_ bytes: [UInt8]) async throws {
+        guard let writer, !closed else { throw RPCClientError.connectionClosed }
+        try await writer.write(ByteBuffer(bytes: bytes))
+    }
+
+    public func send(line: String) async throws { try await send(Array((line + "\n").utf8)) }
+
+    /// The next line from the server, or nil once the connection is closed and every line was read.
+    public func nextLine(timeout: Duration = .seconds(10)) async throws -> [UInt8]? {
+        if !lines.isEmpty { return lines.removeFirst() }
+        if closed { return nil }
+        let id = nextWaiterID
+        nextWaiterID += 1
+        let timer = Task {
+            try await Task.sleep(for: timeout)
+            self.expire(id)
+        }
+        defer { timer.cancel() }
+        return try await withCheckedThrowingContinuation { continuation in
+            lineWaiters.append((id, continuation))
+        }
+    }
+
+    private func expire(_ id: Int) {
+        guard let index = lineWaiters.firstIndex(where: { $0.id == id }) else { return }
+        lineWaiters.remove(at: index).continuation.resume(throwing: RPCClientError.timedOut)
+    }
+
+    /// The next line parsed as JSON.
+    public func nextMessage(timeout: Duration = .seconds(10)) async throws -> JSONValue? {
+        guard let line = try await nextLine(timeout: timeout) else { return nil }
+        do { return try JSONParser.parse(line) } catch { throw RPCClientError.invalidReply("\(error)") }
+    }
+
+    /// Sends a request with a fresh numeric id and returns the whole reply object (`result` or `error`),
+    /// setting aside replies to other ids that arrive first.
+    public func call(_ method: String, _ params: JSONValue? = nil, timeout: Duration = .seconds(30)) async throws
+        -> JSONValue
+    {
+        let id = RequestID.number(String(nextRequestID))
+        nextRequestID += 1
+        var request: JSONObject = ["jsonrpc": "2.0", "method": .string(method), "id": id.json]
+        if let params { request["params"] = params }
+        try await send(JSONWriter.encode(.object(request)) + [UInt8(ascii: "\n")])
+        return try await reply(to: id, timeout: timeout)
+    }
+
+    /// Waits for the reply with `id`.
+    public func reply(to id: RequestID, timeout: Duration = .seconds(30)) async throws -> JSONValue {
+        while true {
+            if let reply = unclaimed.removeValue(forKey: id) { return reply }
+            guard let message = try await nextMessage(timeout: timeout) else { throw RPCClientError.connectionClosed }
+            let replyID: RequestID
+            switch message["id"] {
+            case .string(let s)?: replyID = .string(s)
+            case .number(let n)?: replyID = .number(n)
+            default: replyID = .null
+            }
+            if replyID == id { return message }
+            unclaimed[replyID] = message
+        }
+    }
+
+    /// Whether the server has closed the connection (after every buffered line was read).
+    public var isClosed: Bool { closed && lines.isEmpty }
+
+    public func close() async {
+        try? await channel.close()
+    }
+}

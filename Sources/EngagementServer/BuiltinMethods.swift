@@ -1,0 +1,94 @@
+import Foundation
+import JSONRPC
+import PostgresClient
+import TenantAdministration
+
+/// The methods of the platform itself: discovery, liveness and the session.
+enum BuiltinMethods {
+    static func all(discoveryDocument: @escaping @Sendable () -> [UInt8]) -> [MethodDefinition] {
+        [
+            MethodDefinition(
+                "rpc.discover", summary: "The OpenRPC document of every method this server offers.",
+                result: .any(description: "an OpenRPC 1.3 document"), access: .anonymous
+            ) { _, _ in .result(rawJSON: discoveryDocument()) },
+
+            MethodDefinition(
+                "system.ping", summary: "Liveness check; needs no authentication and no database.",
+                result: .object([
+                    .init("status", .enumeration(["ok"]), "always ok"),
+                    .init("time", .string(format: "date-time"), "server time, ISO 8601"),
+                ]), access: .anonymous
+            ) { _, _ in
+                .result(.object(["status": "ok", "time": .string(ISO8601DateFormatter().string(from: Date()))]))
+            },
+
+            authenticate,
+            whoami,
+        ]
+    }
+
+    static let authenticate = MethodDefinition(
+        "session.authenticate",
+        summary: "Binds this connection to the organisation, user and role of an API key. Runs alone (a barrier).",
+        params: [.init("api_key", .string(minLength: 1, maxLength: 200), "the key, esk_…")],
+        result: .object([
+            .init("organisation_id", .uuid, "the key's organisation"),
+            .init("organisation_name", .string(), "its name"),
+            .init("user_id", .uuid, "the key's user"),
+            .init("role", .enumeration(OrganisationRole.allCases.map(\.rawValue)), "the user's role"),
+            .init("key_id", .string(), "the public id of the key"),
+        ]),
+        access: .anonymous, isBarrier: true
+    ) { context, params throws(RPCError) in
+        // Whatever happens next, the connection is not authenticated by an earlier key any more.
+        context.session.bind(nil)
+        let refused = RPCError(.unauthenticated, "Unauthenticated: invalid API key", reason: "invalid_api_key")
+        guard let key = APIKey(parsing: params.requiredString("api_key")) else { throw refused }
+        let rows = try await context.database.runWithoutTenant([
+            Statement(
+                "SELECT organisation_id, organisation_name, user_id, user_role, key_hash FROM app.find_api_key($1)",
+                [key.keyID])
+        ])[0]
+        guard rows.rowCount == 1, let storedHash = rows.bytea(0, 4), key.matches(storedHash: storedHash),
+            let organisationID = rows.uuid(0, 0), let userID = rows.uuid(0, 2),
+            let role = rows.string(0, 3).flatMap(OrganisationRole.init(rawValue:))
+        else {
+            context.logger.info("authentication refused", metadata: ["key": "\(key)"])
+            throw refused
+        }
+        context.session.bind(Principal(keyID: key.keyID, organisationID: organisationID, userID: userID, role: role))
+        context.logger.info("authenticated", metadata: ["key": "\(key)", "organisation": "\(organisationID)"])
+        return .result(.object([
+            "organisation_id": .string(organisationID.uuidString.lowercased()),
+            "organisation_name": .string(rows.string(0, 1) ?? ""),
+            "user_id": .string(userID.uuidString.lowercased()),
+            "role": .string(role.rawValue),
+            "key_id": .string(key.keyID),
+        ]))
+    }
+
+    /// Reads the session's identity back from the database under row-level security: the tenant context as
+    /// PostgreSQL sees it, not as the server remembers it.
+    static let whoami = MethodDefinition(
+        "session.whoami",
+        summary: "The organisation, user and role of this session, as the database's tenant context sees them.",
+        result: .object([
+            .init("organisation", .any(description: "{id, name}"), "the organisation"),
+            .init("user", .any(description: "{id, email, display_name}"), "the user"),
+            .init("role", .enumeration(OrganisationRole.allCases.map(\.rawValue)), "the user's role"),
+        ]),
+        access: .role(.viewer)
+    ) { context, _ throws(RPCError) in
+        try await context.database.json(
+            as: context.principal,
+            Statement(
+                """
+                SELECT jsonb_build_object(
+                    'organisation', jsonb_build_object('id', o.id, 'name', o.name),
+                    'user', jsonb_build_object('id', u.id, 'email', u.email, 'display_name', u.display_name),
+                    'role', app.current_user_role())
+                FROM app.organisations o
+                JOIN app.users u ON u.organisation_id = o.id AND u.id = app.current_user_id()
+                """))
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import JSONRPC
+import Logging
+import Metrics
+
+/// Turns one valid request into a response body: finds the method, checks authentication and role,
+/// validates params, runs the handler and maps every failure to the documented error set.
+public struct Dispatcher: Sendable {
+    public let registry: MethodRegistry
+    public let database: TenantDatabase
+    public let logger: Logger
+
+    public init(registry: MethodRegistry, database: TenantDatabase, logger: Logger) {
+        self.registry = registry
+        self.database = database
+        self.logger = logger
+    }
+
+    public func isBarrier(_ request: Request) -> Bool { registry[request.method]?.isBarrier ?? false }
+
+    public func dispatch(_ request: Request, session: Session) async -> ResponseBody {
+        let requestID = session.nextRequestID()
+        var logger = self.logger
+        logger[metadataKey: "request"] = "\(requestID)"
+        logger[metadataKey: "method"] = "\(request.method)"
+        let started = ContinuousClock.now
+        let body = await execute(request, session: session, logger: logger, requestID: requestID)
+        let elapsed = ContinuousClock.now - started
+        let outcome: String
+        switch body {
+        case .result: outcome = "ok"
+        case .error(let error):
+            outcome = String(error.code.rawValue)
+            if error.code == .internalError {
+                logger.error("call failed", metadata: ["reason": "\(error.reason)"])
+            } else {
+                logger.debug("call refused", metadata: ["code": "\(error.code.rawValue)", "reason": "\(error.reason)"])
+            }
+        }
+        let methodLabel = registry[request.method] == nil ? "(unknown)" : request.method
+        Counter(label: "rpc_calls_total", dimensions: [("method", methodLabel), ("outcome", outcome)]).increment()
+        Metrics.Timer(label: "rpc_call_duration", dimensions: [("method", methodLabel)]).recordMicroseconds(elapsed.milliseconds * 1000)
+        logger.debug("call done", metadata: ["outcome": "\(outcome)", "ms": "\(elapsed.milliseconds)"])
+        return body
+    }
+
+    private func execute(_ request: Request, session: Session, logger: Logger, requestID: String) async -> ResponseBody {
+        guard let method = registry[request.method] else {
+            return .error(RPCError(.methodNotFound, "Method not found: \(request.method)", reason: "method_not_found"))
+        }
+        if case .role(let minimum) = method.access {
+            guard let principal = session.principal else {
+                return .error(RPCError(
+                    .unauthenticated, "Unauthenticated: call session.authenticate first", reason: "not_authenticated"))
+            }
+            guard principal.role >= minimum else {
+                return .error(RPCError(
+                    .forbidden, "Forbidden: \(request.method) needs the \(minimum.rawValue) role or higher",
+                    reason: "role_too_low"))
+            }
+        }
+        let params: ParamReader
+        do {
+            params = try ParamReader(request.params, fields: method.params)
+        } catch {
+            return .error(error)
+        }
+        let context = CallContext(session: session, database: database, logger: logger, requestID: requestID)
+        do {
+            return try await method.handler(context, params)
+        } catch {
+            if error.reason == "key_revoked" { session.bind(nil) }
+            return .error(error)
+        }
+    }
+}
+
+extension Duration {
+    var milliseconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) * 1000 + Double(attoseconds) / 1e15
+    }
+}

@@ -1,0 +1,62 @@
+import JSONRPC
+import Logging
+import NIOCore
+import NIOPosix
+import PostgresClient
+import ServiceLifecycle
+import Synchronization
+
+/// The assembled service: database pool, method registry, dispatcher and TLS server, ready to be run by a
+/// `ServiceGroup`. Graceful shutdown stops the server first (drain), then the pool.
+public struct EngagementApplication: Sendable {
+    public let server: RPCServer
+    public let pool: ConnectionPool
+    public let registry: MethodRegistry
+
+    public static func start(
+        configuration: ServerConfiguration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger
+    ) async throws -> EngagementApplication {
+        let timeoutMilliseconds = Int(configuration.statementTimeout.milliseconds)
+        let pool = ConnectionPool(
+            configuration: .init(
+                conninfo: configuration.databaseURL, maximumConnections: configuration.databasePoolSize,
+                acquireTimeout: configuration.databaseAcquireTimeout,
+                connectionSetup: [
+                    "SET application_name = 'engagementd'",
+                    "SET statement_timeout = \(timeoutMilliseconds)",
+                    "SET idle_in_transaction_session_timeout = \(timeoutMilliseconds)",
+                ]),
+            logger: logger)
+        let registry = MethodRegistry.standard()
+        let dispatcher = Dispatcher(registry: registry, database: TenantDatabase(pool: pool), logger: logger)
+        let server = try await RPCServer.bind(
+            configuration: configuration, dispatcher: dispatcher, group: group, logger: logger)
+        return EngagementApplication(server: server, pool: pool, registry: registry)
+    }
+
+    /// In start order; `ServiceGroup` shuts them down in reverse.
+    public var services: [any Service] { [PoolService(pool: pool), server] }
+}
+
+extension MethodRegistry {
+    /// Every method of the service. Later issues add their method groups here.
+    public static func standard() -> MethodRegistry {
+        let document = Mutex<[UInt8]>([])
+        let registry = MethodRegistry(BuiltinMethods.all(discoveryDocument: { document.withLock { $0 } }))
+        let rendered = JSONWriter.encode(OpenRPCDocument.render(registry))
+        document.withLock { $0 = rendered }
+        return registry
+    }
+}
+
+/// Runs the pool's idle health checks; on shutdown, closes the pool.
+struct PoolService: Service {
+    let pool: ConnectionPool
+
+    func run() async throws {
+        let pool = self.pool
+        await cancelWhenGracefulShutdown { await pool.run() }
+        await pool.shutdown()
+    }
+}

@@ -1,0 +1,73 @@
+import JSONRPC
+import Logging
+
+/// What a method handler gets: who calls, how to reach the database, and a logger carrying the request id.
+public struct CallContext: Sendable {
+    public let session: Session
+    public let database: TenantDatabase
+    public let logger: Logger
+    public let requestID: String
+
+    /// The principal; the dispatcher only calls handlers of authenticated methods once there is one.
+    public var principal: Principal {
+        guard let principal = session.principal else { preconditionFailure("handler of an authenticated method ran without a principal") }
+        return principal
+    }
+}
+
+/// One method, declared once: name, documentation, params schema, result schema, who may call it, and its
+/// handler. The dispatcher enforces access and params; `rpc.discover` renders the same declaration.
+public struct MethodDefinition: Sendable {
+    public enum Access: Sendable, Equatable {
+        /// Callable before authentication.
+        case anonymous
+        /// Needs an authenticated session whose role is at least this one.
+        case role(OrganisationRole)
+    }
+
+    public typealias Handler = @Sendable (CallContext, ParamReader) async throws(RPCError) -> ResponseBody
+
+    public let name: String
+    public let summary: String
+    public let params: [Schema.Field]
+    public let result: Schema
+    public let access: Access
+    /// A barrier method runs alone: the connection finishes everything in flight first and reads nothing
+    /// new until it is done, so `session.authenticate` followed by pipelined calls behaves as written.
+    public let isBarrier: Bool
+    public let handler: Handler
+
+    public init(
+        _ name: String, summary: String, params: [Schema.Field] = [], result: Schema, access: Access,
+        isBarrier: Bool = false, handler: @escaping Handler
+    ) {
+        self.name = name
+        self.summary = summary
+        self.params = params
+        self.result = result
+        self.access = access
+        self.isBarrier = isBarrier
+        self.handler = handler
+    }
+}
+
+/// Every method the server knows, by name.
+public struct MethodRegistry: Sendable {
+    public private(set) var methods: [String: MethodDefinition] = [:]
+    /// Declaration order, for a stable `rpc.discover` document.
+    public private(set) var names: [String] = []
+
+    public init(_ definitions: [MethodDefinition] = []) {
+        for definition in definitions { register(definition) }
+    }
+
+    public mutating func register(_ definition: MethodDefinition) {
+        precondition(methods[definition.name] == nil, "method \(definition.name) declared twice")
+        methods[definition.name] = definition
+        names.append(definition.name)
+    }
+
+    public subscript(name: String) -> MethodDefinition? { methods[name] }
+
+    public var definitions: [MethodDefinition] { names.compactMap { methods[$0] } }
+}

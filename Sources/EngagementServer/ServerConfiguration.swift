@@ -1,0 +1,127 @@
+import Foundation
+
+/// Everything the server can be configured with. `engagementd serve` reads it from `ENGAGEMENT_*`
+/// environment variables (see `ServerConfiguration.options` and the README's table); `engagementd dev`
+/// fills it in itself.
+public struct ServerConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 7443
+    /// PEM files of the server certificate chain and its private key.
+    public var certificateFile = ""
+    public var privateKeyFile = ""
+    /// When set, clients must present a certificate signed by this CA (mutual TLS).
+    public var clientCAFile: String? = nil
+    /// URL or conninfo of the server's login role (`engagement_app`).
+    public var databaseURL = ""
+    public var databasePoolSize = 10
+    public var databaseAcquireTimeout: Duration = .seconds(5)
+    public var statementTimeout: Duration = .seconds(30)
+    public var maximumLineBytes = 1 << 20
+    public var maximumBatchSize = 100
+    public var maximumConnections = 1024
+    public var maximumInFlightPerConnection = 32
+    public var handshakeTimeout: Duration = .seconds(10)
+    public var idleTimeout: Duration = .seconds(300)
+    public var logLevel = "info"
+
+    public init() {}
+
+    /// One configurable option: its environment variable, default and meaning (rendered into the README).
+    public struct Option: Sendable {
+        public let variable: String
+        public let defaultValue: String
+        public let summary: String
+        let apply: @Sendable (inout ServerConfiguration, String) -> Bool
+    }
+
+    public enum Failure: Error, CustomStringConvertible {
+        case invalid(variable: String, value: String)
+        case missing(String)
+        public var description: String {
+            switch self {
+            case .invalid(let variable, let value): "\(variable)=\(value) is not valid"
+            case .missing(let variable): "\(variable) must be set"
+            }
+        }
+    }
+
+    public static let options: [Option] = [
+        Option(variable: "ENGAGEMENT_HOST", defaultValue: "127.0.0.1", summary: "address to listen on") {
+            $0.host = $1; return true
+        },
+        Option(variable: "ENGAGEMENT_PORT", defaultValue: "7443", summary: "TLS port to listen on (0: any free port)") {
+            guard let v = Int($1), (0...65535).contains(v) else { return false }
+            $0.port = v; return true
+        },
+        Option(variable: "ENGAGEMENT_TLS_CERT", defaultValue: "(required)", summary: "PEM file with the server certificate chain") {
+            $0.certificateFile = $1; return true
+        },
+        Option(variable: "ENGAGEMENT_TLS_KEY", defaultValue: "(required)", summary: "PEM file with the server private key") {
+            $0.privateKeyFile = $1; return true
+        },
+        Option(variable: "ENGAGEMENT_TLS_CLIENT_CA", defaultValue: "(unset: no client certificates)",
+               summary: "PEM CA file; when set, clients must present a certificate it signed (mutual TLS)") {
+            $0.clientCAFile = $1.isEmpty ? nil : $1; return true
+        },
+        Option(variable: "ENGAGEMENT_DATABASE_URL", defaultValue: "(required)",
+               summary: "libpq URL or conninfo of the `engagement_app` login role; `sslmode` etc. as libpq documents") {
+            $0.databaseURL = $1; return true
+        },
+        Option(variable: "ENGAGEMENT_DB_POOL_SIZE", defaultValue: "10", summary: "maximum database connections") {
+            guard let v = Int($1), v > 0 else { return false }
+            $0.databasePoolSize = v; return true
+        },
+        Option(variable: "ENGAGEMENT_DB_ACQUIRE_TIMEOUT_MS", defaultValue: "5000",
+               summary: "longest wait for a free database connection before -32005") {
+            guard let v = Int($1), v > 0 else { return false }
+            $0.databaseAcquireTimeout = .milliseconds(v); return true
+        },
+        Option(variable: "ENGAGEMENT_STATEMENT_TIMEOUT_MS", defaultValue: "30000", summary: "PostgreSQL statement_timeout of the server's sessions") {
+            guard let v = Int($1), v > 0 else { return false }
+            $0.statementTimeout = .milliseconds(v); return true
+        },
+        Option(variable: "ENGAGEMENT_MAX_LINE_BYTES", defaultValue: "1048576", summary: "longest accepted request line; longer gets -32600 and a close") {
+            guard let v = Int($1), v >= 1024 else { return false }
+            $0.maximumLineBytes = v; return true
+        },
+        Option(variable: "ENGAGEMENT_MAX_BATCH", defaultValue: "100", summary: "most requests in one batch") {
+            guard let v = Int($1), v > 0 else { return false }
+            $0.maximumBatchSize = v; return true
+        },
+        Option(variable: "ENGAGEMENT_MAX_CONNECTIONS", defaultValue: "1024", summary: "most concurrent client connections; more get -32005 and a close") {
+            guard let v = Int($1), v > 0 else { return false }
+            $0.maximumConnections = v; return true
+        },
+        Option(variable: "ENGAGEMENT_MAX_IN_FLIGHT", defaultValue: "32",
+               summary: "most requests executing at once per connection; beyond it the server stops reading (back-pressure)") {
+            guard let v = Int($1), v > 0 else { return false }
+            $0.maximumInFlightPerConnection = v; return true
+        },
+        Option(variable: "ENGAGEMENT_HANDSHAKE_TIMEOUT_MS", defaultValue: "10000", summary: "time allowed to complete the TLS handshake") {
+            guard let v = Int($1), v > 0 else { return false }
+            $0.handshakeTimeout = .milliseconds(v); return true
+        },
+        Option(variable: "ENGAGEMENT_IDLE_TIMEOUT_MS", defaultValue: "300000", summary: "a connection with nothing in flight and nothing received for this long is closed") {
+            guard let v = Int($1), v > 0 else { return false }
+            $0.idleTimeout = .milliseconds(v); return true
+        },
+        Option(variable: "ENGAGEMENT_LOG_LEVEL", defaultValue: "info", summary: "trace, debug, info, notice, warning, error or critical") {
+            $0.logLevel = $1; return true
+        },
+    ]
+
+    /// Reads every option present in `environment`; fails on an invalid value or a missing required one.
+    public static func fromEnvironment(_ environment: [String: String], base: ServerConfiguration = .init()) throws
+        -> ServerConfiguration
+    {
+        var configuration = base
+        for option in options {
+            guard let value = environment[option.variable] else { continue }
+            guard option.apply(&configuration, value) else { throw Failure.invalid(variable: option.variable, value: value) }
+        }
+        if configuration.certificateFile.isEmpty { throw Failure.missing("ENGAGEMENT_TLS_CERT") }
+        if configuration.privateKeyFile.isEmpty { throw Failure.missing("ENGAGEMENT_TLS_KEY") }
+        if configuration.databaseURL.isEmpty { throw Failure.missing("ENGAGEMENT_DATABASE_URL") }
+        return configuration
+    }
+}

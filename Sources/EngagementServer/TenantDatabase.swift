@@ -1,0 +1,103 @@
+import JSONRPC
+import Logging
+import PostgresClient
+
+/// Runs a call's SQL for a principal, under row-level security, in one round trip.
+///
+/// Choice: **libpq pipeline mode**. The tenant context statement (`SELECT app.begin_call($1)`) and the call's
+/// statements are sent back to back, followed by a single Sync; PostgreSQL runs everything before the Sync as
+/// one implicit transaction, so the transaction-local settings made by `begin_call` are visible to the call's
+/// statements, vanish at commit, and an error anywhere rolls back everything. One network round trip, any
+/// number of statements, each with ordinary bound parameters and a per-connection prepared statement.
+///
+/// Rejected alternative: folding the context into the call's statement (`WITH ctx AS (SELECT set_config…)`)
+/// is one statement but gives no guarantee that the context is set before the policies are evaluated, and it
+/// would have to be rewritten into every query.
+public struct TenantDatabase: Sendable {
+    public let pool: ConnectionPool
+
+    public init(pool: ConnectionPool) { self.pool = pool }
+
+    static let beginCall = "SELECT app.begin_call($1)"
+
+    /// Runs `statements` with the principal's tenant context and returns their results (the context
+    /// statement's own result is dropped).
+    public func run(as principal: Principal, _ statements: [Statement]) async throws(RPCError) -> [PostgresResult] {
+        let all = [Statement(Self.beginCall, [principal.keyID])] + statements
+        do {
+            return try await pool.withConnection { connection in Array(try connection.pipeline(all).dropFirst()) }
+        } catch {
+            throw DatabaseErrorMapping.rpcError(for: error)
+        }
+    }
+
+    /// Runs statements without tenant context (authentication lookups); RLS shows no tenant rows here.
+    public func runWithoutTenant(_ statements: [Statement]) async throws(RPCError) -> [PostgresResult] {
+        do {
+            return try await pool.withConnection { connection in try connection.pipeline(statements) }
+        } catch {
+            throw DatabaseErrorMapping.rpcError(for: error)
+        }
+    }
+
+    /// Runs one statement that returns one JSON document in its first column and passes that document
+    /// through to the client untouched. No row means "not found".
+    public func json(as principal: Principal, _ statement: Statement) async throws(RPCError) -> ResponseBody {
+        let result = try await run(as: principal, [statement])[0]
+        guard result.rowCount > 0, var bytes = result.bytes(0, 0) else {
+            throw RPCError(.notFound, reason: "not_found")
+        }
+        // `json` values keep the whitespace they were written with, newlines included, and one reply must
+        // stay on one line. In valid JSON a raw CR or LF can only be whitespace between tokens (inside
+        // strings PostgreSQL escapes them), so turning them into spaces never changes the document.
+        for index in bytes.indices where bytes[index] == 0x0A || bytes[index] == 0x0D { bytes[index] = 0x20 }
+        return .result(rawJSON: bytes)
+    }
+}
+
+/// The one place database errors become JSON-RPC errors. Nothing of PostgreSQL's text (SQL, table names,
+/// constraint messages) reaches the client except through the explicit cases below.
+public enum DatabaseErrorMapping {
+    /// SQLSTATE raised by `app.begin_call` when the session's key was revoked or its user disabled.
+    public static let keyNoLongerValid = SQLState("EA001")
+
+    public static func rpcError(for error: any Error) -> RPCError {
+        switch error {
+        case let error as RPCError:
+            return error
+        case PoolError.acquireTimedOut(let milliseconds):
+            return RPCError(
+                .overCapacity, "Over capacity: no database connection became free within \(milliseconds) ms",
+                reason: "database_pool_exhausted", retryAfterMilliseconds: 200)
+        case PoolError.unavailable, PoolError.shutDown:
+            return RPCError(.unavailable, reason: "database_unavailable", retryAfterMilliseconds: 1000)
+        case let error as PostgresError:
+            return rpcError(for: error)
+        default:
+            return RPCError(.internalError, reason: "internal_error")
+        }
+    }
+
+    static func rpcError(for error: PostgresError) -> RPCError {
+        if error.isConnectionProblem {
+            return RPCError(.unavailable, reason: "database_unavailable", retryAfterMilliseconds: 1000)
+        }
+        guard let server = error.serverError else { return RPCError(.internalError, reason: "internal_error") }
+        switch server.sqlState {
+        case keyNoLongerValid:
+            return RPCError(.unauthenticated, "Unauthenticated: the session's API key is no longer valid", reason: "key_revoked")
+        case .uniqueViolation:
+            return RPCError(.conflict, reason: server.constraint.map { "unique:\($0)" } ?? "unique_violation")
+        case .serializationFailure, .deadlockDetected, .lockNotAvailable:
+            return RPCError(.conflict, "Conflict: a concurrent change interfered; retry", reason: "concurrent_update",
+                            retryAfterMilliseconds: 50)
+        case .insufficientPrivilege:
+            return RPCError(.forbidden, reason: "forbidden")
+        case .queryCanceled:
+            return RPCError(.unavailable, "Unavailable: the statement took too long", reason: "statement_timeout",
+                            retryAfterMilliseconds: 1000)
+        default:
+            return RPCError(.internalError, reason: "internal_error")
+        }
+    }
+}

@@ -1,0 +1,219 @@
+import Logging
+import NIOPosix
+
+/// A bounded pool of libpq connections.
+///
+/// - At most `maximumConnections` connections exist; a caller waits at most `acquireTimeout` for one and
+///   then gets `PoolError.acquireTimedOut`.
+/// - All libpq work (connect, statements, health checks, close) runs on the pool's own `NIOThreadPool`,
+///   one thread per connection, so it never blocks a NIO event loop or Swift's cooperative executor.
+/// - A leased connection is checked without blocking before use; a broken one (terminated backend,
+///   restarted server) is replaced transparently, and idle connections are pinged by `run()`.
+public actor ConnectionPool {
+    public struct Configuration: Sendable {
+        public var conninfo: String
+        public var maximumConnections: Int
+        public var acquireTimeout: Duration
+        /// Idle connections older than this are pinged by `run()`; dead ones are closed.
+        public var healthCheckInterval: Duration
+        /// Statements sent once on every new connection (session settings such as `statement_timeout`).
+        public var connectionSetup: [String]
+
+        public init(
+            conninfo: String, maximumConnections: Int = 10, acquireTimeout: Duration = .seconds(5),
+            healthCheckInterval: Duration = .seconds(30), connectionSetup: [String] = []
+        ) {
+            self.conninfo = conninfo
+            self.maximumConnections = maximumConnections
+            self.acquireTimeout = acquireTimeout
+            self.healthCheckInterval = healthCheckInterval
+            self.connectionSetup = connectionSetup
+        }
+    }
+
+    /// A snapshot for metrics and tests.
+    public struct Statistics: Sendable {
+        public var open: Int
+        public var idle: Int
+        public var waiting: Int
+        public var opened: Int
+        public var replaced: Int
+    }
+
+    public nonisolated let configuration: Configuration
+    private let threadPool: NIOThreadPool
+    private let logger: Logger
+
+    private var idle: [PostgresConnection] = []
+    /// Connections that exist or are being opened (idle + leased + connecting).
+    private var slotsInUse = 0
+    private var waiters: [(id: Int, continuation: CheckedContinuation<PostgresConnection?, any Error>)] = []
+    private var nextWaiterID = 0
+    private var isShutDown = false
+    private var opened = 0
+    private var replaced = 0
+
+    public init(configuration: Configuration, logger: Logger = Logger(label: "postgres.pool")) {
+        precondition(configuration.maximumConnections > 0, "a pool needs at least one connection")
+        self.configuration = configuration
+        self.logger = logger
+        self.threadPool = NIOThreadPool(numberOfThreads: configuration.maximumConnections)
+        self.threadPool.start()
+    }
+
+    public var statistics: Statistics {
+        Statistics(
+            open: slotsInUse, idle: idle.count, waiting: waiters.count, opened: opened, replaced: replaced)
+    }
+
+    /// Leases a connection, runs `body` with it on a blocking thread, and returns the connection to the pool
+    /// (or discards it when the work revealed it broken).
+    public func withConnection<Result: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) throws -> Result
+    ) async throws -> Result {
+        let leased = try await acquire()
+        let setup = configuration.connectionSetup
+        let conninfo = configuration.conninfo
+        let outcome: (PostgresConnection?, Swift.Result<Result, any Error>, Bool)
+        do {
+            outcome = try await threadPool.runIfActive {
+                () -> (PostgresConnection?, Swift.Result<Result, any Error>, Bool) in
+                var replacedBroken = false
+                let connection: PostgresConnection
+                if let leased, leased.isUsable {
+                    connection = leased
+                } else {
+                    replacedBroken = leased != nil
+                    leased?.close()
+                    do throws(PostgresError) {
+                        connection = try PostgresConnection.connect(conninfo)
+                        for statement in setup { try connection.executeScript(statement) }
+                    } catch {
+                        return (nil, .failure(PoolError.unavailable(error)), replacedBroken)
+                    }
+                }
+                let result = Swift.Result { try body(connection) }
+                if case .failure(let error as PostgresError) = result, !connection.isUsable || error.isConnectionProblem {
+                    connection.close()
+                    return (nil, result, replacedBroken)
+                }
+                return (connection, result, replacedBroken)
+            }
+        } catch {
+            release(nil, isNew: false, replacedBroken: false)
+            throw PoolError.shutDown
+        }
+        release(outcome.0, isNew: leased == nil || outcome.2, replacedBroken: outcome.2)
+        return try outcome.1.get()
+    }
+
+    /// Pings idle connections that have not been used for `healthCheckInterval` and closes dead ones,
+    /// until the surrounding task is cancelled.
+    public func run() async {
+        while !Task.isCancelled && !isShutDown {
+            do { try await Task.sleep(for: configuration.healthCheckInterval) } catch { return }
+            await checkIdleConnections()
+        }
+    }
+
+    func checkIdleConnections() async {
+        let cutoff = ContinuousClock.now - configuration.healthCheckInterval
+        let stale = idle.filter { $0.lastUsed < cutoff }
+        idle.removeAll { $0.lastUsed < cutoff }
+        for connection in stale {
+            let alive = (try? await threadPool.runIfActive { () -> Bool in
+                do {
+                    try connection.executeScript("SELECT 1")
+                    connection.lastUsed = .now
+                    return true
+                } catch {
+                    connection.close()
+                    return false
+                }
+            }) ?? false
+            if alive {
+                release(connection, isNew: false, replacedBroken: false)
+            } else {
+                logger.info("closed a dead idle database connection")
+                release(nil, isNew: false, replacedBroken: false)
+            }
+        }
+    }
+
+    /// Stops handing out connections, fails every waiter, closes idle connections and the thread pool.
+    /// Leased connections are closed when their work returns.
+    public func shutdown() async {
+        guard !isShutDown else { return }
+        isShutDown = true
+        for waiter in waiters { waiter.continuation.resume(throwing: PoolError.shutDown) }
+        waiters.removeAll()
+        let closing = idle
+        idle.removeAll()
+        slotsInUse -= closing.count
+        _ = try? await threadPool.runIfActive { for connection in closing { connection.close() } }
+        try? await threadPool.shutdownGracefully()
+    }
+
+    // MARK: leasing
+
+    /// Returns an idle connection, or nil meaning "a slot is reserved for you: open a connection".
+    private func acquire() async throws -> PostgresConnection? {
+        if isShutDown { throw PoolError.shutDown }
+        if let connection = idle.popLast() { return connection }
+        if slotsInUse < configuration.maximumConnections {
+            slotsInUse += 1
+            return nil
+        }
+        let id = nextWaiterID
+        nextWaiterID += 1
+        let timeout = configuration.acquireTimeout
+        let timer = Task { [weak self] in
+            try await Task.sleep(for: timeout)
+            await self?.expireWaiter(id)
+        }
+        defer { timer.cancel() }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                waiters.append((id, continuation))
+            }
+        } onCancel: {
+            Task { await self.cancelWaiter(id) }
+        }
+    }
+
+    private func expireWaiter(_ id: Int) {
+        guard let index = waiters.firstIndex(where: { $0.id == id }) else { return }
+        let waiter = waiters.remove(at: index)
+        let (seconds, attoseconds) = configuration.acquireTimeout.components
+        let milliseconds = Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
+        waiter.continuation.resume(throwing: PoolError.acquireTimedOut(milliseconds: milliseconds))
+    }
+
+    private func cancelWaiter(_ id: Int) {
+        guard let index = waiters.firstIndex(where: { $0.id == id }) else { return }
+        waiters.remove(at: index).continuation.resume(throwing: CancellationError())
+    }
+
+    /// Gives a connection (or, with nil, its slot) back: to the longest waiter first, else to the idle list.
+    private func release(_ connection: PostgresConnection?, isNew: Bool, replacedBroken: Bool) {
+        if isNew && connection != nil { opened += 1 }
+        if replacedBroken { replaced += 1 }
+        if isShutDown {
+            if let connection {
+                Task { [threadPool] in _ = try? await threadPool.runIfActive { connection.close() } }
+            }
+            slotsInUse -= 1
+            return
+        }
+        if !waiters.isEmpty {
+            // The waiter takes over the slot; with nil it opens a fresh connection.
+            waiters.removeFirst().continuation.resume(returning: connection)
+            return
+        }
+        if let connection {
+            idle.append(connection)
+        } else {
+            slotsInUse -= 1
+        }
+    }
+}

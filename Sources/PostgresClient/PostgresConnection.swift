@@ -1,0 +1,141 @@
+import CLibPQ
+import Foundation
+
+/// One libpq connection.
+///
+/// Every libpq call on a connection is blocking or touches shared connection state, so a connection is used
+/// by one thread at a time: the pool leases it to a single caller and runs that caller's work on its
+/// blocking thread pool, never on a NIO event loop. That discipline is what makes `@unchecked Sendable` sound.
+public final class PostgresConnection: @unchecked Sendable {
+    let handle: OpaquePointer
+    /// Statements prepared on this connection: SQL text → server-side statement name.
+    var preparedStatements: [String: String] = [:]
+    private var closed = false
+
+    /// The moment this connection last finished work; the pool uses it to decide when to ping.
+    public internal(set) var lastUsed = ContinuousClock.now
+
+    /// Opens a connection from a conninfo string (`host=… dbname=…`) or a `postgresql://` URL, exactly as
+    /// libpq parses them, so `sslmode`, `sslrootcert` and every other libpq option work as documented.
+    public static func connect(_ conninfo: String) throws(PostgresError) -> PostgresConnection {
+        guard let handle = PQconnectdb(conninfo) else {
+            throw .connectionFailed("libpq could not allocate a connection")
+        }
+        guard PQstatus(handle) == CONNECTION_OK else {
+            let message = errorMessage(handle)
+            PQfinish(handle)
+            throw .connectionFailed(message)
+        }
+        return PostgresConnection(handle: handle)
+    }
+
+    private init(handle: OpaquePointer) { self.handle = handle }
+
+    deinit { if !closed { PQfinish(handle) } }
+
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        PQfinish(handle)
+    }
+
+    /// The backend process id, useful to identify (or, in tests, terminate) this session.
+    public var backendPID: Int32 { PQbackendPID(handle) }
+
+    /// Whether the connection can take a new statement, checked without blocking: it reads anything the
+    /// server sent while the connection sat idle (a termination notice, or end-of-file after a restart).
+    public var isUsable: Bool {
+        guard !closed, PQstatus(handle) == CONNECTION_OK else { return false }
+        guard PQconsumeInput(handle) == 1 else { return false }
+        return PQstatus(handle) == CONNECTION_OK && PQtransactionStatus(handle) == PQTRANS_IDLE
+    }
+
+    /// Runs one statement and returns its rows (a one-statement pipeline: one round trip).
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [(any PostgresParameter)?] = []) throws(PostgresError)
+        -> PostgresResult
+    {
+        try pipeline([Statement(sql, parameters, prepared: false)])[0]
+    }
+
+    /// Runs a script of several statements with the simple query protocol (no parameters). Used for
+    /// migrations and administration, never for statements that carry values.
+    public func executeScript(_ sql: String) throws(PostgresError) {
+        guard let result = PQexec(handle, sql) else { throw lostOrFailure() }
+        defer { PQclear(result) }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY: return
+        default: throw error(from: result)
+        }
+    }
+
+    /// Quotes an identifier for DDL, where parameters are not allowed (role and database names).
+    public func escapeIdentifier(_ identifier: String) throws(PostgresError) -> String {
+        guard let escaped = PQescapeIdentifier(handle, identifier, identifier.utf8.count) else {
+            throw .clientFailure(Self.errorMessage(handle))
+        }
+        defer { PQfreemem(escaped) }
+        return String(cString: escaped)
+    }
+
+    /// Quotes a literal for DDL, where parameters are not allowed.
+    public func escapeLiteral(_ literal: String) throws(PostgresError) -> String {
+        guard let escaped = PQescapeLiteral(handle, literal, literal.utf8.count) else {
+            throw .clientFailure(Self.errorMessage(handle))
+        }
+        defer { PQfreemem(escaped) }
+        return String(cString: escaped)
+    }
+
+    /// Computes a SCRAM-SHA-256 verifier on the client, so a password never reaches the server (or its
+    /// logs) in clear text; `ALTER ROLE … PASSWORD '<verifier>'` stores it as is.
+    public func scramVerifier(password: String, role: String) throws(PostgresError) -> String {
+        guard let encrypted = PQencryptPasswordConn(handle, password, role, "scram-sha-256") else {
+            throw .clientFailure(Self.errorMessage(handle))
+        }
+        defer { PQfreemem(encrypted) }
+        return String(cString: encrypted)
+    }
+
+    // MARK: errors
+
+    static func errorMessage(_ handle: OpaquePointer) -> String {
+        guard let message = PQerrorMessage(handle) else { return "unknown libpq error" }
+        return String(cString: message).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func lostOrFailure() -> PostgresError {
+        let message = Self.errorMessage(handle)
+        return PQstatus(handle) == CONNECTION_OK ? .clientFailure(message) : .connectionLost(message)
+    }
+
+    /// Builds a typed error from a failed result; a result without SQLSTATE means libpq itself failed,
+    /// which in practice is a broken connection.
+    func error(from result: OpaquePointer) -> PostgresError {
+        func field(_ code: Int32) -> String? {
+            guard let value = PQresultErrorField(result, code) else { return nil }
+            return String(cString: value)
+        }
+        guard let state = field(CLIBPQ_DIAG_SQLSTATE) else {
+            let message = String(cString: PQresultErrorMessage(result))
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            return PQstatus(handle) == CONNECTION_OK ? .clientFailure(message) : .connectionLost(message)
+        }
+        let serverError = PostgresServerError(
+            sqlState: SQLState(state),
+            severity: field(CLIBPQ_DIAG_SEVERITY_NONLOCALIZED) ?? field(CLIBPQ_DIAG_SEVERITY) ?? "ERROR",
+            message: field(CLIBPQ_DIAG_MESSAGE_PRIMARY) ?? "",
+            detail: field(CLIBPQ_DIAG_MESSAGE_DETAIL),
+            hint: field(CLIBPQ_DIAG_MESSAGE_HINT),
+            constraint: field(CLIBPQ_DIAG_CONSTRAINT_NAME),
+            table: field(CLIBPQ_DIAG_TABLE_NAME),
+            column: field(CLIBPQ_DIAG_COLUMN_NAME),
+            schema: field(CLIBPQ_DIAG_SCHEMA_NAME)
+        )
+        // A FATAL error (terminated backend, shutdown) leaves the connection unusable.
+        if PQstatus(handle) != CONNECTION_OK {
+            return .connectionLost(serverError.description)
+        }
+        return .server(serverError)
+    }
+}
