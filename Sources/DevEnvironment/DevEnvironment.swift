@@ -29,6 +29,7 @@ public struct DevEnvironment: Sendable {
     }
 
     public let directory: URL
+    public let cluster: LocalCluster
     public let deployment: LocalDeployment
     public let serverCertificate: DevCertificateAuthority.IssuedFiles
     public let caFile: URL
@@ -42,7 +43,7 @@ public struct DevEnvironment: Sendable {
         try cluster.start()
         let credentials = try Credentials.loadOrCreate(directory.appendingPathComponent("credentials.json"))
         let deployment = try LocalDeployment.prepare(
-            cluster: cluster, database: databaseName, ownerPassword: credentials.owner,
+            superuserConninfo: cluster.url(), database: databaseName, ownerPassword: credentials.owner,
             applicationPassword: credentials.application, migrations: migrations, logger: logger)
         let tls = directory.appendingPathComponent("tls")
         let authority = try DevCertificateAuthority.loadOrCreate(in: tls)
@@ -50,7 +51,7 @@ public struct DevEnvironment: Sendable {
         let organisations = try seedDemoOrganisations(
             deployment: deployment, previous: previousKeys(directory.appendingPathComponent("connection.json")))
         return DevEnvironment(
-            directory: directory, deployment: deployment, serverCertificate: serverCertificate,
+            directory: directory, cluster: cluster, deployment: deployment, serverCertificate: serverCertificate,
             caFile: authority.certificateFile, organisations: organisations)
     }
 
@@ -60,7 +61,8 @@ public struct DevEnvironment: Sendable {
             "host": .string(host),
             "port": .number(String(port)),
             "ca_file": .string(caFile.standardizedFileURL.path),
-            "database_url": .string(deployment.ownerURL),
+            "database_url": .string(cluster.url(
+                user: DatabaseBootstrap.ownerRole, password: deployment.ownerPassword, database: deployment.database)),
             "organisations": .array(organisations.map {
                 .object(["id": .string($0.id), "name": .string($0.name), "api_key": .string($0.apiKey)])
             }),
@@ -70,14 +72,14 @@ public struct DevEnvironment: Sendable {
     }
 
     /// Stops the private PostgreSQL cleanly.
-    public func stopDatabase() throws { try deployment.cluster.stop() }
+    public func stopDatabase() throws { try cluster.stop() }
 
     // MARK: demo data
 
     /// Creates the demo organisations that do not exist yet; reuses the keys of the previous
     /// connection.json while they are still active, issues new ones otherwise.
     static func seedDemoOrganisations(deployment: LocalDeployment, previous: [String: String]) throws -> [DemoOrganisation] {
-        let owner = try PostgresConnection.connect(deployment.ownerURL)
+        let owner = try PostgresConnection.connect(try deployment.ownerURL)
         defer { owner.close() }
         let admin = TenantAdministrator(owner: owner)
         var result: [DemoOrganisation] = []

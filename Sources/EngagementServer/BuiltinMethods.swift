@@ -57,7 +57,7 @@ enum BuiltinMethods {
             throw refused
         }
         context.session.bind(Principal(keyID: key.keyID, organisationID: organisationID, userID: userID, role: role))
-        context.logger.info("authenticated", metadata: ["key": "\(key)", "organisation": "\(organisationID)"])
+        context.logger.info("authenticated", metadata: ["key": "\(key)", "organisation": "\(organisationID.uuidString.lowercased())"])
         return .result(.object([
             "organisation_id": .string(organisationID.uuidString.lowercased()),
             "organisation_name": .string(rows.string(0, 1) ?? ""),

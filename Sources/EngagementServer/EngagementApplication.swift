@@ -14,8 +14,8 @@ public struct EngagementApplication: Sendable {
     public let registry: MethodRegistry
 
     public static func start(
-        configuration: ServerConfiguration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        logger: Logger
+        configuration: ServerConfiguration, registry: MethodRegistry = .standard(),
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger
     ) async throws -> EngagementApplication {
         let timeoutMilliseconds = Int(configuration.statementTimeout.milliseconds)
         let pool = ConnectionPool(
@@ -28,7 +28,6 @@ public struct EngagementApplication: Sendable {
                     "SET idle_in_transaction_session_timeout = \(timeoutMilliseconds)",
                 ]),
             logger: logger)
-        let registry = MethodRegistry.standard()
         let dispatcher = Dispatcher(registry: registry, database: TenantDatabase(pool: pool), logger: logger)
         let server = try await RPCServer.bind(
             configuration: configuration, dispatcher: dispatcher, group: group, logger: logger)
@@ -40,10 +39,10 @@ public struct EngagementApplication: Sendable {
 }
 
 extension MethodRegistry {
-    /// Every method of the service. Later issues add their method groups here.
-    public static func standard() -> MethodRegistry {
+    /// Every method of the service, plus `additional` ones. Later issues add their method groups here.
+    public static func standard(adding additional: [MethodDefinition] = []) -> MethodRegistry {
         let document = Mutex<[UInt8]>([])
-        let registry = MethodRegistry(BuiltinMethods.all(discoveryDocument: { document.withLock { $0 } }))
+        let registry = MethodRegistry(BuiltinMethods.all(discoveryDocument: { document.withLock { $0 } }) + additional)
         let rendered = JSONWriter.encode(OpenRPCDocument.render(registry))
         document.withLock { $0 = rendered }
         return registry

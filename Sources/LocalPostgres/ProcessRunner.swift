@@ -5,6 +5,9 @@ import Glibc
 #endif
 
 /// Runs external programs (initdb, pg_ctl, useradd), as another OS user when asked.
+///
+/// Uses posix_spawn and waitpid directly rather than Foundation's `Process`, whose child monitoring was seen
+/// to leave `pg_ctl start` unreaped (and the caller waiting forever) inside the test runner.
 struct ProcessRunner: Sendable {
     /// When set, commands run as this user through `runuser` (we are root and PostgreSQL refuses root).
     let runAsUser: String?
@@ -18,35 +21,44 @@ struct ProcessRunner: Sendable {
 
     @discardableResult
     func run(_ executable: String, _ arguments: [String], asOwner: Bool = true) throws -> String {
-        let process = Process()
+        var argv = [executable] + arguments
         if asOwner, let user = runAsUser {
-            process.executableURL = URL(fileURLWithPath: Self.which("runuser") ?? "/usr/sbin/runuser")
-            process.arguments = ["-u", user, "--", executable] + arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = arguments
+            argv = [Self.which("runuser") ?? "/usr/sbin/runuser", "-u", user, "--"] + argv
         }
         // Output goes to a temporary file, not a pipe: `pg_ctl start` leaves a postmaster running that
         // inherits the descriptor, and a pipe would then never reach end-of-file.
-        let outputFile = FileManager.default.temporaryDirectory.appendingPathComponent("engagement-\(UUID().uuidString).out")
-        guard FileManager.default.createFile(atPath: outputFile.path, contents: nil) else {
-            throw Failure(command: executable, status: -1, output: "cannot create \(outputFile.path)")
+        let outputPath = FileManager.default.temporaryDirectory
+            .appendingPathComponent("engagement-\(UUID().uuidString).out").path
+        defer { unlink(outputPath) }
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+
+        let cArguments = argv.map { strdup($0) } + [nil]
+        defer { cArguments.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, argv[0], &actions, nil, cArguments, environ)
+        guard spawned == 0 else {
+            throw Failure(command: argv.joined(separator: " "), status: -1, output: "posix_spawn failed: \(spawned)")
         }
-        defer { try? FileManager.default.removeItem(at: outputFile) }
-        let output = try FileHandle(forWritingTo: outputFile)
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        try? output.close()
-        let text = (try? String(contentsOf: outputFile, encoding: .utf8)) ?? ""
-        guard process.terminationStatus == 0 else {
-            throw Failure(
-                command: ([executable] + arguments).joined(separator: " "), status: process.terminationStatus,
-                output: text)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            guard errno == EINTR else {
+                throw Failure(command: argv.joined(separator: " "), status: -1, output: "waitpid failed: \(errno)")
+            }
         }
-        return text
+        let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        // WIFEXITED / WEXITSTATUS, spelled out: the macros are not imported.
+        let exited = status & 0x7f == 0
+        let exitStatus = exited ? (status >> 8) & 0xff : -1
+        guard exitStatus == 0 else {
+            throw Failure(command: argv.joined(separator: " "), status: exitStatus, output: output)
+        }
+        return output
     }
 
     static func which(_ name: String) -> String? {

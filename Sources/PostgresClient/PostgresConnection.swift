@@ -18,7 +18,30 @@ public final class PostgresConnection: @unchecked Sendable {
     /// Opens a connection from a conninfo string (`host=… dbname=…`) or a `postgresql://` URL, exactly as
     /// libpq parses them, so `sslmode`, `sslrootcert` and every other libpq option work as documented.
     public static func connect(_ conninfo: String) throws(PostgresError) -> PostgresConnection {
-        guard let handle = PQconnectdb(conninfo) else {
+        try connect(conninfo, overriding: [:])
+    }
+
+    /// Opens a connection from `conninfo` with some parameters replaced (for example the same server as
+    /// another role on another database), using libpq's own parsing: no conninfo string is built by hand.
+    public static func connect(_ conninfo: String, overriding overrides: [String: String]) throws(PostgresError)
+        -> PostgresConnection
+    {
+        // With expand_dbname, the first "dbname" entry is parsed as a full conninfo or URL; later entries
+        // override what it set.
+        let keys = ["dbname"] + overrides.keys.sorted()
+        let values = [conninfo] + overrides.keys.sorted().map { overrides[$0]! }
+        let keyPointers = keys.map { strdup($0) } + [nil]
+        let valuePointers = values.map { strdup($0) } + [nil]
+        defer {
+            keyPointers.forEach { free($0) }
+            valuePointers.forEach { free($0) }
+        }
+        let handle = keyPointers.map { UnsafePointer($0) }.withUnsafeBufferPointer { keyBuffer in
+            valuePointers.map { UnsafePointer($0) }.withUnsafeBufferPointer { valueBuffer in
+                PQconnectdbParams(keyBuffer.baseAddress, valueBuffer.baseAddress, 1)
+            }
+        }
+        guard let handle else {
             throw .connectionFailed("libpq could not allocate a connection")
         }
         guard PQstatus(handle) == CONNECTION_OK else {

@@ -79,7 +79,7 @@ struct Dev: AsyncParsableCommand {
         configuration.port = port
         configuration.certificateFile = environment.serverCertificate.certificate.path
         configuration.privateKeyFile = environment.serverCertificate.privateKey.path
-        configuration.databaseURL = environment.deployment.applicationURL
+        configuration.databaseURL = try environment.deployment.applicationURL
         configuration.logLevel = logLevel
         let application: EngagementApplication
         do {
@@ -106,7 +106,7 @@ struct Dev: AsyncParsableCommand {
 
             engagement-service is running (dev mode)
               JSON-RPC over TLS:  127.0.0.1:\(port)   (CA: \(environment.caFile.path))
-              PostgreSQL:         \(environment.deployment.cluster.url(user: "engagement_owner", password: "…", database: DevEnvironment.databaseName))
+              PostgreSQL:         \(environment.cluster.url(user: "engagement_owner", password: "…", database: DevEnvironment.databaseName))
               connection file:    \(environment.connectionFile.path)
               demo organisations: \(environment.organisations.map(\.name).joined(separator: ", "))
 

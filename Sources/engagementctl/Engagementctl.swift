@@ -1,0 +1,102 @@
+import ArgumentParser
+import DatabaseSetup
+import Foundation
+import JSONRPC
+import PostgresClient
+
+@main
+struct Engagementctl: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "engagementctl",
+        abstract: "Administer engagement-service and call its methods.",
+        subcommands: [Bootstrap.self, Migrate.self, Org.self, Key.self, Call.self]
+    )
+}
+
+/// Where the schema owner's database URL comes from: --database-url, ENGAGEMENT_OWNER_DATABASE_URL, or the
+/// dev mode's connection.json.
+struct OwnerDatabaseOptions: ParsableArguments {
+    @Option(help: "URL of the schema owner (engagement_owner). Default: $ENGAGEMENT_OWNER_DATABASE_URL, else database_url of --connection-file.")
+    var databaseURL: String?
+
+    @Option(help: "The dev mode's connection file.")
+    var connectionFile = ".dev/connection.json"
+
+    func resolve() throws -> String {
+        if let databaseURL { return databaseURL }
+        if let url = ProcessInfo.processInfo.environment["ENGAGEMENT_OWNER_DATABASE_URL"] { return url }
+        if let url = try? ConnectionFile.load(connectionFile).databaseURL { return url }
+        throw ValidationError("no database URL: pass --database-url, set ENGAGEMENT_OWNER_DATABASE_URL, or run `engagementd dev` first")
+    }
+
+    func connect() throws -> PostgresConnection {
+        do {
+            return try PostgresConnection.connect(try resolve())
+        } catch let error as PostgresError {
+            throw ValidationError("cannot connect to PostgreSQL: \(error)")
+        }
+    }
+}
+
+struct Bootstrap: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "One-time setup as a superuser: the owner role and database, migrations, and the application role's login.")
+
+    @Option(help: "Superuser URL of the target cluster (database postgres).")
+    var superuserURL: String
+
+    @Option(help: "Name of the database to create.")
+    var database = "engagement"
+
+    @Option(help: "Password for engagement_owner (default: $ENGAGEMENT_OWNER_PASSWORD).")
+    var ownerPassword: String?
+
+    @Option(help: "Password for engagement_app (default: $ENGAGEMENT_APP_PASSWORD).")
+    var appPassword: String?
+
+    @Option(help: "Migrations directory.")
+    var migrations: String?
+
+    func run() throws {
+        let environment = ProcessInfo.processInfo.environment
+        guard let ownerPassword = ownerPassword ?? environment["ENGAGEMENT_OWNER_PASSWORD"],
+            let appPassword = appPassword ?? environment["ENGAGEMENT_APP_PASSWORD"]
+        else { throw ValidationError("set --owner-password and --app-password (or their environment variables)") }
+        let files = try Migration.load(from: migrations.map { URL(fileURLWithPath: $0) } ?? Migration.defaultDirectory())
+        let superuser = try PostgresConnection.connect(superuserURL)
+        try DatabaseBootstrap.prepare(superuser: superuser, database: database, ownerPassword: ownerPassword)
+        superuser.close()
+        // The same server, as the owner, on the new database.
+        let owner = try PostgresConnection.connect(
+            superuserURL,
+            overriding: ["dbname": database, "user": DatabaseBootstrap.ownerRole, "password": ownerPassword])
+        defer { owner.close() }
+        let applied = try Migrator(migrations: files).migrate(owner)
+        try DatabaseBootstrap.enableApplicationLogin(owner: owner, password: appPassword)
+        print("database \(database): owner \(DatabaseBootstrap.ownerRole), \(applied.count) migrations applied, \(DatabaseBootstrap.applicationRole) may log in")
+    }
+}
+
+struct Migrate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply pending migrations (as the schema owner).")
+
+    @OptionGroup var database: OwnerDatabaseOptions
+
+    @Option(help: "Migrations directory (default: SQL/migrations).")
+    var migrations: String?
+
+    @Option(help: "Also let engagement_app log in with this password (default: $ENGAGEMENT_APP_PASSWORD, if set).")
+    var appPassword: String?
+
+    func run() throws {
+        let files = try Migration.load(from: migrations.map { URL(fileURLWithPath: $0) } ?? Migration.defaultDirectory())
+        let connection = try database.connect()
+        defer { connection.close() }
+        let applied = try Migrator(migrations: files).migrate(connection)
+        print(applied.isEmpty ? "up to date (\(files.count) migrations)" : "applied \(applied.map { String(format: "%04d", $0) }.joined(separator: ", "))")
+        if let password = appPassword ?? ProcessInfo.processInfo.environment["ENGAGEMENT_APP_PASSWORD"] {
+            try DatabaseBootstrap.enableApplicationLogin(owner: connection, password: password)
+            print("\(DatabaseBootstrap.applicationRole) may log in")
+        }
+    }
+}

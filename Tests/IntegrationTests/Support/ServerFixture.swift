@@ -1,0 +1,105 @@
+import DevEnvironment
+import EngagementClient
+import EngagementServer
+import Foundation
+import JSONRPC
+import Logging
+import PostgresClient
+import ServiceLifecycle
+import TenantAdministration
+
+/// A running server on its own migrated database, with two organisations (A and B), each with an admin key.
+struct ServerFixture: Sendable {
+    struct Organisation: Sendable {
+        let id: UUID
+        let name: String
+        let apiKey: String
+    }
+
+    let deployment: LocalDeployment
+    let application: EngagementApplication
+    let group: ServiceGroup
+    let running: Task<Void, any Error>
+    let certificates: TestCluster.Certificates
+    let orgA: Organisation
+    let orgB: Organisation
+
+    var port: Int { application.server.port }
+
+    static func start(
+        _ label: String, registry: MethodRegistry = .standard(), logger: Logger = Logger(label: "test-server"),
+        configure: (inout ServerConfiguration) -> Void = { _ in }
+    ) async throws -> ServerFixture {
+        let base = try await TestCluster.shared.base()
+        let deployment = try await TestCluster.shared.deployment(label)
+        let (orgA, orgB) = try seedOrganisations(deployment)
+        var configuration = ServerConfiguration()
+        configuration.port = 0
+        configuration.certificateFile = base.certificates.server.certificate.path
+        configuration.privateKeyFile = base.certificates.server.privateKey.path
+        configuration.databaseURL = try deployment.applicationURL
+        configuration.databasePoolSize = 4
+        configure(&configuration)
+        let application = try await EngagementApplication.start(configuration: configuration, registry: registry, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: application.services.map { .init(service: $0) }, logger: logger))
+        let running = Task { try await group.run() }
+        return ServerFixture(
+            deployment: deployment, application: application, group: group, running: running,
+            certificates: base.certificates, orgA: orgA, orgB: orgB)
+    }
+
+    static func seedOrganisations(_ deployment: LocalDeployment) throws -> (Organisation, Organisation) {
+        let owner = try PostgresConnection.connect(try deployment.ownerURL)
+        defer { owner.close() }
+        let admin = TenantAdministrator(owner: owner)
+        func make(_ name: String, _ email: String) throws -> Organisation {
+            let (organisation, _) = try admin.createOrganisation(name: name, adminEmail: email)
+            let key = try admin.issueKey(organisationID: organisation.id)
+            return Organisation(id: organisation.id, name: name, apiKey: key.key.text)
+        }
+        return (try make("Organisation A", "admin@a.example"), try make("Organisation B", "admin@b.example"))
+    }
+
+    func connect(clientCertificate: Bool = false) async throws -> RPCConnection {
+        try await RPCConnection.connect(
+            host: "127.0.0.1", port: port,
+            tls: ClientTLS(
+                caFile: certificates.caFile.path,
+                certificateFile: clientCertificate ? certificates.client.certificate.path : nil,
+                privateKeyFile: clientCertificate ? certificates.client.privateKey.path : nil))
+    }
+
+    /// A connection already authenticated as `organisation`'s admin.
+    func session(_ organisation: Organisation) async throws -> RPCConnection {
+        let connection = try await connect()
+        let reply = try await connection.call("session.authenticate", ["api_key": .string(organisation.apiKey)])
+        guard reply["result"] != nil else { throw FixtureError.authenticationFailed(JSONWriter.string(reply)) }
+        return connection
+    }
+
+    /// An owner connection (bypasses RLS) to inspect or change the database behind the server's back.
+    func ownerConnection() throws -> PostgresConnection { try PostgresConnection.connect(try deployment.ownerURL) }
+    func superuserConnection() throws -> PostgresConnection { try PostgresConnection.connect(try deployment.superuserURL) }
+
+    /// Graceful shutdown, as on SIGTERM.
+    func stop() async throws {
+        await group.triggerGracefulShutdown()
+        try await running.value
+    }
+}
+
+enum FixtureError: Error { case authenticationFailed(String) }
+
+extension JSONValue {
+    /// The `error.code` of a reply, if it is an error.
+    var errorCode: Int? { self["error"]?["code"]?.intValue }
+    var errorReason: String? { self["error"]?["data"]?["reason"]?.stringValue }
+}
+
+extension RPCConnection {
+    /// Sends a raw line and reads the next reply as JSON.
+    func exchange(_ line: String) async throws -> JSONValue? {
+        try await send(line: line)
+        return try await nextMessage()
+    }
+}

@@ -1,0 +1,95 @@
+import DatabaseSetup
+import DevCertificates
+import DevEnvironment
+import Foundation
+import LocalPostgres
+import Logging
+import PostgresClient
+import Synchronization
+
+/// The PostgreSQL server of this test run: `DATABASE_URL` (a superuser URL) when set, otherwise a private
+/// cluster created in a temporary directory, started once, stopped and removed when the process exits.
+/// Each fixture gets its own freshly migrated database on it.
+actor TestCluster {
+    static let shared = TestCluster()
+
+    struct Base: Sendable {
+        let superuserConninfo: String
+        let directory: URL
+        let certificates: Certificates
+    }
+
+    struct Certificates: Sendable {
+        let caFile: URL
+        let server: DevCertificateAuthority.IssuedFiles
+        let client: DevCertificateAuthority.IssuedFiles
+        /// A client certificate from a different CA: must be refused under mutual TLS.
+        let strangerClient: DevCertificateAuthority.IssuedFiles
+    }
+
+    private var starting: Task<Base, any Error>?
+    static let migrations: [Migration] = try! Migration.load(from: Migration.defaultDirectory())
+    static let ownerPassword = randomToken()
+    static let applicationPassword = randomToken()
+
+    func base() async throws -> Base {
+        if let starting { return try await starting.value }
+        let task = Task { try Self.start() }
+        starting = task
+        return try await task.value
+    }
+
+    /// A new database with every migration applied.
+    func deployment(_ label: String) async throws -> LocalDeployment {
+        let base = try await base()
+        let name = "t_\(label)_\(randomToken(bytes: 4))"
+        return try LocalDeployment.prepare(
+            superuserConninfo: base.superuserConninfo, database: name, ownerPassword: Self.ownerPassword,
+            applicationPassword: Self.applicationPassword, migrations: Self.migrations, logger: Logger(label: "test"))
+    }
+
+    private static func start() throws -> Base {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("engagement-tests-\(randomToken(bytes: 6))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        registerCleanup { try? FileManager.default.removeItem(at: directory) }
+        let superuser: String
+        if let url = ProcessInfo.processInfo.environment["DATABASE_URL"], !url.isEmpty {
+            superuser = url
+        } else {
+            var cluster = try LocalCluster.createOrReuse(at: directory.appendingPathComponent("postgres"))
+            try cluster.start()
+            let started = cluster
+            registerCleanup { try? started.stop() }
+            superuser = cluster.url()
+        }
+        let tls = directory.appendingPathComponent("tls")
+        let authority = try DevCertificateAuthority.loadOrCreate(in: tls)
+        let stranger = try DevCertificateAuthority.loadOrCreate(
+            in: directory.appendingPathComponent("stranger-tls"), commonName: "someone else's CA")
+        let certificates = Certificates(
+            caFile: authority.certificateFile, server: try authority.serverCertificate(in: tls),
+            client: try authority.clientCertificate(commonName: "test client", in: tls, fileName: "client"),
+            strangerClient: try stranger.clientCertificate(
+                commonName: "stranger", in: directory.appendingPathComponent("stranger-tls"), fileName: "client"))
+        return Base(superuserConninfo: superuser, directory: directory, certificates: certificates)
+    }
+}
+
+/// Work to do when the test process exits (stop the private cluster, remove its directory), newest first.
+private let cleanups = Mutex<[@Sendable () -> Void]>([])
+
+func registerCleanup(_ work: @escaping @Sendable () -> Void) {
+    let isFirst = cleanups.withLock { list -> Bool in
+        list.append(work)
+        return list.count == 1
+    }
+    if isFirst {
+        atexit {
+            let work = cleanups.withLock { list -> [@Sendable () -> Void] in
+                defer { list.removeAll() }
+                return list
+            }
+            for item in work.reversed() { item() }
+        }
+    }
+}
