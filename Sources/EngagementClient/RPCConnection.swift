@@ -2,6 +2,7 @@ import Foundation
 import JSONRPC
 import NIOCore
 import NIOPosix
+@_exported import enum NIOSSL.TLSVersion
 import NIOSSL
 
 public enum RPCClientError: Error, Sendable, CustomStringConvertible {
@@ -26,11 +27,16 @@ public struct ClientTLS: Sendable {
     public var caFile: String
     public var certificateFile: String?
     public var privateKeyFile: String?
+    /// Caps the protocol version offered (to check that a server refuses old versions).
+    public var maximumVersion: TLSVersion?
 
-    public init(caFile: String, certificateFile: String? = nil, privateKeyFile: String? = nil) {
+    public init(
+        caFile: String, certificateFile: String? = nil, privateKeyFile: String? = nil, maximumVersion: TLSVersion? = nil
+    ) {
         self.caFile = caFile
         self.certificateFile = certificateFile
         self.privateKeyFile = privateKeyFile
+        self.maximumVersion = maximumVersion
     }
 }
 
@@ -52,7 +58,12 @@ public actor RPCConnection {
         host: String, port: Int, tls: ClientTLS, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> RPCConnection {
         var configuration = TLSConfiguration.makeClientConfiguration()
-        configuration.minimumTLSVersion = .tlsv12
+        if let maximum = tls.maximumVersion {
+            configuration.minimumTLSVersion = .tlsv1
+            configuration.maximumTLSVersion = maximum
+        } else {
+            configuration.minimumTLSVersion = .tlsv12
+        }
         configuration.certificateVerification = .fullVerification
         configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(tls.caFile))
         if let certificate = tls.certificateFile, let key = tls.privateKeyFile {

@@ -3,13 +3,18 @@ import NIOSSL
 import NIOTLS
 
 /// Closes a connection whose TLS handshake has not completed within the timeout (a client that connects and
-/// sends nothing, or sends bytes that are not TLS, does not hold a slot for long).
+/// sends nothing, or sends bytes that are not TLS, does not hold a slot for long), and reports the
+/// handshake's outcome through `completed`.
 final class HandshakeTimeoutHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = NIOAny
     private let timeout: TimeAmount
+    private let completed: EventLoopPromise<Void>
     private var scheduled: Scheduled<Void>?
 
-    init(timeout: TimeAmount) { self.timeout = timeout }
+    init(timeout: TimeAmount, completed: EventLoopPromise<Void>) {
+        self.timeout = timeout
+        self.completed = completed
+    }
 
     func handlerAdded(context: ChannelHandlerContext) {
         if context.channel.isActive { arm(context) }
@@ -26,10 +31,15 @@ final class HandshakeTimeoutHandler: ChannelInboundHandler, RemovableChannelHand
         scheduled = context.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
     }
 
+    func handlerRemoved(context: ChannelHandlerContext) {
+        completed.fail(ChannelError.ioOnClosedChannel)  // no effect once it succeeded
+    }
+
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let tlsEvent = event as? TLSUserEvent, case .handshakeCompleted = tlsEvent {
             scheduled?.cancel()
             scheduled = nil
+            completed.succeed()
             context.pipeline.syncOperations.removeHandler(self, promise: nil)
         }
         context.fireUserInboundEventTriggered(event)
@@ -37,6 +47,7 @@ final class HandshakeTimeoutHandler: ChannelInboundHandler, RemovableChannelHand
 
     func channelInactive(context: ChannelHandlerContext) {
         scheduled?.cancel()
+        completed.fail(ChannelError.ioOnClosedChannel)
         context.fireChannelInactive()
     }
 }

@@ -16,6 +16,8 @@ public final class RPCServer: Service, Sendable {
     struct AcceptedConnection: Sendable {
         let channel: NIOAsyncChannel<InboundFrame, ByteBuffer>
         let limiter: InFlightLimiter
+        /// Succeeds when the TLS handshake completes.
+        let handshake: EventLoopFuture<Void>
     }
 
     public let configuration: ServerConfiguration
@@ -44,16 +46,19 @@ public final class RPCServer: Service, Sendable {
             .bind(host: configuration.host, port: configuration.port) { child in
                 child.eventLoop.makeCompletedFuture {
                     let limiter = InFlightLimiter(limit: inFlightLimit)
+                    let handshake = child.eventLoop.makePromise(of: Void.self)
                     let pipeline = child.pipeline.syncOperations
-                    try pipeline.addHandler(HandshakeTimeoutHandler(timeout: handshakeTimeout))
                     try pipeline.addHandler(NIOSSLServerHandler(context: sslContext))
+                    // After the TLS handler: it fires the handshake-completed event towards the tail.
+                    try pipeline.addHandler(HandshakeTimeoutHandler(timeout: handshakeTimeout, completed: handshake))
                     try pipeline.addHandler(IdleStateHandler(readTimeout: idleTimeout))
                     try pipeline.addHandler(IdleConnectionCloser(activity: limiter))
                     try pipeline.addHandler(ByteToMessageHandler(LineFrameDecoder(maximumLength: maximumLine)))
+                    try pipeline.addHandler(ShutdownFrameInjector())
                     let asyncChannel = try NIOAsyncChannel<InboundFrame, ByteBuffer>(
                         wrappingChannelSynchronously: child,
                         configuration: .init(backPressureStrategy: .init(lowWatermark: 2, highWatermark: 8)))
-                    return AcceptedConnection(channel: asyncChannel, limiter: limiter)
+                    return AcceptedConnection(channel: asyncChannel, limiter: limiter, handshake: handshake.futureResult)
                 }
             }
         return RPCServer(configuration: configuration, dispatcher: dispatcher, logger: logger, serverChannel: channel)
@@ -110,14 +115,19 @@ public final class RPCServer: Service, Sendable {
         do {
             try await connection.channel.executeThenClose { inbound, outbound in
                 guard admitted else {
+                    // Data written before the handshake completes would be lost when we close.
+                    try await connection.handshake.get()
                     let error = RPCError(
                         .overCapacity, "Over capacity: the server has \(maximumConnections) connections",
                         reason: "too_many_connections", retryAfterMilliseconds: 1000, limit: maximumConnections)
                     try await outbound.write(ByteBuffer(bytes: Response(id: .null, body: .error(error)).line))
                     return
                 }
-                try await cancelWhenGracefulShutdown {
+                let channel = connection.channel.channel
+                try await withGracefulShutdownHandler {
                     try await self.readRequests(inbound, outbound, session: session, limiter: limiter, logger: logger)
+                } onGracefulShutdown: {
+                    channel.pipeline.fireUserInboundEventTriggered(GracefulShutdownEvent())
                 }
                 await limiter.waitUntilIdle()
             }
@@ -141,6 +151,8 @@ public final class RPCServer: Service, Sendable {
                     reason: "line_too_long", limit: limit)
                 try await outbound.write(ByteBuffer(bytes: Response(id: .null, body: .error(error)).line))
                 logger.info("closing connection: line too long", metadata: ["limit": "\(limit)"])
+                return
+            case .shutdownRequested:
                 return
             case .line(let buffer):
                 line = buffer

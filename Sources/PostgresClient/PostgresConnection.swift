@@ -1,6 +1,10 @@
 import CLibPQ
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// One libpq connection.
 ///
 /// Every libpq call on a connection is blocking or touches shared connection state, so a connection is used
@@ -65,12 +69,17 @@ public final class PostgresConnection: @unchecked Sendable {
     /// The backend process id, useful to identify (or, in tests, terminate) this session.
     public var backendPID: Int32 { PQbackendPID(handle) }
 
-    /// Whether the connection can take a new statement, checked without blocking: it reads anything the
-    /// server sent while the connection sat idle (a termination notice, or end-of-file after a restart).
+    /// Whether the connection can take a new statement, checked without blocking.
+    ///
+    /// An idle connection has nothing to read: this client never LISTENs on pooled connections. Input waiting
+    /// on the socket therefore means the server spoke up unasked, which in practice is a termination notice
+    /// (`pg_terminate_backend`, shutdown) or end-of-file after a restart, so such a connection is not used.
     public var isUsable: Bool {
-        guard !closed, PQstatus(handle) == CONNECTION_OK else { return false }
-        guard PQconsumeInput(handle) == 1 else { return false }
-        return PQstatus(handle) == CONNECTION_OK && PQtransactionStatus(handle) == PQTRANS_IDLE
+        guard !closed, PQstatus(handle) == CONNECTION_OK, PQtransactionStatus(handle) == PQTRANS_IDLE else { return false }
+        let socket = PQsocket(handle)
+        guard socket >= 0 else { return false }
+        var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+        return poll(&descriptor, 1, 0) == 0
     }
 
     /// Runs one statement and returns its rows (a one-statement pipeline: one round trip).

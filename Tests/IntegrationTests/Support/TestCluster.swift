@@ -48,6 +48,18 @@ actor TestCluster {
             applicationPassword: Self.applicationPassword, migrations: Self.migrations, logger: Logger(label: "test"))
     }
 
+    /// A database with the owner role but no migrations applied; returns the owner's conninfo. Runs on this
+    /// actor like `deployment`, because concurrent bootstraps would update the same role rows at once.
+    func emptyDatabase(_ label: String) async throws -> String {
+        let base = try await base()
+        let name = "t_\(label)_\(randomToken(bytes: 4))"
+        let superuser = try PostgresConnection.connect(base.superuserConninfo)
+        defer { superuser.close() }
+        try DatabaseBootstrap.prepare(superuser: superuser, database: name, ownerPassword: Self.ownerPassword)
+        return try Conninfo.replacing(
+            ["dbname": name, "user": DatabaseBootstrap.ownerRole, "password": Self.ownerPassword], in: base.superuserConninfo)
+    }
+
     private static func start() throws -> Base {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("engagement-tests-\(randomToken(bytes: 6))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

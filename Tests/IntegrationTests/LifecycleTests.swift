@@ -1,0 +1,74 @@
+import DatabaseSetup
+import DevEnvironment
+import EngagementClient
+import EngagementServer
+import Foundation
+import JSONRPC
+import LocalPostgres
+import Logging
+import ServiceLifecycle
+import Testing
+
+@Suite("Shutdown and dev mode")
+struct LifecycleTests {
+    @Test("graceful shutdown answers the calls in flight, then stops accepting connections")
+    func gracefulShutdown() async throws {
+        var traceLogger = Logger(label: "shutdown-test")
+        traceLogger.logLevel = .trace
+        let server = try await ServerFixture.start("shutdown", registry: TestMethods.registry, logger: traceLogger)
+        let client = try await server.connect()
+        #expect(try await client.call("system.ping")["result"] != nil)
+        try await client.send(line: #"{"jsonrpc":"2.0","method":"test.sleep","params":{"ms":700},"id":"slow"}"#)
+        try await Task.sleep(for: .milliseconds(200))
+        let stopping = Task { try await server.stop() }
+        let reply = try #require(try await client.nextMessage(timeout: .seconds(10)))
+        #expect(reply["id"] == "slow")
+        #expect(reply["result"] == true, "the in-flight call completed: \(JSONWriter.string(reply))")
+        #expect(try await client.nextLine(timeout: .seconds(5)) == nil, "then the connection closed")
+        try await stopping.value
+        let refused = try? await server.connect().call("system.ping", timeout: .seconds(2))
+        #expect(refused == nil, "no longer accepting")
+        #expect(await server.application.pool.statistics.open == 0, "the pool is closed")
+    }
+
+    @Test("the dev environment is created once and reused: same cluster, organisations and keys")
+    func devEnvironmentReuse() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("engagement-dev-\(randomToken(bytes: 4))")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let logger = Logger(label: "dev-test")
+        let first = try DevEnvironment.prepare(directory: directory, migrations: TestCluster.migrations, logger: logger)
+        try first.writeConnectionFile(host: "127.0.0.1", port: 1)
+        try first.stopDatabase()
+        let second = try DevEnvironment.prepare(directory: directory, migrations: TestCluster.migrations, logger: logger)
+        defer { try? second.stopDatabase() }
+        #expect(second.organisations.map(\.id) == first.organisations.map(\.id))
+        #expect(second.organisations.map(\.apiKey) == first.organisations.map(\.apiKey))
+        #expect(second.organisations.count == 2)
+
+        var configuration = ServerConfiguration()
+        configuration.port = 0
+        configuration.certificateFile = second.serverCertificate.certificate.path
+        configuration.privateKeyFile = second.serverCertificate.privateKey.path
+        configuration.databaseURL = try second.deployment.applicationURL
+        let application = try await EngagementApplication.start(configuration: configuration, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: application.services.map { .init(service: $0) }, logger: logger))
+        let running = Task { try await group.run() }
+        try second.writeConnectionFile(host: "127.0.0.1", port: application.server.port)
+        let file = try JSONParser.parse(Array(try Data(contentsOf: second.connectionFile)))
+        #expect(file["port"]?.intValue == application.server.port)
+        #expect(file["ca_file"]?.stringValue?.hasPrefix("/") == true)
+        #expect(file["database_url"]?.stringValue?.hasPrefix("postgresql://") == true)
+        let organisations = try #require(file["organisations"]?.arrayValue)
+        #expect(organisations.count == 2)
+
+        let client = try await RPCConnection.connect(
+            host: "127.0.0.1", port: application.server.port, tls: ClientTLS(caFile: try #require(file["ca_file"]?.stringValue)))
+        for organisation in organisations {
+            let key = try #require(organisation["api_key"])
+            #expect(try await client.call("session.authenticate", ["api_key": key])["result"]?["organisation_id"] == organisation["id"])
+            #expect(try await client.call("session.whoami")["result"]?["organisation"]?["name"] == organisation["name"])
+        }
+        await group.triggerGracefulShutdown()
+        try await running.value
+    }
+}

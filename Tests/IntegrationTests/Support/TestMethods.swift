@@ -1,0 +1,55 @@
+import EngagementServer
+import Foundation
+import JSONRPC
+import Logging
+import PostgresClient
+import Synchronization
+
+/// Methods registered only in tests, to exercise the dispatcher's role checks and in-flight work.
+enum TestMethods {
+    static let all: [MethodDefinition] = [
+        MethodDefinition(
+            "test.admin_only", summary: "Needs the admin role.", result: .boolean, access: .role(.admin)
+        ) { _, _ in .result(.bool(true)) },
+        MethodDefinition(
+            "test.sleep", summary: "Sleeps in PostgreSQL.",
+            params: [.init("ms", .integer(minimum: 0, maximum: 10_000), "milliseconds")],
+            result: .boolean, access: .anonymous
+        ) { context, params throws(RPCError) in
+            let seconds = Double(params.int("ms") ?? 0) / 1000
+            _ = try await context.database.runWithoutTenant([Statement("SELECT pg_sleep($1::float8)", [seconds])])
+            return .result(.bool(true))
+        },
+    ]
+
+    static var registry: MethodRegistry { .standard(adding: all) }
+}
+
+/// Keeps every log message and its metadata, to check what never appears in logs.
+final class CapturedLogs: Sendable {
+    private let lines = Mutex<[String]>([])
+
+    var all: [String] { lines.withLock { $0 } }
+
+    func append(_ line: String) { lines.withLock { $0.append(line) } }
+
+    var logger: Logger {
+        Logger(label: "captured") { _ in CapturingLogHandler(sink: self) }
+    }
+}
+
+struct CapturingLogHandler: LogHandler {
+    let sink: CapturedLogs
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
+        sink.append("\(event.level) \(event.message) \(merged)")
+    }
+}
