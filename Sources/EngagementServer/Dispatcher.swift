@@ -69,7 +69,8 @@ public struct Dispatcher: Sendable {
         do {
             return try await method.handler(context, params)
         } catch {
-            if error.reason == "key_revoked" { session.bind(nil) }
+            // A handler answering "unauthenticated" found the session's key no longer valid: forget it.
+            if error.code == .unauthenticated { session.bind(nil) }
             return .error(error)
         }
     }

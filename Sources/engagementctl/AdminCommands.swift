@@ -16,11 +16,11 @@ struct Org: ParsableCommand {
         @Option(help: "Display name of that user.") var adminName = "Administrator"
 
         func run() throws {
-            let connection = try database.connect()
-            defer { connection.close() }
-            let admin = TenantAdministrator(owner: connection)
-            let (organisation, user) = try admin.createOrganisation(name: name, adminEmail: adminEmail, adminName: adminName)
-            let issued = try admin.issueKey(organisationID: organisation.id, userEmail: user.email, label: "first admin key")
+            let (organisation, user, issued) = try database.withAdministrator { admin in
+                let (organisation, user) = try admin.createOrganisation(name: name, adminEmail: adminEmail, adminName: adminName)
+                let issued = try admin.issueKey(organisationID: organisation.id, userEmail: user.email, label: "first admin key")
+                return (organisation, user, issued)
+            }
             print("organisation \(organisation.id.uuidString.lowercased())  \(organisation.name)")
             print("admin user   \(user.id.uuidString.lowercased())  \(user.email)")
             print("api key      \(issued.key.text)")
@@ -41,11 +41,9 @@ struct Key: ParsableCommand {
         @Option(help: "A label to recognise the key by.") var label = ""
 
         func run() throws {
-            let connection = try database.connect()
-            defer { connection.close() }
-            let admin = TenantAdministrator(owner: connection)
-            let organisation = try admin.organisation(org)
-            let issued = try admin.issueKey(organisationID: organisation.id, userEmail: user, label: label)
+            let issued = try database.withAdministrator { admin in
+                try admin.issueKey(organisationID: try admin.organisation(org).id, userEmail: user, label: label)
+            }
             print(issued.key.text)
             FileHandle.standardError.write(Data(
                 "key \(issued.key.keyID) for \(issued.user.email) (\(issued.user.role.rawValue)); shown once, only its hash is stored\n".utf8))
@@ -60,10 +58,9 @@ struct Key: ParsableCommand {
         @Argument(help: "The key id (16 hex characters after esk_) or the whole key.") var key: String
 
         func run() throws {
-            let connection = try database.connect()
-            defer { connection.close() }
-            let admin = TenantAdministrator(owner: connection)
-            try admin.revokeKey(organisationID: try admin.organisation(org).id, key: key)
+            try database.withAdministrator { admin in
+                try admin.revokeKey(organisationID: try admin.organisation(org).id, key: key)
+            }
             print("revoked")
         }
     }
@@ -74,10 +71,10 @@ struct Key: ParsableCommand {
         @Option(help: "Organisation id or name.") var org: String
 
         func run() throws {
-            let connection = try database.connect()
-            defer { connection.close() }
-            let admin = TenantAdministrator(owner: connection)
-            for key in try admin.listKeys(organisationID: try admin.organisation(org).id) {
+            let keys = try database.withAdministrator { admin in
+                try admin.listKeys(organisationID: try admin.organisation(org).id)
+            }
+            for key in keys {
                 let state = key.revokedAt.map { "revoked \($0)" } ?? "active"
                 print("esk_\(key.keyID)_…  \(key.userEmail)  \(state)  created \(key.createdAt)  \(key.label)")
             }

@@ -3,6 +3,7 @@ import DatabaseSetup
 import Foundation
 import JSONRPC
 import PostgresClient
+import TenantAdministration
 
 @main
 struct Engagementctl: AsyncParsableCommand {
@@ -35,6 +36,13 @@ struct OwnerDatabaseOptions: ParsableArguments {
         } catch let error as PostgresError {
             throw ValidationError("cannot connect to PostgreSQL: \(error)")
         }
+    }
+
+    /// Runs `body` with an operator session on the owner's connection, closed afterwards.
+    func withAdministrator<T>(_ body: (TenantAdministrator) throws -> T) throws -> T {
+        let connection = try connect()
+        defer { connection.close() }
+        return try body(TenantAdministrator(owner: connection))
     }
 }
 

@@ -112,6 +112,27 @@ struct PostgresClientTests {
         await pool.shutdown()
     }
 
+    @Test("the background health check closes idle connections whose backend died")
+    func backgroundHealthCheck() async throws {
+        let deployment = try await TestCluster.shared.deployment("health")
+        let pool = ConnectionPool(configuration: .init(
+            conninfo: try deployment.superuserURL, maximumConnections: 2, healthCheckInterval: .milliseconds(100)))
+        let checker = Task { await pool.run() }
+        let pid = try await pool.withConnection { $0.backendPID }
+        #expect(await pool.statistics.open == 1)
+        let killer = try PostgresConnection.connect(try deployment.superuserURL)
+        defer { killer.close() }
+        try killer.query("SELECT pg_terminate_backend($1)", [pid])
+        var open = 1
+        for _ in 0..<40 where open != 0 {
+            try await Task.sleep(for: .milliseconds(50))
+            open = await pool.statistics.open
+        }
+        #expect(open == 0, "the dead idle connection was closed without anyone asking for it")
+        checker.cancel()
+        await pool.shutdown()
+    }
+
     @Test("after a PostgreSQL restart the pool reconnects by itself")
     func restartedServer() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("engagement-restart-\(randomToken(bytes: 4))")
