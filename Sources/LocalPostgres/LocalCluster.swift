@@ -80,7 +80,8 @@ public struct LocalCluster: Sendable {
     }
 
     /// Starts the cluster on a free port (or adopts it when it is already running from an earlier run).
-    public mutating func start() throws {
+    /// With `tls`, PostgreSQL also accepts TLS with that certificate and key (clients choose with `sslmode`).
+    public mutating func start(tls: (certificate: URL, privateKey: URL)? = nil) throws {
         let pidFile = dataDirectory.appendingPathComponent("postmaster.pid")
         if let running = try? runningPort(pidFile: pidFile) {
             port = running
@@ -95,7 +96,16 @@ public struct LocalCluster: Sendable {
             unix_socket_directories = ''
             fsync = off
             max_connections = 200
+            ssl = \(tls == nil ? "off" : "on")
             """
+        if let tls {
+            // PostgreSQL insists that its key belongs to it and is private: copy both files in as its user.
+            for (source, name) in [(tls.certificate, "server.crt"), (tls.privateKey, "server.key")] {
+                try runner.run(
+                    "/bin/sh", ["-c", "cat > \"$1\" && chmod 600 \"$1\"", "sh", dataDirectory.appendingPathComponent(name).path],
+                    stdin: source.path)
+            }
+        }
         let conf = dataDirectory.appendingPathComponent("postgresql.conf")
         let include = "include_if_exists = 'engagement_service.conf'\n"
         let existing = (try? String(contentsOf: conf, encoding: .utf8)) ?? ""

@@ -20,7 +20,9 @@ struct ProcessRunner: Sendable {
     }
 
     @discardableResult
-    func run(_ executable: String, _ arguments: [String], asOwner: Bool = true) throws -> String {
+    func run(_ executable: String, _ arguments: [String], asOwner: Bool = true, stdin: String = "/dev/null") throws
+        -> String
+    {
         var argv = [executable] + arguments
         if asOwner, let user = runAsUser {
             argv = [Self.which("runuser") ?? "/usr/sbin/runuser", "-u", user, "--"] + argv
@@ -34,7 +36,7 @@ struct ProcessRunner: Sendable {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 0, stdin, O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
 

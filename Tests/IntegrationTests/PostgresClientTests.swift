@@ -133,14 +133,29 @@ struct PostgresClientTests {
         await pool.shutdown()
     }
 
-    @Test("after a PostgreSQL restart the pool reconnects by itself")
-    func restartedServer() async throws {
+    @Test("libpq's sslmode works as documented, and after a PostgreSQL restart the pool reconnects by itself")
+    func tlsAndRestart() async throws {
+        let base = try await TestCluster.shared.base()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("engagement-restart-\(randomToken(bytes: 4))")
         defer { try? FileManager.default.removeItem(at: directory) }
         var cluster = try LocalCluster.createOrReuse(at: directory, logger: Logger(label: "restart"))
-        try cluster.start()
+        try cluster.start(tls: (base.certificates.server.certificate, base.certificates.server.privateKey))
         defer { try? cluster.stop() }
-        let pool = ConnectionPool(configuration: .init(conninfo: cluster.url(), maximumConnections: 2))
+
+        let verified = try Conninfo.replacing(
+            ["sslmode": "verify-ca", "sslrootcert": base.certificates.caFile.path], in: cluster.url())
+        let secure = try PostgresConnection.connect(verified)
+        #expect(try secure.query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").bool(0, 0) == true)
+        secure.close()
+        let wrongCA = base.directory.appendingPathComponent("stranger-tls/ca.pem").path
+        #expect(throws: PostgresError.self) {
+            try PostgresConnection.connect(try Conninfo.replacing(["sslmode": "verify-ca", "sslrootcert": wrongCA], in: cluster.url()))
+        }
+        let plain = try PostgresConnection.connect(cluster.url())  // sslmode=disable
+        #expect(try plain.query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").bool(0, 0) == false)
+        plain.close()
+
+        let pool = ConnectionPool(configuration: .init(conninfo: verified, maximumConnections: 2))
         #expect(try await pool.withConnection { try $0.query("SELECT 1").int(0, 0) } == 1)
         try cluster.restart()
         var answer: Int? = nil

@@ -61,9 +61,9 @@ struct TenantContextTests {
         #expect(await server.application.pool.statistics.opened == 1, "every call used the same connection")
     }
 
-    @Test("concurrent calls of two organisations over one small pool each see only their own organisation")
+    @Test("concurrent calls of two organisations through one pooled connection each see only their own organisation")
     func concurrentIsolation() async throws {
-        let server = try await ServerFixture.start("concurrent") { $0.databasePoolSize = 2 }
+        let server = try await ServerFixture.start("concurrent") { $0.databasePoolSize = 1 }
         defer { Task { try? await server.stop() } }
         let expectations = [(server.orgA, "Organisation A"), (server.orgB, "Organisation B"), (server.orgA, "Organisation A"), (server.orgB, "Organisation B")]
         try await withThrowingTaskGroup(of: [String].self) { group in
@@ -86,6 +86,7 @@ struct TenantContextTests {
                 #expect(names.dropLast().allSatisfy { $0 == expected }, "\(Set(names))")
             }
         }
+        #expect(await server.application.pool.statistics.opened == 1, "all 240 calls shared one database connection")
     }
 
     @Test("without a context the server's role sees no rows; a context shows exactly one organisation")
