@@ -64,6 +64,7 @@ let package = Package(
             name: "EngagementServer",
             dependencies: [
                 "JSONRPC", "PostgresClient", "TenantAdministration",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -79,8 +79,7 @@ enum BuiltinMethods {
         ]),
         access: .role(.viewer)
     ) { context, _ throws(RPCError) in
-        try await context.database.json(
-            as: context.principal,
+        try await context.json(
             Statement(
                 """
                 SELECT jsonb_build_object(

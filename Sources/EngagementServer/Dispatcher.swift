@@ -65,7 +65,8 @@ public struct Dispatcher: Sendable {
         } catch {
             return .error(error)
         }
-        let context = CallContext(session: session, database: database, logger: logger, requestID: requestID)
+        let context = CallContext(
+            method: request.method, session: session, database: database, logger: logger, requestID: requestID)
         do {
             return try await method.handler(context, params)
         } catch {

@@ -42,7 +42,8 @@ extension MethodRegistry {
     /// Every method of the service, plus `additional` ones. Later issues add their method groups here.
     public static func standard(adding additional: [MethodDefinition] = []) -> MethodRegistry {
         let document = Mutex<[UInt8]>([])
-        let registry = MethodRegistry(BuiltinMethods.all(discoveryDocument: { document.withLock { $0 } }) + additional)
+        let registry = MethodRegistry(
+            BuiltinMethods.all(discoveryDocument: { document.withLock { $0 } }) + PartyMethods.all + additional)
         let rendered = JSONWriter.encode(OpenRPCDocument.render(registry))
         document.withLock { $0 = rendered }
         return registry

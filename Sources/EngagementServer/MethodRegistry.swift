@@ -1,8 +1,10 @@
 import JSONRPC
 import Logging
+import PostgresClient
 
 /// What a method handler gets: who calls, how to reach the database, and a logger carrying the request id.
 public struct CallContext: Sendable {
+    public let method: String
     public let session: Session
     public let database: TenantDatabase
     public let logger: Logger
@@ -12,6 +14,16 @@ public struct CallContext: Sendable {
     public var principal: Principal {
         guard let principal = session.principal else { preconditionFailure("handler of an authenticated method ran without a principal") }
         return principal
+    }
+
+    /// Runs statements under this call's tenant context, in one round trip.
+    public func run(_ statements: [Statement]) async throws(RPCError) -> [PostgresResult] {
+        try await database.run(as: principal, method: method, statements)
+    }
+
+    /// Runs one statement returning one JSON document and passes it through; no row is "not found".
+    public func json(_ statement: Statement) async throws(RPCError) -> ResponseBody {
+        try await database.json(as: principal, method: method, statement)
     }
 }
 

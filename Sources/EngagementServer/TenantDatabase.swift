@@ -18,12 +18,14 @@ public struct TenantDatabase: Sendable {
 
     public init(pool: ConnectionPool) { self.pool = pool }
 
-    static let beginCall = "SELECT app.begin_call($1)"
+    static let beginCall = "SELECT app.begin_call($1, $2)"
 
     /// Runs `statements` with the principal's tenant context and returns their results (the context
-    /// statement's own result is dropped).
-    public func run(as principal: Principal, _ statements: [Statement]) async throws(RPCError) -> [PostgresResult] {
-        let all = [Statement(Self.beginCall, [principal.keyID])] + statements
+    /// statement's own result is dropped). `method` is recorded in the audit log of any row written.
+    public func run(as principal: Principal, method: String, _ statements: [Statement]) async throws(RPCError)
+        -> [PostgresResult]
+    {
+        let all = [Statement(Self.beginCall, [principal.keyID, method])] + statements
         do {
             return try await pool.withConnection { connection in Array(try connection.pipeline(all).dropFirst()) }
         } catch {
@@ -42,8 +44,10 @@ public struct TenantDatabase: Sendable {
 
     /// Runs one statement that returns one JSON document in its first column and passes that document
     /// through to the client untouched. No row means "not found".
-    public func json(as principal: Principal, _ statement: Statement) async throws(RPCError) -> ResponseBody {
-        let result = try await run(as: principal, [statement])[0]
+    public func json(as principal: Principal, method: String, _ statement: Statement) async throws(RPCError)
+        -> ResponseBody
+    {
+        let result = try await run(as: principal, method: method, [statement])[0]
         guard result.rowCount > 0, var bytes = result.bytes(0, 0) else {
             throw RPCError(.notFound, reason: "not_found")
         }
@@ -60,6 +64,8 @@ public struct TenantDatabase: Sendable {
 public enum DatabaseErrorMapping {
     /// SQLSTATE raised by `app.begin_call` when the session's key was revoked or its user disabled.
     public static let keyNoLongerValid = SQLState("EA001")
+    /// SQLSTATE raised by `app.idempotent_replay` when a key comes back with a different request.
+    public static let idempotencyKeyReused = SQLState("EI409")
 
     public static func rpcError(for error: any Error) -> RPCError {
         switch error {
@@ -93,6 +99,9 @@ public enum DatabaseErrorMapping {
                             retryAfterMilliseconds: 50)
         case .insufficientPrivilege:
             return RPCError(.forbidden, reason: "forbidden")
+        case idempotencyKeyReused:
+            return RPCError(
+                .conflict, "Conflict: this idempotency_key was used for a different request", reason: "idempotency_key_reused")
         case .queryCanceled:
             return RPCError(.unavailable, "Unavailable: the statement took too long", reason: "statement_timeout",
                             retryAfterMilliseconds: 1000)

@@ -10,6 +10,8 @@ public indirect enum Schema: Sendable {
     case object([Field], additionalProperties: Bool = false)
     /// Any JSON value; used for results whose shape is described in prose.
     case any(description: String)
+    /// The schema, or JSON null (to clear an optional value in an update).
+    case nullable(Schema)
 
     public static let uuid = Schema.string(minLength: 36, maxLength: 36, format: "uuid")
 
@@ -63,6 +65,8 @@ public indirect enum Schema: Sendable {
             ])
         case .any(let description):
             return .object(["description": .string(description)])
+        case .nullable(let schema):
+            return .object(["anyOf": .array([schema.jsonSchema, .object(["type": "null"])])])
         }
     }
 
@@ -113,6 +117,8 @@ public indirect enum Schema: Sendable {
             return found
         case .any:
             return []
+        case .nullable(let schema):
+            return value == .null ? [] : schema.problems(in: value, at: path)
         }
     }
 
