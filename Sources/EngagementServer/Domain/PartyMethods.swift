@@ -21,18 +21,9 @@ enum PartyMethods {
         result: party, access: .role(.manager)
     ) { context, params throws(RPCError) in
         try await context.json(Statement(
-            """
-            WITH replay AS (SELECT app.idempotent_replay($1, 'party.create', $2) AS response),
-            created AS (
-                INSERT INTO app.parties AS p (organisation_id, kind, name, external_ref, created_by, updated_by)
-                SELECT app.current_organisation_id(), $3, btrim($4), $5, app.current_user_id(), app.current_user_id()
-                WHERE (SELECT response FROM replay) IS NULL
-                RETURNING app.party_json(p) AS body),
-            remembered AS (
-                INSERT INTO app.idempotency_keys (organisation_id, key, method, request_hash, response)
-                SELECT app.current_organisation_id(), $1, 'party.create', $2, body FROM created WHERE $1::text IS NOT NULL)
-            SELECT coalesce((SELECT response FROM replay), (SELECT body FROM created))
-            """,
+            DomainSQL.idempotentInsert(
+                table: "parties", method: "party.create", columns: ["kind", "name", "external_ref"],
+                values: ["$3", "btrim($4)", "$5"], render: "party_json"),
             [params.string("idempotency_key"), DomainSupport.requestHash(params), params.string("kind"),
              params.string("name"), params.string("external_ref")]))
     }
@@ -41,9 +32,7 @@ enum PartyMethods {
         "party.get", summary: "One party by id.",
         params: [.init("id", .uuid, "the party")], result: party, access: .role(.viewer)
     ) { context, params throws(RPCError) in
-        try await context.json(Statement(
-            "SELECT app.party_json(p) FROM app.parties p WHERE p.organisation_id = app.current_organisation_id() AND p.id = $1::uuid",
-            [params.string("id")]))
+        try await context.json(Statement(DomainSQL.get(table: "parties", render: "party_json"), [params.string("id")]))
     }
 
     static let update = MethodDefinition(
@@ -61,20 +50,15 @@ enum PartyMethods {
     ) { context, params throws(RPCError) in
         let version = params.int("version") ?? 0
         let result = try await context.run([Statement(
-            """
-            WITH current AS (
-                SELECT version, kind FROM app.parties WHERE organisation_id = app.current_organisation_id() AND id = $1::uuid),
-            updated AS (
-                UPDATE app.parties AS p SET
-                    name = coalesce(btrim($3), p.name),
-                    kind = coalesce($4, p.kind),
-                    external_ref = CASE WHEN $5::boolean THEN $6 ELSE p.external_ref END,
-                    archived_at = CASE WHEN $7::boolean IS NULL THEN p.archived_at
-                                       WHEN $7::boolean THEN coalesce(p.archived_at, now()) END
-                WHERE p.organisation_id = app.current_organisation_id() AND p.id = $1::uuid AND p.version = $2
-                RETURNING app.party_json(p) AS body)
-            SELECT (SELECT body FROM updated), (SELECT version FROM current), (SELECT kind FROM current)
-            """,
+            DomainSQL.versionedUpdate(
+                table: "parties",
+                assignments: [
+                    "name = coalesce(btrim($3), row.name)",
+                    "kind = coalesce($4, row.kind)",
+                    "external_ref = CASE WHEN $5::boolean THEN $6 ELSE row.external_ref END",
+                    "archived_at = CASE WHEN $7::boolean IS NULL THEN row.archived_at WHEN $7::boolean THEN coalesce(row.archived_at, now()) END",
+                ],
+                render: "party_json", extra: "row.kind"),
             [params.string("id"), version, params.string("name"), params.string("kind"),
              params.value("external_ref") != nil, params.string("external_ref"), params.bool("archived")])])[0]
         try refuseSelf(result)
@@ -89,15 +73,7 @@ enum PartyMethods {
     ) { context, params throws(RPCError) in
         let version = params.int("version") ?? 0
         let result = try await context.run([Statement(
-            """
-            WITH current AS (
-                SELECT version, kind FROM app.parties WHERE organisation_id = app.current_organisation_id() AND id = $1::uuid),
-            deleted AS (
-                DELETE FROM app.parties p
-                WHERE p.organisation_id = app.current_organisation_id() AND p.id = $1::uuid AND p.version = $2
-                RETURNING jsonb_build_object('id', p.id, 'deleted', true) AS body)
-            SELECT (SELECT body FROM deleted), (SELECT version FROM current), (SELECT kind FROM current)
-            """, [params.string("id"), version])])[0]
+            DomainSQL.versionedDelete(table: "parties", extra: "row.kind"), [params.string("id"), version])])[0]
         try refuseSelf(result)
         return try DomainSupport.versionedWrite(result, requestedVersion: version)
     }
@@ -115,23 +91,14 @@ enum PartyMethods {
         let page = try DomainSupport.page(params)
         let pattern = params.string("q").map { "%" + escapeLike($0) + "%" }
         return try await context.json(Statement(
-            """
-            WITH page AS (
-                SELECT party, row_number() OVER (ORDER BY (party).\(page.column) \(page.direction), (party).id \(page.direction)) AS n
-                FROM (
-                    SELECT p AS party FROM app.parties p
-                    WHERE p.organisation_id = app.current_organisation_id()
-                      AND ($1::text IS NULL OR p.kind = $1)
-                      AND ($2::text IS NULL OR p.name ILIKE $2 OR p.external_ref ILIKE $2)
-                      AND ($3::boolean OR p.archived_at IS NULL)
-                      AND ($4::text IS NULL OR (p.\(page.column), p.id) \(page.comparison) ($4::\(page.keyType), $5::uuid))
-                    ORDER BY p.\(page.column) \(page.direction), p.id \(page.direction)
-                    LIMIT $6::int + 1) rows)
-            SELECT jsonb_build_object(
-                'items', coalesce((SELECT jsonb_agg(app.party_json(party) ORDER BY n) FROM page WHERE n <= $6::int), '[]'::jsonb),
-                'next_cursor', (SELECT \(DomainSupport.cursorExpression(page, row: "party")) FROM page
-                                WHERE n = $6::int AND EXISTS (SELECT FROM page WHERE n = $6::int + 1)))
-            """,
+            DomainSQL.list(
+                table: "parties", render: "party_json",
+                filters: [
+                    "($1::text IS NULL OR row.kind = $1)",
+                    "($2::text IS NULL OR row.name ILIKE $2 OR row.external_ref ILIKE $2)",
+                    "($3::boolean OR row.archived_at IS NULL)",
+                ],
+                filterParameters: 3, page: page),
             [params.string("kind"), pattern, params.bool("include_archived") ?? false, page.after?.key,
              page.after?.id, page.limit]))
     }

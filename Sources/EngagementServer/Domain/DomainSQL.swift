@@ -1,0 +1,87 @@
+/// SQL shapes shared by the domain methods. Every fragment interpolated here comes from the method
+/// declarations (table, column and function names) or from `DomainSupport.Page`'s whitelist, never from
+/// client input; client values are always bound parameters.
+enum DomainSQL {
+    /// An insert that honours `idempotency_key`. Parameters: $1 idempotency key, $2 request hash, then the
+    /// values, which `values` refers to as $3, $4, …. Returns the rendered row, or the first reply of a retry.
+    static func idempotentInsert(table: String, method: String, columns: [String], values: [String], render: String)
+        -> String
+    {
+        """
+        WITH replay AS (SELECT app.idempotent_replay($1, '\(method)', $2) AS response),
+        created AS (
+            INSERT INTO app.\(table) AS row (organisation_id, \(columns.joined(separator: ", ")), created_by, updated_by)
+            SELECT app.current_organisation_id(), \(values.joined(separator: ", ")), app.current_user_id(), app.current_user_id()
+            WHERE (SELECT response FROM replay) IS NULL
+            RETURNING app.\(render)(row) AS body),
+        remembered AS (
+            INSERT INTO app.idempotency_keys (organisation_id, key, method, request_hash, response)
+            SELECT app.current_organisation_id(), $1, '\(method)', $2, body FROM created WHERE $1::text IS NOT NULL)
+        SELECT coalesce((SELECT response FROM replay), (SELECT body FROM created))
+        """
+    }
+
+    /// One row by id ($1), rendered.
+    static func get(table: String, render: String) -> String {
+        "SELECT app.\(render)(row) FROM app.\(table) row WHERE row.organisation_id = app.current_organisation_id() AND row.id = $1::uuid"
+    }
+
+    /// An update of the row with id $1 at version $2; `assignments` use $3 onwards and may refer to `row`.
+    /// Returns (rendered row or NULL, current version or NULL, `extra` of the current row).
+    static func versionedUpdate(table: String, assignments: [String], render: String, extra: String = "NULL") -> String {
+        versionedWrite(
+            table: table, extra: extra,
+            write: """
+                UPDATE app.\(table) AS row SET \(assignments.joined(separator: ", "))
+                WHERE row.organisation_id = app.current_organisation_id() AND row.id = $1::uuid AND row.version = $2
+                RETURNING app.\(render)(row) AS body
+                """)
+    }
+
+    /// A delete of the row with id $1 at version $2, in the same result shape as `versionedUpdate`.
+    static func versionedDelete(table: String, extra: String = "NULL") -> String {
+        versionedWrite(
+            table: table, extra: extra,
+            write: """
+                DELETE FROM app.\(table) AS row
+                WHERE row.organisation_id = app.current_organisation_id() AND row.id = $1::uuid AND row.version = $2
+                RETURNING jsonb_build_object('id', row.id, 'deleted', true) AS body
+                """)
+    }
+
+    private static func versionedWrite(table: String, extra: String, write: String) -> String {
+        // All parts of one statement see the same snapshot: `current` is the row as it was before the write.
+        """
+        WITH current AS (
+            SELECT row.version, \(extra) AS extra FROM app.\(table) row
+            WHERE row.organisation_id = app.current_organisation_id() AND row.id = $1::uuid),
+        written AS (\(write))
+        SELECT (SELECT body FROM written), (SELECT version FROM current), (SELECT extra FROM current)
+        """
+    }
+
+    /// A page of rows: `filters` are boolean SQL over `row` using $1…$n (n = `filterParameters`); the page's
+    /// keyset and limit follow as $n+1 (key), $n+2 (id), $n+3 (limit).
+    static func list(table: String, render: String, filters: [String], filterParameters: Int, page: DomainSupport.Page)
+        -> String
+    {
+        let key = "$\(filterParameters + 1)"
+        let id = "$\(filterParameters + 2)"
+        let limit = "$\(filterParameters + 3)::int"
+        let order = "\(page.direction)"
+        return """
+            WITH page AS (
+                SELECT item, row_number() OVER (ORDER BY (item).\(page.column) \(order), (item).id \(order)) AS n
+                FROM (
+                    SELECT row AS item FROM app.\(table) row
+                    WHERE row.organisation_id = app.current_organisation_id()
+                      AND \((filters + ["(\(key)::text IS NULL OR (row.\(page.column), row.id) \(page.comparison) (\(key)::\(page.keyType), \(id)::uuid))"]).joined(separator: "\n  AND "))
+                    ORDER BY row.\(page.column) \(order), row.id \(order)
+                    LIMIT \(limit) + 1) rows)
+            SELECT jsonb_build_object(
+                'items', coalesce((SELECT jsonb_agg(app.\(render)(item) ORDER BY n) FROM page WHERE n <= \(limit)), '[]'::jsonb),
+                'next_cursor', (SELECT \(DomainSupport.cursorExpression(page, row: "item")) FROM page
+                                WHERE n = \(limit) AND EXISTS (SELECT FROM page WHERE n = \(limit) + 1)))
+            """
+    }
+}
