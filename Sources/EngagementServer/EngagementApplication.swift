@@ -43,7 +43,8 @@ extension MethodRegistry {
     public static func standard(adding additional: [MethodDefinition] = []) -> MethodRegistry {
         let document = Mutex<[UInt8]>([])
         let registry = MethodRegistry(
-            BuiltinMethods.all(discoveryDocument: { document.withLock { $0 } }) + PartyMethods.all + additional)
+            BuiltinMethods.all(discoveryDocument: { document.withLock { $0 } }) + PartyMethods.all + ServiceMethods.all
+                + additional)
         let rendered = JSONWriter.encode(OpenRPCDocument.render(registry))
         document.withLock { $0 = rendered }
         return registry

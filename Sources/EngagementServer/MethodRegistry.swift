@@ -16,14 +16,17 @@ public struct CallContext: Sendable {
         return principal
     }
 
-    /// Runs statements under this call's tenant context, in one round trip.
-    public func run(_ statements: [Statement]) async throws(RPCError) -> [PostgresResult] {
-        try await database.run(as: principal, method: method, statements)
+    /// Runs statements under this call's tenant context, in one round trip. `references` maps foreign-key
+    /// constraints to the params that supplied the referenced ids.
+    public func run(_ statements: [Statement], references: [String: String] = [:]) async throws(RPCError)
+        -> [PostgresResult]
+    {
+        try await database.run(as: principal, method: method, references: references, statements)
     }
 
     /// Runs one statement returning one JSON document and passes it through; no row is "not found".
-    public func json(_ statement: Statement) async throws(RPCError) -> ResponseBody {
-        try await database.json(as: principal, method: method, statement)
+    public func json(_ statement: Statement, references: [String: String] = [:]) async throws(RPCError) -> ResponseBody {
+        try await database.json(as: principal, method: method, references: references, statement)
     }
 }
 

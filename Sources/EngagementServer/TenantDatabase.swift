@@ -22,14 +22,15 @@ public struct TenantDatabase: Sendable {
 
     /// Runs `statements` with the principal's tenant context and returns their results (the context
     /// statement's own result is dropped). `method` is recorded in the audit log of any row written.
-    public func run(as principal: Principal, method: String, _ statements: [Statement]) async throws(RPCError)
-        -> [PostgresResult]
-    {
+    /// `references` maps foreign-key constraint names to the param that supplied the referenced id.
+    public func run(
+        as principal: Principal, method: String, references: [String: String] = [:], _ statements: [Statement]
+    ) async throws(RPCError) -> [PostgresResult] {
         let all = [Statement(Self.beginCall, [principal.keyID, method])] + statements
         do {
             return try await pool.withConnection { connection in Array(try connection.pipeline(all).dropFirst()) }
         } catch {
-            throw DatabaseErrorMapping.rpcError(for: error)
+            throw DatabaseErrorMapping.rpcError(for: error, references: references)
         }
     }
 
@@ -44,10 +45,10 @@ public struct TenantDatabase: Sendable {
 
     /// Runs one statement that returns one JSON document in its first column and passes that document
     /// through to the client untouched. No row means "not found".
-    public func json(as principal: Principal, method: String, _ statement: Statement) async throws(RPCError)
-        -> ResponseBody
-    {
-        let result = try await run(as: principal, method: method, [statement])[0]
+    public func json(
+        as principal: Principal, method: String, references: [String: String] = [:], _ statement: Statement
+    ) async throws(RPCError) -> ResponseBody {
+        let result = try await run(as: principal, method: method, references: references, [statement])[0]
         guard result.rowCount > 0, var bytes = result.bytes(0, 0) else {
             throw RPCError(.notFound, reason: "not_found")
         }
@@ -67,7 +68,7 @@ public enum DatabaseErrorMapping {
     /// SQLSTATE raised by `app.idempotent_replay` when a key comes back with a different request.
     public static let idempotencyKeyReused = SQLState("EI409")
 
-    public static func rpcError(for error: any Error) -> RPCError {
+    public static func rpcError(for error: any Error, references: [String: String] = [:]) -> RPCError {
         switch error {
         case let error as RPCError:
             return error
@@ -78,13 +79,13 @@ public enum DatabaseErrorMapping {
         case PoolError.unavailable, PoolError.shutDown:
             return RPCError(.unavailable, reason: "database_unavailable", retryAfterMilliseconds: 1000)
         case let error as PostgresError:
-            return rpcError(for: error)
+            return rpcError(for: error, references: references)
         default:
             return RPCError(.internalError, reason: "internal_error")
         }
     }
 
-    static func rpcError(for error: PostgresError) -> RPCError {
+    static func rpcError(for error: PostgresError, references: [String: String]) -> RPCError {
         if error.isConnectionProblem {
             return RPCError(.unavailable, reason: "database_unavailable", retryAfterMilliseconds: 1000)
         }
@@ -92,6 +93,14 @@ public enum DatabaseErrorMapping {
         switch server.sqlState {
         case keyNoLongerValid:
             return RPCError(.unauthenticated, "Unauthenticated: the session's API key is no longer valid", reason: "key_revoked")
+        case .foreignKeyViolation:
+            // A referenced id that is missing, or belongs to another organisation (composite keys make the two
+            // indistinguishable, as they must be), is a bad param. Any other foreign-key failure is a row still
+            // referred to by others.
+            if let constraint = server.constraint, let path = references[constraint] {
+                return .invalidParams([FieldProblem(path: path, message: "does not exist")])
+            }
+            return RPCError(.conflict, "Conflict: other records still refer to this one", reason: "in_use")
         case .uniqueViolation:
             return RPCError(.conflict, reason: server.constraint.map { "unique:\($0)" } ?? "unique_violation")
         case .serializationFailure, .deadlockDetected, .lockNotAvailable:
@@ -102,6 +111,12 @@ public enum DatabaseErrorMapping {
         case idempotencyKeyReused:
             return RPCError(
                 .conflict, "Conflict: this idempotency_key was used for a different request", reason: "idempotency_key_reused")
+        case .checkViolation, .notNullViolation:
+            // Methods validate params first; this is the backstop for a rule only the database knows.
+            return RPCError(.invalidParams, "Invalid params: a value was rejected", reason: "rejected_by_database")
+        case _ where server.sqlState.errorClass == "22":
+            // Data exceptions: a value out of range or not representable in its column's type.
+            return RPCError(.invalidParams, "Invalid params: a value was rejected", reason: "rejected_by_database")
         case .queryCanceled:
             return RPCError(.unavailable, "Unavailable: the statement took too long", reason: "statement_timeout",
                             retryAfterMilliseconds: 1000)

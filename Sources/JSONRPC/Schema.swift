@@ -1,7 +1,7 @@
 /// The subset of JSON Schema the method registry uses. One declaration serves twice: it validates params
 /// (with field paths in the errors) and it is rendered into the OpenRPC document, so the two cannot drift.
 public indirect enum Schema: Sendable {
-    case string(minLength: Int = 0, maxLength: Int? = nil, format: String? = nil)
+    case string(minLength: Int = 0, maxLength: Int? = nil, format: String? = nil, pattern: String? = nil)
     case integer(minimum: Int? = nil, maximum: Int? = nil)
     case boolean
     /// A string of a fixed set of values.
@@ -32,11 +32,12 @@ public indirect enum Schema: Sendable {
     /// The JSON Schema document for this schema.
     public var jsonSchema: JSONValue {
         switch self {
-        case .string(let minLength, let maxLength, let format):
+        case .string(let minLength, let maxLength, let format, let pattern):
             var object: JSONObject = ["type": "string"]
             if minLength > 0 { object["minLength"] = .number(String(minLength)) }
             if let maxLength { object["maxLength"] = .number(String(maxLength)) }
             if let format { object["format"] = .string(format) }
+            if let pattern { object["pattern"] = .string(pattern) }
             return .object(object)
         case .integer(let minimum, let maximum):
             var object: JSONObject = ["type": "integer"]
@@ -74,12 +75,15 @@ public indirect enum Schema: Sendable {
     public func problems(in value: JSONValue, at path: String) -> [FieldProblem] {
         func problem(_ message: String) -> [FieldProblem] { [FieldProblem(path: path, message: message)] }
         switch self {
-        case .string(let minLength, let maxLength, let format):
+        case .string(let minLength, let maxLength, let format, let pattern):
             guard case .string(let string) = value else { return problem("expected a string, got \(value.typeName)") }
             let length = string.count
             if length < minLength { return problem("must be at least \(minLength) characters") }
             if let maxLength, length > maxLength { return problem("must be at most \(maxLength) characters") }
             if format == "uuid", !Self.isUUID(string) { return problem("must be a UUID") }
+            if let pattern, (try? Regex(pattern).wholeMatch(in: string)) == nil {
+                return problem("must match \(pattern)")
+            }
             return []
         case .integer(let minimum, let maximum):
             guard let integer = value.intValue else { return problem("expected an integer, got \(value.typeName)") }

@@ -57,6 +57,13 @@ enum DomainSupport {
         """
     }
 
+    /// A case-insensitive "contains" pattern for ILIKE in which `%` and `_` of the text are literal.
+    static func containsPattern(_ text: String) -> String {
+        let escaped = text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+            .replacingOccurrences(of: "_", with: "\\_")
+        return "%\(escaped)%"
+    }
+
     /// SHA-256 of the params without the idempotency key: a reused key must come with the same request.
     static func requestHash(_ params: ParamReader) -> String {
         var values = params.values

@@ -89,7 +89,6 @@ enum PartyMethods {
         result: .any(description: "{items: [party], next_cursor: string or null}"), access: .role(.viewer)
     ) { context, params throws(RPCError) in
         let page = try DomainSupport.page(params)
-        let pattern = params.string("q").map { "%" + escapeLike($0) + "%" }
         return try await context.json(Statement(
             DomainSQL.list(
                 table: "parties", render: "party_json",
@@ -99,7 +98,7 @@ enum PartyMethods {
                     "($3::boolean OR row.archived_at IS NULL)",
                 ],
                 filterParameters: 3, page: page),
-            [params.string("kind"), pattern, params.bool("include_archived") ?? false, page.after?.key,
+            [params.string("kind"), params.string("q").map(DomainSupport.containsPattern), params.bool("include_archived") ?? false, page.after?.key,
              page.after?.id, page.limit]))
     }
 
@@ -109,11 +108,5 @@ enum PartyMethods {
             throw RPCError(
                 .forbidden, "Forbidden: the organisation's own party cannot be changed or deleted", reason: "self_party")
         }
-    }
-
-    /// Escapes LIKE wildcards so a search for "50%" means the text "50%".
-    static func escapeLike(_ text: String) -> String {
-        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
-            .replacingOccurrences(of: "_", with: "\\_")
     }
 }
