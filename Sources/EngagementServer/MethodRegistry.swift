@@ -24,6 +24,15 @@ public struct CallContext: Sendable {
         try await database.run(as: principal, method: method, references: references, statements)
     }
 
+    /// Runs statements whose last returns one JSON document, and passes that document through.
+    public func jsonOfLast(_ statements: [Statement], references: [String: String] = [:]) async throws(RPCError)
+        -> ResponseBody
+    {
+        let results = try await run(statements, references: references)
+        guard let last = results.last, let bytes = last.bytes(0, 0) else { throw RPCError(.notFound, reason: "not_found") }
+        return .result(rawJSON: bytes)
+    }
+
     /// Runs one statement returning one JSON document and passes it through; no row is "not found".
     public func json(_ statement: Statement, references: [String: String] = [:]) async throws(RPCError) -> ResponseBody {
         try await database.json(as: principal, method: method, references: references, statement)

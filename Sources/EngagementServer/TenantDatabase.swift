@@ -65,6 +65,9 @@ public struct TenantDatabase: Sendable {
 public enum DatabaseErrorMapping {
     /// SQLSTATE raised by `app.begin_call` when the session's key was revoked or its user disabled.
     public static let keyNoLongerValid = SQLState("EA001")
+    /// Reasons of the state errors (class ES) raised by the database's triggers.
+    static let stateReasons = ["ES001": "illegal_transition", "ES002": "template_required"]
+
     /// SQLSTATE raised by `app.idempotent_replay` when a key comes back with a different request.
     public static let idempotencyKeyReused = SQLState("EI409")
 
@@ -111,9 +114,19 @@ public enum DatabaseErrorMapping {
         case idempotencyKeyReused:
             return RPCError(
                 .conflict, "Conflict: this idempotency_key was used for a different request", reason: "idempotency_key_reused")
+        case .checkViolation where server.constraint.flatMap({ references[$0] }) != nil:
+            return .invalidParams([FieldProblem(path: references[server.constraint!]!, message: "is not consistent with the other values")])
         case .checkViolation, .notNullViolation:
             // Methods validate params first; this is the backstop for a rule only the database knows.
             return RPCError(.invalidParams, "Invalid params: a value was rejected", reason: "rejected_by_database")
+        case _ where server.sqlState.errorClass == "EV":
+            // Input the database refused (raised by our own triggers, whose messages name no other tenant's data).
+            let path = server.constraint.flatMap { references[$0] } ?? "params"
+            return .invalidParams([FieldProblem(path: path, message: server.message)])
+        case _ where server.sqlState.errorClass == "ES":
+            return RPCError(
+                .invalidState, "Invalid state: \(server.message)",
+                reason: stateReasons[server.sqlState.rawValue] ?? "invalid_state")
         case _ where server.sqlState.errorClass == "22":
             // Data exceptions: a value out of range or not representable in its column's type.
             return RPCError(.invalidParams, "Invalid params: a value was rejected", reason: "rejected_by_database")

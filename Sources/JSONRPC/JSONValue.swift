@@ -28,6 +28,12 @@ public enum JSONValue: Sendable, Hashable {
     public var intValue: Int? { if case .number(let n) = self { Int(n) } else { nil } }
 
     public subscript(key: String) -> JSONValue? { objectValue?[key] }
+
+    /// An array element, nil when out of range or not an array.
+    public subscript(index: Int) -> JSONValue? {
+        guard let array = arrayValue, array.indices.contains(index) else { return nil }
+        return array[index]
+    }
 }
 
 /// A JSON object with its members in received order.

@@ -1,5 +1,5 @@
 /// The closed set of error codes this server sends. The -32700…-32603 codes are JSON-RPC 2.0's own;
-/// -32001…-32006 are this server's, documented in docs/protocol.md. Nothing else is ever sent.
+/// -32001…-32007 are this server's, documented in docs/protocol.md. Nothing else is ever sent.
 public enum RPCErrorCode: Int, Sendable, CaseIterable {
     case parseError = -32700
     case invalidRequest = -32600
@@ -18,6 +18,8 @@ public enum RPCErrorCode: Int, Sendable, CaseIterable {
     case overCapacity = -32005
     /// The service cannot answer now (database unreachable, shutting down); retry later.
     case unavailable = -32006
+    /// The entity's current state does not allow this (an illegal lifecycle transition, a missing prerequisite).
+    case invalidState = -32007
 
     /// The message that goes with the code when nothing more specific is said.
     public var defaultMessage: String {
@@ -33,6 +35,7 @@ public enum RPCErrorCode: Int, Sendable, CaseIterable {
         case .conflict: "Conflict"
         case .overCapacity: "Over capacity"
         case .unavailable: "Unavailable, retry later"
+        case .invalidState: "Invalid state"
         }
     }
 }

@@ -3,6 +3,8 @@
 public indirect enum Schema: Sendable {
     case string(minLength: Int = 0, maxLength: Int? = nil, format: String? = nil, pattern: String? = nil)
     case integer(minimum: Int? = nil, maximum: Int? = nil)
+    /// Any JSON number (its exact text is kept and handed to PostgreSQL as numeric).
+    case number
     case boolean
     /// A string of a fixed set of values.
     case enumeration([String])
@@ -44,6 +46,8 @@ public indirect enum Schema: Sendable {
             if let minimum { object["minimum"] = .number(String(minimum)) }
             if let maximum { object["maximum"] = .number(String(maximum)) }
             return .object(object)
+        case .number:
+            return .object(["type": "number"])
         case .boolean:
             return .object(["type": "boolean"])
         case .enumeration(let values):
@@ -90,6 +94,9 @@ public indirect enum Schema: Sendable {
             if let minimum, integer < minimum { return problem("must be at least \(minimum)") }
             if let maximum, integer > maximum { return problem("must be at most \(maximum)") }
             return []
+        case .number:
+            if case .number = value { return [] }
+            return problem("expected a number, got \(value.typeName)")
         case .boolean:
             return value.boolValue == nil ? problem("expected a boolean, got \(value.typeName)") : []
         case .enumeration(let values):

@@ -103,6 +103,7 @@ struct SchemaInvariantTests {
             JOIN pg_namespace n ON n.oid = c.relnamespace
             JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0]
             WHERE n.nspname = 'app' AND i.indisunique AND c.relname <> 'organisations'
+              AND EXISTS (SELECT FROM pg_attribute o WHERE o.attrelid = c.oid AND o.attname = 'organisation_id')
             """)
         #expect(uniques.rowCount >= 8)
         for row in 0..<uniques.rowCount {

@@ -30,11 +30,24 @@ struct TenantContextTests {
             SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE n.nspname = 'app' AND c.relkind IN ('r', 'p')
+              -- tenant tables: those with an organisation_id column, and the organisations themselves
+              AND (c.relname = 'organisations'
+                   OR EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'organisation_id'))
             """)
-        #expect(tables.rowCount >= 3)
+        #expect(tables.rowCount >= 10)
         for row in 0..<tables.rowCount {
             #expect(tables.bool(row, 1) == true && tables.bool(row, 2) == true, "\(tables.string(row, 0) ?? "?")")
         }
+        // The other tables are global reference data (the lifecycle's legal moves): readable, never writable.
+        let global = try superuser.query(
+            """
+            SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = 'app' AND c.relkind = 'r' AND c.relname <> 'organisations'
+              AND NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'organisation_id')
+              AND (has_table_privilege('engagement_app', c.oid, 'INSERT') OR has_table_privilege('engagement_app', c.oid, 'UPDATE')
+                   OR has_table_privilege('engagement_app', c.oid, 'DELETE'))
+            """)
+        #expect(global.rowCount == 0)
     }
 
     @Test("no tenant context survives on a pooled connection after a call")

@@ -1,24 +1,43 @@
+import Foundation
+import JSONRPC
+import PostgresClient
+
 /// SQL shapes shared by the domain methods. Every fragment interpolated here comes from the method
 /// declarations (table, column and function names) or from `DomainSupport.Page`'s whitelist, never from
 /// client input; client values are always bound parameters.
 enum DomainSQL {
-    /// An insert that honours `idempotency_key`. Parameters: $1 idempotency key, $2 request hash, then the
-    /// values, which `values` refers to as $3, $4, …. Returns the rendered row, or the first reply of a retry.
-    static func idempotentInsert(table: String, method: String, columns: [String], values: [String], render: String)
-        -> String
-    {
-        """
-        WITH replay AS (SELECT app.idempotent_replay($1, '\(method)', $2) AS response),
-        created AS (
-            INSERT INTO app.\(table) AS row (organisation_id, \(columns.joined(separator: ", ")), created_by, updated_by)
-            SELECT app.current_organisation_id(), \(values.joined(separator: ", ")), app.current_user_id(), app.current_user_id()
-            WHERE (SELECT response FROM replay) IS NULL
-            RETURNING app.\(render)(row) AS body),
-        remembered AS (
-            INSERT INTO app.idempotency_keys (organisation_id, key, method, request_hash, response)
-            SELECT app.current_organisation_id(), $1, '\(method)', $2, body FROM created WHERE $1::text IS NOT NULL)
-        SELECT coalesce((SELECT response FROM replay), (SELECT body FROM created))
-        """
+    /// A create that honours `idempotency_key`, as two statements of one pipeline (one round trip):
+    ///
+    /// 1. the insert, with an id chosen here, skipped when the key was seen before;
+    /// 2. the rendering of the row by that id, remembered under the key, or the first reply of a retry.
+    ///
+    /// Rendering in a second statement matters: `RETURNING` is computed before AFTER triggers run, so rows
+    /// that triggers add (an engagement's default deliverer) would be missing from the reply.
+    /// `values` refer to `parameters` as $4, $5, …
+    static func idempotentCreate(
+        table: String, method: String, columns: [String], values: [String], render: String,
+        params: ParamReader, parameters: [(any PostgresParameter)?]
+    ) -> [Statement] {
+        let key = params.string("idempotency_key")
+        let hash = DomainSupport.requestHash(params)
+        let id = UUID()
+        let insert = """
+            INSERT INTO app.\(table) (organisation_id, id, \(columns.joined(separator: ", ")), created_by, updated_by)
+            SELECT app.current_organisation_id(), $3::uuid, \(values.joined(separator: ", ")), app.current_user_id(), app.current_user_id()
+            WHERE app.idempotent_replay($1, '\(method)', $2) IS NULL
+            """
+        let reply = """
+            WITH replay AS (SELECT app.idempotent_replay($1, '\(method)', $2) AS response),
+            rendered AS (
+                SELECT app.\(render)(row) AS body FROM app.\(table) row
+                WHERE row.organisation_id = app.current_organisation_id() AND row.id = $3::uuid
+                  AND (SELECT response FROM replay) IS NULL),
+            remembered AS (
+                INSERT INTO app.idempotency_keys (organisation_id, key, method, request_hash, response)
+                SELECT app.current_organisation_id(), $1, '\(method)', $2, body FROM rendered WHERE $1::text IS NOT NULL)
+            SELECT coalesce((SELECT response FROM replay), (SELECT body FROM rendered))
+            """
+        return [Statement(insert, [key, hash, id] + parameters), Statement(reply, [key, hash, id])]
     }
 
     /// One row by id ($1), rendered.
@@ -38,13 +57,15 @@ enum DomainSQL {
                 """)
     }
 
-    /// A delete of the row with id $1 at version $2, in the same result shape as `versionedUpdate`.
-    static func versionedDelete(table: String, extra: String = "NULL") -> String {
+    /// A delete of the row with id $1 at version $2 (and `condition`), in the same result shape as
+    /// `versionedUpdate`.
+    static func versionedDelete(table: String, extra: String = "NULL", condition: String = "true") -> String {
         versionedWrite(
             table: table, extra: extra,
             write: """
                 DELETE FROM app.\(table) AS row
                 WHERE row.organisation_id = app.current_organisation_id() AND row.id = $1::uuid AND row.version = $2
+                  AND \(condition)
                 RETURNING jsonb_build_object('id', row.id, 'deleted', true) AS body
                 """)
     }

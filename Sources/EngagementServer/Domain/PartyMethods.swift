@@ -20,11 +20,12 @@ enum PartyMethods {
         ],
         result: party, access: .role(.manager)
     ) { context, params throws(RPCError) in
-        try await context.json(Statement(
-            DomainSQL.idempotentInsert(
+        try await context.jsonOfLast(
+            DomainSQL.idempotentCreate(
                 table: "parties", method: "party.create", columns: ["kind", "name", "external_ref"],
-                values: ["$3", "btrim($4)", "$5"], render: "party_json"),
-            [params.string("idempotency_key"), DomainSupport.requestHash(params), params.string("kind"),
+                values: ["$4", "btrim($5)", "$6"], render: "party_json",
+                params: params,
+                parameters: [params.string("kind"),
              params.string("name"), params.string("external_ref")]))
     }
 

@@ -25,16 +25,15 @@ enum ServiceMethods {
         ],
         result: service, access: .role(.manager)
     ) { context, params throws(RPCError) in
-        try await context.json(
-            Statement(
-                DomainSQL.idempotentInsert(
+        try await context.jsonOfLast(
+            DomainSQL.idempotentCreate(
                     table: "services", method: "service.create",
                     columns: ["code", "name", "description", "owner_user_id", "active"],
-                    values: ["$3", "btrim($4)", "coalesce($5, '')", "$6::uuid", "coalesce($7::boolean, true)"],
-                    render: "service_json"),
-                [params.string("idempotency_key"), DomainSupport.requestHash(params), params.string("code"),
-                 params.string("name"), params.string("description"), params.string("owner_user_id"), params.bool("active")]),
-            references: references)
+                    values: ["$4", "btrim($5)", "coalesce($6, '')", "$7::uuid", "coalesce($8::boolean, true)"],
+                    render: "service_json",
+                params: params,
+                parameters: [params.string("code"),
+                 params.string("name"), params.string("description"), params.string("owner_user_id"), params.bool("active")]), references: references)
     }
 
     static let get = MethodDefinition(
