@@ -18,14 +18,16 @@ import TenantAdministration
 public struct DevEnvironment: Sendable {
     public static let databaseName = "engagement"
     public static let demoOrganisations = [
-        (name: "Acme Managed Services", email: "admin@acme.example"),
-        (name: "Globex Consulting", email: "admin@globex.example"),
+        (name: "Acme Managed Services", email: "admin@acme.example", reportingRole: "acme_reporting"),
+        (name: "Globex Consulting", email: "admin@globex.example", reportingRole: "globex_reporting"),
     ]
 
     public struct DemoOrganisation: Sendable {
         public let id: String
         public let name: String
         public let apiKey: String
+        /// The organisation's DBA login (reporting views only); its password is new at every start.
+        public let reporting: TenantAdministrator.ReportingRole
     }
 
     public let directory: URL
@@ -64,7 +66,14 @@ public struct DevEnvironment: Sendable {
             "database_url": .string(cluster.url(
                 user: DatabaseBootstrap.ownerRole, password: deployment.ownerPassword, database: deployment.database)),
             "organisations": .array(organisations.map {
-                .object(["id": .string($0.id), "name": .string($0.name), "api_key": .string($0.apiKey)])
+                .object([
+                    "id": .string($0.id), "name": .string($0.name), "api_key": .string($0.apiKey),
+                    "reporting": .object([
+                        "user": .string($0.reporting.name), "password": .string($0.reporting.password),
+                        "database_url": .string(cluster.url(
+                            user: $0.reporting.name, password: $0.reporting.password, database: deployment.database)),
+                    ]),
+                ])
             }),
         ])
         try Data(JSONWriter.encode(document) + [UInt8(ascii: "\n")]).write(to: connectionFile, options: .atomic)
@@ -99,7 +108,11 @@ public struct DevEnvironment: Sendable {
             } else {
                 key = try admin.issueKey(organisationID: organisation.id, label: "dev mode").key.text
             }
-            result.append(DemoOrganisation(id: organisation.id.uuidString.lowercased(), name: organisation.name, apiKey: key))
+            // Recreated at every start so that its password is known and written to connection.json.
+            try admin.dropReportingRole(organisationID: organisation.id, name: demo.reportingRole)
+            let reporting = try admin.createReportingRole(organisationID: organisation.id, name: demo.reportingRole)
+            result.append(DemoOrganisation(
+                id: organisation.id.uuidString.lowercased(), name: organisation.name, apiKey: key, reporting: reporting))
         }
         return result
     }

@@ -44,7 +44,8 @@ extension MethodRegistry {
         let document = Mutex<[UInt8]>([])
         let registry = MethodRegistry(
             BuiltinMethods.all(discoveryDocument: { document.withLock { $0 } }) + PartyMethods.all + ServiceMethods.all
-                + TemplateMethods.all + EngagementMethods.all + additional)
+                + TemplateMethods.all + EngagementMethods.all
+                + ReportingRoleMethods.all + additional)
         let rendered = JSONWriter.encode(OpenRPCDocument.render(registry))
         document.withLock { $0 = rendered }
         return registry

@@ -81,3 +81,54 @@ struct Key: ParsableCommand {
         }
     }
 }
+
+struct ReportingRoleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reporting-role",
+        abstract: "Manage PostgreSQL logins of an organisation's DBAs (they read the reporting views only).",
+        subcommands: [Create.self, Drop.self, List.self])
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a reporting login; prints its password once.")
+        @OptionGroup var database: OwnerDatabaseOptions
+        @Option(help: "Organisation id or name.") var org: String
+        @Option(help: "Role name (lower-case letters, digits, _; unique in the cluster).") var name: String
+
+        func run() throws {
+            let role = try database.withAdministrator { admin in
+                try admin.createReportingRole(organisationID: try admin.organisation(org).id, name: name)
+            }
+            print("user      \(role.name)")
+            print("password  \(role.password)")
+            print("(shown once; connect with psql and query the reporting schema, see docs/reporting.md)")
+        }
+    }
+
+    struct Drop: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Drop a reporting login.")
+        @OptionGroup var database: OwnerDatabaseOptions
+        @Option(help: "Organisation id or name.") var org: String
+        @Option(help: "Role name.") var name: String
+
+        func run() throws {
+            let dropped = try database.withAdministrator { admin in
+                try admin.dropReportingRole(organisationID: try admin.organisation(org).id, name: name)
+            }
+            guard dropped else { throw ValidationError("that organisation has no reporting role \(name)") }
+            print("dropped")
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List an organisation's reporting logins.")
+        @OptionGroup var database: OwnerDatabaseOptions
+        @Option(help: "Organisation id or name.") var org: String
+
+        func run() throws {
+            let roles = try database.withAdministrator { admin in
+                try admin.listReportingRoles(organisationID: try admin.organisation(org).id)
+            }
+            for role in roles { print("\(role.name)  created \(role.createdAt)") }
+        }
+    }
+}

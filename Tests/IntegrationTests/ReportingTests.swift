@@ -1,0 +1,107 @@
+import EngagementClient
+import EngagementServer
+import Foundation
+import JSONRPC
+import PostgresClient
+import TenantAdministration
+import Testing
+
+@Suite("Reporting roles and views")
+struct ReportingTests {
+    /// A psql-like connection as a reporting login.
+    func login(_ server: ServerFixture, _ role: String, _ password: String) throws -> PostgresConnection {
+        try PostgresConnection.connect(
+            try Conninfo.replacing(["user": role, "password": password], in: try server.deployment.superuserURL))
+    }
+
+    func expectDenied(_ connection: PostgresConnection, _ sql: String) {
+        #expect(throws: PostgresError.self, "\(sql) must be refused") { try connection.executeScript(sql) }
+    }
+
+    @Test("a reporting login sees only its organisation in every view, whatever it SETs, and can do nothing else")
+    func isolation() async throws {
+        let server = try await ServerFixture.start("reporting")
+        defer { Task { try? await server.stop() } }
+        let a = try await server.session(server.orgA)
+        let b = try await server.session(server.orgB)
+        let worldA = try await EngagementWorld.make(a)
+        let worldB = try await EngagementWorld.make(b, prefix: "B-")
+        _ = try await a.move(try await worldA.engagement(a, code: "A1"), to: "active", reason: "go")
+        _ = try await worldB.engagement(b, code: "B1")
+
+        let owner = try server.ownerConnection()
+        defer { owner.close() }
+        let admin = TenantAdministrator(owner: owner)
+        let roleB = try admin.createReportingRole(organisationID: server.orgB.id, name: "rpt_b_\(randomSuffix().replacingOccurrences(of: "-", with: ""))")
+        let dba = try login(server, roleB.name, roleB.password)
+        defer { dba.close() }
+        // Spoof the server's setting to A, then look everywhere.
+        try dba.executeScript("SET app.organisation_id = '\(server.orgA.id.uuidString.lowercased())'")
+        try dba.executeScript("SET app.user_role = 'admin'")
+        let views = try server.superuserConnection().query(
+            "SELECT table_name FROM information_schema.views WHERE table_schema = 'reporting' ORDER BY 1")
+        #expect(views.rowCount >= 9)
+        for row in 0..<views.rowCount {
+            let view = views.string(row, 0)!
+            let rows = try dba.query("SELECT row_to_json(v)::text FROM reporting.\(view) v")
+            let text = (0..<rows.rowCount).compactMap { rows.string($0, 0) }.joined()
+            #expect(!text.contains(server.orgA.id.uuidString.lowercased()), "\(view) leaks A's id")
+            #expect(!text.contains("Organisation A") && !text.contains("admin@a.example"), "\(view) leaks A's data")
+        }
+        #expect(try dba.query("SELECT name FROM reporting.organisation").string(0, 0) == "Organisation B")
+        #expect(try dba.query("SELECT code, customer_name, service_code FROM reporting.engagements").string(0, 0) == "B1")
+        #expect(try dba.query("SELECT count(*) FROM reporting.audit_log").int(0, 0)! > 0)
+
+        // SET ROLE to the group changes nothing; to anything else is refused.
+        try dba.executeScript("SET ROLE engagement_reporting")
+        #expect(try dba.query("SELECT name FROM reporting.organisation").string(0, 0) == "Organisation B")
+        try dba.executeScript("RESET ROLE")
+        for sql in [
+            "SET ROLE engagement_owner", "SET ROLE engagement_app", "SELECT * FROM app.parties", "SELECT * FROM app.reporting_roles",
+            "SELECT * FROM meta.schema_migrations", "INSERT INTO reporting.parties (kind, name) VALUES ('customer', 'x')",
+            "UPDATE reporting.engagements SET name = 'x'", "DELETE FROM reporting.audit_log", "TRUNCATE reporting.parties",
+            "CREATE TABLE reporting.mine (x int)", "CREATE TABLE public.mine (x int)",
+            "SELECT app.create_reporting_role('evil_role', 'SCRAM-SHA-256$x')",
+        ] { expectDenied(dba, sql) }
+
+        let grants = try server.superuserConnection().query(
+            """
+            SELECT count(*) FROM information_schema.role_table_grants
+            WHERE grantee = 'engagement_reporting' AND privilege_type <> 'SELECT'
+            """)
+        #expect(grants.int(0, 0) == 0, "SELECT is all a reporting login holds")
+    }
+
+    @Test("admins create, list and drop reporting logins through the API; others cannot")
+    func throughTheAPI() async throws {
+        let server = try await ServerFixture.start("reporting-api")
+        defer { Task { try? await server.stop() } }
+        let a = try await server.session(server.orgA)
+        let name = "rpt_api_\(randomSuffix().replacingOccurrences(of: "-", with: ""))"
+        let created = try #require(try await a.call("reporting_role.create", ["name": .string(name)])["result"])
+        let password = try #require(created["password"]?.stringValue)
+        #expect(try await a.call("reporting_role.list")["result"]?.arrayValue?.compactMap { $0["name"]?.stringValue } == [name])
+        let dba = try login(server, name, password)
+        #expect(try dba.query("SELECT name FROM reporting.organisation").string(0, 0) == "Organisation A")
+        dba.close()
+        #expect(try await a.call("reporting_role.create", ["name": .string(name)]).errorCode == -32004, "names are unique")
+        #expect(try await a.call("reporting_role.create", ["name": "Bad Name"]).errorCode == -32602)
+
+        let b = try await server.session(server.orgB)
+        #expect(try await b.call("reporting_role.drop", ["name": .string(name)]).errorCode == -32003, "B cannot drop A's login")
+        #expect(try await b.call("reporting_role.list")["result"]?.arrayValue?.isEmpty == true)
+
+        let owner = try server.ownerConnection()
+        defer { owner.close() }
+        let admin = TenantAdministrator(owner: owner)
+        _ = try admin.createUser(organisationID: server.orgA.id, email: "mgr@a.example", name: "Manager", role: .manager)
+        let manager = try await server.connect()
+        _ = try await manager.call("session.authenticate", ["api_key": .string(try admin.issueKey(organisationID: server.orgA.id, userEmail: "mgr@a.example").key.text)])
+        #expect(try await manager.call("reporting_role.create", ["name": "rpt_mgr_x"]).errorCode == -32002)
+
+        #expect(try await a.call("reporting_role.drop", ["name": .string(name)])["result"]?["dropped"] == true)
+        #expect(throws: PostgresError.self) { try login(server, name, password) }
+    }
+
+    func randomSuffix() -> String { String(UUID().uuidString.prefix(8)).lowercased() }
+}
