@@ -44,7 +44,7 @@ extension MethodRegistry {
         let document = Mutex<[UInt8]>([])
         let registry = MethodRegistry(
             BuiltinMethods.all(discoveryDocument: { document.withLock { $0 } }) + PartyMethods.all + ServiceMethods.all
-                + TemplateMethods.all + EngagementMethods.all
+                + TemplateMethods.all + EngagementMethods.all + PortfolioMethods.all
                 + ReportingRoleMethods.all + additional)
         let rendered = JSONWriter.encode(OpenRPCDocument.render(registry))
         document.withLock { $0 = rendered }

@@ -57,6 +57,14 @@ enum DomainSupport {
         """
     }
 
+    /// A list filter: the service in `serviceColumn` is in the portfolio given as parameter `$parameter`.
+    static func inPortfolio(serviceColumn: String, parameter: Int) -> String {
+        """
+        ($\(parameter)::uuid IS NULL OR EXISTS (SELECT FROM app.portfolio_services ps
+            WHERE ps.organisation_id = row.organisation_id AND ps.service_id = \(serviceColumn) AND ps.portfolio_id = $\(parameter)::uuid))
+        """
+    }
+
     /// A case-insensitive "contains" pattern for ILIKE in which `%` and `_` of the text are literal.
     static func containsPattern(_ text: String) -> String {
         let escaped = text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")

@@ -131,6 +131,7 @@ enum EngagementMethods {
             .init("ends_until", date, required: false, "end_date on or before"),
             .init("q", .string(minLength: 1, maxLength: 200), required: false, "text in name or code"),
             .init("include_archived", .boolean, required: false, "also archived engagements (default false)"),
+            .init("portfolio_id", .uuid, required: false, "only engagements of services in this portfolio"),
         ] + DomainSupport.listFields,
         result: .any(description: "{items: [engagement], next_cursor: string or null}"), access: .role(.viewer)
     ) { context, params throws(RPCError) in
@@ -149,11 +150,13 @@ enum EngagementMethods {
                     "($7::date IS NULL OR row.end_date >= $7::date)",
                     "($8::date IS NULL OR row.end_date <= $8::date)",
                     "($9::text IS NULL OR row.name ILIKE $9 OR row.code ILIKE $9)",
+                    DomainSupport.inPortfolio(serviceColumn: "row.service_id", parameter: 11),
                 ],
-                filterParameters: 10, page: page),
+                filterParameters: 11, page: page),
             [params.string("status"), params.string("service_id"), params.string("customer_party_id"),
              params.string("owner_user_id"), params.string("starts_from"), params.string("starts_until"),
              params.string("ends_from"), params.string("ends_until"), params.string("q").map(DomainSupport.containsPattern),
-             params.bool("include_archived") ?? false, page.after?.key, page.after?.id, page.limit]))
+             params.bool("include_archived") ?? false, params.string("portfolio_id"), page.after?.key, page.after?.id,
+             page.limit]))
     }
 }

@@ -92,6 +92,7 @@ enum ServiceMethods {
             .init("q", .string(minLength: 1, maxLength: 200), required: false, "text in name or code"),
             .init("owner_user_id", .uuid, required: false, "only services this user owns"),
             .init("include_inactive", .boolean, required: false, "also inactive services (default false)"),
+            .init("portfolio_id", .uuid, required: false, "only services in this portfolio"),
         ] + DomainSupport.listFields,
         result: .any(description: "{items: [service], next_cursor: string or null}"), access: .role(.viewer)
     ) { context, params throws(RPCError) in
@@ -103,9 +104,11 @@ enum ServiceMethods {
                     "($1::text IS NULL OR row.name ILIKE $1 OR row.code ILIKE $1)",
                     "($2::uuid IS NULL OR row.owner_user_id = $2::uuid)",
                     "($3::boolean OR row.active)",
+                    DomainSupport.inPortfolio(serviceColumn: "row.id", parameter: 4),
                 ],
-                filterParameters: 3, page: page),
+                filterParameters: 4, page: page),
             [params.string("q").map(DomainSupport.containsPattern), params.string("owner_user_id"),
-             params.bool("include_inactive") ?? false, page.after?.key, page.after?.id, page.limit]))
+             params.bool("include_inactive") ?? false, params.string("portfolio_id"), page.after?.key, page.after?.id,
+             page.limit]))
     }
 }
