@@ -83,9 +83,12 @@ enum DomainSQL {
 
     /// A page of rows: `filters` are boolean SQL over `row` using $1…$n (n = `filterParameters`); the page's
     /// keyset and limit follow as $n+1 (key), $n+2 (id), $n+3 (limit).
-    static func list(table: String, render: String, filters: [String], filterParameters: Int, page: DomainSupport.Page)
-        -> String
-    {
+    /// `sortColumns` renames a sort key to the table's column (users sort "name" by display_name).
+    static func list(
+        table: String, render: String, filters: [String], filterParameters: Int, page: DomainSupport.Page,
+        sortColumns: [String: String] = [:]
+    ) -> String {
+        let page = page.sortingBy(sortColumns[page.column] ?? page.column)
         let key = "$\(filterParameters + 1)"
         let id = "$\(filterParameters + 2)"
         let limit = "$\(filterParameters + 3)::int"

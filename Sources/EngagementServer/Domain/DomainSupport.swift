@@ -25,11 +25,20 @@ enum DomainSupport {
         /// The key and id of the last row of the previous page.
         let after: (key: String, id: UUID)?
 
+        /// The column behind `sort` (normally the sort key itself), from the method's declaration.
+        var columnOverride: String? = nil
+
         /// SQL fragments from a fixed whitelist: never from client text.
-        var column: String { sort == "created_at" ? "created_at" : "name" }
+        var column: String { columnOverride ?? (sort == "created_at" ? "created_at" : "name") }
         var keyType: String { sort == "created_at" ? "timestamptz" : "text" }
         var comparison: String { order == "desc" ? "<" : ">" }
         var direction: String { order == "desc" ? "DESC" : "ASC" }
+
+        func sortingBy(_ column: String) -> Page {
+            var page = self
+            page.columnOverride = column
+            return page
+        }
     }
 
     /// Reads sort, order, limit and cursor; a cursor that is malformed or was made for another sort is
