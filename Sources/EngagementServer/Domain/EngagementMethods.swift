@@ -15,6 +15,8 @@ enum EngagementMethods {
         "engagements_template_fk": "params.template_id",
         "engagements_owner_fk": "params.owner_user_id",
         "engagements_dates": "params.end_date",
+        "engagements_contract_fk": "params.contract_id",
+        "engagements_contract_customer": "params.contract_id",
     ]
 
     static let all: [MethodDefinition] = [create, get, update, delete, list] + EngagementLifecycleMethods.all
@@ -31,6 +33,7 @@ enum EngagementMethods {
             .init("start_date", date, required: false, "YYYY-MM-DD"),
             .init("end_date", date, required: false, "YYYY-MM-DD, not before start_date"),
             .init("owner_user_id", .uuid, required: false, "the user responsible"),
+            .init("contract_id", .uuid, required: false, "its contract (with the same customer)"),
             DomainSupport.idempotencyField,
         ],
         result: engagement, access: .role(.member)
@@ -38,13 +41,15 @@ enum EngagementMethods {
         try await context.jsonOfLast(
             DomainSQL.idempotentCreate(
                     table: "engagements", method: "engagement.create",
-                    columns: ["service_id", "customer_party_id", "code", "name", "template_id", "start_date", "end_date", "owner_user_id"],
-                    values: ["$4::uuid", "$5::uuid", "$6", "btrim($7)", "$8::uuid", "$9::date", "$10::date", "$11::uuid"],
+                    columns: ["service_id", "customer_party_id", "code", "name", "template_id", "start_date", "end_date", "owner_user_id",
+                              "contract_id"],
+                    values: ["$4::uuid", "$5::uuid", "$6", "btrim($7)", "$8::uuid", "$9::date", "$10::date", "$11::uuid", "$12::uuid"],
                     render: "engagement_json",
                 params: params,
                 parameters: [params.string("service_id"),
                  params.string("customer_party_id"), params.string("code"), params.string("name"), params.string("template_id"),
-                 params.string("start_date"), params.string("end_date"), params.string("owner_user_id")]), references: references)
+                 params.string("start_date"), params.string("end_date"), params.string("owner_user_id"),
+                             params.string("contract_id")]), references: references)
     }
 
     static let get = MethodDefinition(
@@ -68,6 +73,7 @@ enum EngagementMethods {
             .init("start_date", .nullable(date), required: false, "new start; null clears it"),
             .init("end_date", .nullable(date), required: false, "new end; null clears it"),
             .init("owner_user_id", .nullable(.uuid), required: false, "new owner; null clears it"),
+            .init("contract_id", .nullable(.uuid), required: false, "new contract; null clears it"),
         ],
         result: engagement, access: .role(.member)
     ) { context, params throws(RPCError) in
@@ -87,6 +93,7 @@ enum EngagementMethods {
                         "name = coalesce(btrim($6), row.name)",
                         settable("template_id", 7, "uuid"), settable("start_date", 9, "date"),
                         settable("end_date", 11, "date"), settable("owner_user_id", 13, "uuid"),
+                        settable("contract_id", 15, "uuid"),
                     ],
                     render: "engagement_json"),
                 [params.string("id"), version, params.string("service_id"), params.string("customer_party_id"),
@@ -94,7 +101,8 @@ enum EngagementMethods {
                  params.value("template_id") != nil, params.string("template_id"),
                  params.value("start_date") != nil, params.string("start_date"),
                  params.value("end_date") != nil, params.string("end_date"),
-                 params.value("owner_user_id") != nil, params.string("owner_user_id")])],
+                 params.value("owner_user_id") != nil, params.string("owner_user_id"),
+                 params.value("contract_id") != nil, params.string("contract_id")])],
             references: references)[0]
         return try DomainSupport.versionedWrite(result, requestedVersion: version)
     }
