@@ -18,8 +18,8 @@ import TenantAdministration
 public struct DevEnvironment: Sendable {
     public static let databaseName = "engagement"
     public static let demoOrganisations = [
-        (name: "Acme Managed Services", email: "admin@acme.example", reportingRole: "acme_reporting"),
-        (name: "Globex Consulting", email: "admin@globex.example", reportingRole: "globex_reporting"),
+        (name: "Acme Managed Services", email: "admin@acme.example", reportingRole: "acme_reporting", customer: "Umbrella Corp"),
+        (name: "Globex Consulting", email: "admin@globex.example", reportingRole: "globex_reporting", customer: "Initrode"),
     ]
 
     public struct DemoOrganisation: Sendable {
@@ -108,6 +108,7 @@ public struct DevEnvironment: Sendable {
             } else {
                 key = try admin.issueKey(organisationID: organisation.id, label: "dev mode").key.text
             }
+            try DemoData.seed(owner: owner, organisationID: organisation.id, customerName: demo.customer)
             // Recreated at every start so that its password is known and written to connection.json.
             try admin.dropReportingRole(organisationID: organisation.id, name: demo.reportingRole)
             let reporting = try admin.createReportingRole(organisationID: organisation.id, name: demo.reportingRole)

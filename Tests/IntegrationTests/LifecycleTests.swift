@@ -6,6 +6,7 @@ import Foundation
 import JSONRPC
 import LocalPostgres
 import Logging
+import PostgresClient
 import ServiceLifecycle
 import Testing
 
@@ -67,6 +68,15 @@ struct LifecycleTests {
             let key = try #require(organisation["api_key"])
             #expect(try await client.call("session.authenticate", ["api_key": key])["result"]?["organisation_id"] == organisation["id"])
             #expect(try await client.call("session.whoami")["result"]?["organisation"]?["name"] == organisation["name"])
+            // Demo data, once per organisation (the second prepare did not add more).
+            let engagements = try #require(try await client.call("engagement.list", ["include_archived": true])["result"]?["items"]?.arrayValue)
+            #expect(Set(engagements.compactMap { $0["status"]?.stringValue }) == ["draft", "active", "on_hold", "completed"])
+            #expect(engagements.count == 4)
+            // The organisation's DBA login from connection.json sees its own organisation.
+            let reporting = try PostgresConnection.connect(try #require(organisation["reporting"]?["database_url"]?.stringValue))
+            #expect(try reporting.query("SELECT name FROM organisation").string(0, 0) == organisation["name"]?.stringValue)
+            #expect(try reporting.query("SELECT count(*) FROM engagements").int(0, 0) == 4)
+            reporting.close()
         }
         await group.triggerGracefulShutdown()
         try await running.value

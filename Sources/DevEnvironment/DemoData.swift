@@ -1,0 +1,82 @@
+import Foundation
+import PostgresClient
+
+/// A little of everything for each demo organisation, so a newcomer sees real data at once: two services in
+/// a portfolio, customers and a delivery partner, a template, a contract with rates and an SLA, and
+/// engagements in several lifecycle states. Written as the owner, once (when the organisation has no
+/// services yet), through the same triggers as API writes: lifecycle rules, history and audit apply.
+enum DemoData {
+    static func seed(owner: PostgresConnection, organisationID: UUID, customerName: String) throws(PostgresError) {
+        let existing = try owner.query("SELECT count(*) FROM app.services WHERE organisation_id = $1::uuid", [organisationID])
+        guard existing.int(0, 0) == 0 else { return }
+        // One pipeline, one transaction: the organisation is a transaction-local setting the statements read.
+        let org = "current_setting('demo.organisation')::uuid"
+        _ = try owner.pipeline([
+            Statement("SELECT set_config('demo.organisation', $1, true)", [organisationID]),
+            Statement("""
+                INSERT INTO app.services (organisation_id, code, name, description) VALUES
+                    (\(org), 'MITS', 'Managed IT Support', '24/7 service desk, monitoring and patching'),
+                    (\(org), 'CLOUD', 'Cloud Migration', 'Assessment, migration waves and hypercare')
+                """),
+            Statement("""
+                INSERT INTO app.parties (organisation_id, kind, name, external_ref) VALUES
+                    (\(org), 'customer', $1, 'CUST-001'), (\(org), 'customer', 'Northwind Traders', 'CUST-002'),
+                    (\(org), 'delivery_partner', 'Contoso Staffing', 'PART-001')
+                """, [customerName]),
+            Statement("""
+                INSERT INTO app.engagement_templates (organisation_id, service_id, name, default_kpis)
+                SELECT \(org), id, 'Standard managed service',
+                       '[{"name": "Availability", "unit": "%", "target": 99.9, "direction": "higher_is_better"},
+                         {"name": "First response", "unit": "minutes", "target": 15, "direction": "lower_is_better"},
+                         {"name": "Customer satisfaction", "unit": "score", "target": 8, "direction": "higher_is_better"}]'
+                FROM app.services WHERE organisation_id = \(org) AND code = 'MITS'
+                """),
+            Statement("""
+                INSERT INTO app.contracts (organisation_id, customer_party_id, reference, title, contract_type, total_value, currency, start_date, end_date, status)
+                SELECT \(org), id, 'C-2025-001', 'Managed services FY2025', 'time_and_materials', 480000.00, 'EUR', '2025-01-01', '2025-12-31', 'active'
+                FROM app.parties WHERE organisation_id = \(org) AND external_ref = 'CUST-001'
+                """),
+            Statement("""
+                INSERT INTO app.contract_rates (organisation_id, contract_id, rate_key, rate_per_hour)
+                SELECT \(org), id, rate_key, rate FROM app.contracts,
+                       (VALUES ('Service desk analyst', 65.00), ('Senior engineer', 140.00)) AS r(rate_key, rate)
+                WHERE organisation_id = \(org) AND reference = 'C-2025-001'
+                """),
+            Statement("""
+                INSERT INTO app.contract_sla_terms (organisation_id, contract_id, metric, target, comparison, measurement_period, penalty, exclusions)
+                SELECT \(org), id, 'Availability', 99.9, '>=', 'monthly',
+                       '{"tiers": [{"threshold": 99.5, "credit_percent": 5}, {"threshold": 99.0, "credit_percent": 10}], "cap_percent": 15}',
+                       'Planned maintenance announced 5 days ahead'
+                FROM app.contracts WHERE organisation_id = \(org) AND reference = 'C-2025-001'
+                """),
+            Statement("""
+                INSERT INTO app.engagements (organisation_id, service_id, customer_party_id, template_id, contract_id, code, name, start_date, end_date)
+                SELECT \(org), s.id, c.id, t.id, k.id, e.code, e.name, e.start_date::date, e.end_date::date
+                FROM (VALUES ('MITS', 'CUST-001', true, 'KEY-MITS-2025', 'Managed IT Support FY2025', '2025-01-01', '2025-12-31'),
+                             ('CLOUD', 'CUST-001', false, 'KEY-CLOUD', 'Cloud migration wave 1', '2025-03-01', '2025-09-30'),
+                             ('MITS', 'CUST-002', true, 'NW-DESK-PILOT', 'Service desk pilot', '2024-06-01', '2024-12-31'),
+                             ('MITS', 'CUST-002', true, 'NW-MITS-2025', 'Managed IT Support 2025', '2025-01-01', '2025-12-31'))
+                         AS e(service, customer, contracted, code, name, start_date, end_date)
+                JOIN app.services s ON s.organisation_id = \(org) AND s.code = e.service
+                JOIN app.parties c ON c.organisation_id = \(org) AND c.external_ref = e.customer
+                LEFT JOIN app.engagement_templates t ON t.organisation_id = \(org) AND t.service_id = s.id
+                LEFT JOIN app.contracts k ON k.organisation_id = \(org) AND k.customer_party_id = c.id AND e.contracted
+                """),
+            Statement("SELECT set_config('app.transition_reason', 'demo data', true)"),
+            Statement("UPDATE app.engagements SET status = 'active' WHERE organisation_id = \(org) AND code IN ('KEY-MITS-2025', 'NW-DESK-PILOT', 'NW-MITS-2025')"),
+            Statement("UPDATE app.engagements SET status = 'completed' WHERE organisation_id = \(org) AND code = 'NW-DESK-PILOT'"),
+            Statement("UPDATE app.engagements SET status = 'on_hold' WHERE organisation_id = \(org) AND code = 'NW-MITS-2025'"),
+            Statement("""
+                INSERT INTO app.engagement_deliverers (organisation_id, engagement_id, party_id, role)
+                SELECT \(org), e.id, p.id, 'subcontractor' FROM app.engagements e, app.parties p
+                WHERE e.organisation_id = \(org) AND e.code = 'KEY-MITS-2025' AND p.organisation_id = \(org) AND p.external_ref = 'PART-001'
+                """),
+            Statement("INSERT INTO app.portfolios (organisation_id, name, description) VALUES (\(org), 'Key Accounts', 'Our largest customers')"),
+            Statement("""
+                INSERT INTO app.portfolio_services (organisation_id, portfolio_id, service_id)
+                SELECT \(org), p.id, s.id FROM app.portfolios p, app.services s
+                WHERE p.organisation_id = \(org) AND s.organisation_id = \(org) AND p.name = 'Key Accounts'
+                """),
+        ])
+    }
+}
