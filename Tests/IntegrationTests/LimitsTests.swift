@@ -32,17 +32,17 @@ struct LimitsTests {
 
     @Test("a connection that completed its handshake outlives the handshake timeout")
     func handshakeTimeoutSparesEstablishedConnections() async throws {
-        let server = try await ServerFixture.start("handshake-ok") { $0.handshakeTimeout = .milliseconds(300) }
+        let server = try await ServerFixture.start("handshake-ok") { $0.handshakeTimeout = .seconds(1) }
         defer { Task { try? await server.stop() } }
         let client = try await server.connect()
         #expect(try await client.call("system.ping")["result"] != nil)
-        try await Task.sleep(for: .milliseconds(900))
+        try await Task.sleep(for: .milliseconds(2500))
         #expect(try await client.call("system.ping")["result"] != nil)
     }
 
     @Test("an idle connection is closed after the idle timeout")
     func idleTimeout() async throws {
-        let server = try await ServerFixture.start("idle") { $0.idleTimeout = .milliseconds(400) }
+        let server = try await ServerFixture.start("idle") { $0.idleTimeout = .seconds(1) }
         defer { Task { try? await server.stop() } }
         let client = try await server.connect()
         #expect(try await client.call("system.ping")["result"] != nil)

@@ -1,5 +1,6 @@
 import EngagementClient
 import Foundation
+import PostgresClient
 import JSONRPC
 import Testing
 
@@ -39,6 +40,15 @@ struct PortfolioTests {
         #expect(try await a.call("portfolio.get", ["id": keyAccounts["id"]!])["result"]?["services"]?.arrayValue?.isEmpty == true)
         #expect(try await a.call("portfolio.delete", ["id": government["id"]!, "version": 1])["result"]?["deleted"] == true)
         #expect(try await a.call("service.get", ["id": world.service["id"]!])["result"] != nil, "services outlive portfolios")
+
+        // Membership changes are audited under the portfolio.
+        let owner = try server.ownerConnection()
+        defer { owner.close() }
+        let audited = try owner.query(
+            "SELECT action, method FROM app.audit_log WHERE entity = 'portfolio_services' AND entity_id = $1::uuid ORDER BY id",
+            [keyAccounts["id"]!.stringValue!])
+        #expect((0..<audited.rowCount).map { audited.string($0, 1) }.prefix(2) == ["portfolio.add_service", "portfolio.add_service"])
+        #expect((0..<audited.rowCount).contains { audited.string($0, 0) == "delete" })
     }
 
     @Test("another organisation's portfolio or service behaves like a missing one")

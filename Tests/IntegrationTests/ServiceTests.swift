@@ -138,4 +138,29 @@ struct SchemaInvariantTests {
         let meta = try superuser.query("SELECT has_schema_privilege('engagement_app', 'meta', 'USAGE')")
         #expect(meta.bool(0, 0) == false, "the migrations table is not the server's business")
     }
+
+    @Test("the policy helper for new tenant tables enables and forces RLS with read and write policies")
+    func policyHelper() async throws {
+        let server = try await ServerFixture.start("policy-helper")
+        defer { Task { try? await server.stop() } }
+        let owner = try server.ownerConnection()
+        defer { owner.close() }
+        try owner.executeScript(
+            """
+            CREATE TABLE app.scratch (organisation_id uuid NOT NULL, id uuid NOT NULL DEFAULT gen_random_uuid(), PRIMARY KEY (organisation_id, id));
+            CALL app.apply_tenant_policies('app.scratch', 'member');
+            GRANT SELECT, INSERT ON app.scratch TO engagement_app;
+            INSERT INTO app.scratch (organisation_id) VALUES ('\(server.orgA.id.uuidString.lowercased())'), ('\(server.orgB.id.uuidString.lowercased())');
+            """)
+        let table = try owner.query("SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = 'app.scratch'::regclass")
+        #expect(table.bool(0, 0) == true && table.bool(0, 1) == true)
+        let policies = try owner.query("SELECT string_agg(policyname || ':' || cmd, ',' ORDER BY policyname) FROM pg_policies WHERE tablename = 'scratch'")
+        #expect(policies.string(0, 0) == "member_write:ALL,tenant_read:SELECT")
+        let app = try PostgresConnection.connect(try server.deployment.applicationURL)
+        defer { app.close() }
+        let keyID = try #require(APIKey(parsing: server.orgA.apiKey)).keyID
+        let seen = try app.pipeline([Statement("SELECT app.begin_call($1, 'test')", [keyID]), Statement("SELECT count(*) FROM app.scratch")])
+        #expect(seen[1].int(0, 0) == 1, "one row of each organisation; A sees its own")
+        #expect(throws: PostgresError.self) { try owner.executeScript("CALL app.apply_tenant_policies('app.scratch', 'viewer')") }
+    }
 }
