@@ -40,16 +40,15 @@ enum EngagementMethods {
     ) { context, params throws(RPCError) in
         try await context.jsonOfLast(
             DomainSQL.idempotentCreate(
-                    table: "engagements", method: "engagement.create",
-                    columns: ["service_id", "customer_party_id", "code", "name", "template_id", "start_date", "end_date", "owner_user_id",
-                              "contract_id"],
-                    values: ["$4::uuid", "$5::uuid", "$6", "btrim($7)", "$8::uuid", "$9::date", "$10::date", "$11::uuid", "$12::uuid"],
-                    render: "engagement_json",
-                params: params,
-                parameters: [params.string("service_id"),
-                 params.string("customer_party_id"), params.string("code"), params.string("name"), params.string("template_id"),
-                 params.string("start_date"), params.string("end_date"), params.string("owner_user_id"),
-                             params.string("contract_id")]), references: references)
+                table: "engagements", method: "engagement.create",
+                columns: ["service_id", "customer_party_id", "code", "name", "template_id", "start_date", "end_date",
+                          "owner_user_id", "contract_id"],
+                values: ["$4::uuid", "$5::uuid", "$6", "btrim($7)", "$8::uuid", "$9::date", "$10::date", "$11::uuid", "$12::uuid"],
+                render: "engagement_json", params: params,
+                parameters: [params.string("service_id"), params.string("customer_party_id"), params.string("code"),
+                             params.string("name"), params.string("template_id"), params.string("start_date"),
+                             params.string("end_date"), params.string("owner_user_id"), params.string("contract_id")]),
+            references: references)
     }
 
     static let get = MethodDefinition(

@@ -23,10 +23,8 @@ enum PartyMethods {
         try await context.jsonOfLast(
             DomainSQL.idempotentCreate(
                 table: "parties", method: "party.create", columns: ["kind", "name", "external_ref"],
-                values: ["$4", "btrim($5)", "$6"], render: "party_json",
-                params: params,
-                parameters: [params.string("kind"),
-             params.string("name"), params.string("external_ref")]))
+                values: ["$4", "btrim($5)", "$6"], render: "party_json", params: params,
+                parameters: [params.string("kind"), params.string("name"), params.string("external_ref")]))
     }
 
     static let get = MethodDefinition(

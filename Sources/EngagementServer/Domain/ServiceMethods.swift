@@ -27,13 +27,13 @@ enum ServiceMethods {
     ) { context, params throws(RPCError) in
         try await context.jsonOfLast(
             DomainSQL.idempotentCreate(
-                    table: "services", method: "service.create",
-                    columns: ["code", "name", "description", "owner_user_id", "active"],
-                    values: ["$4", "btrim($5)", "coalesce($6, '')", "$7::uuid", "coalesce($8::boolean, true)"],
-                    render: "service_json",
-                params: params,
-                parameters: [params.string("code"),
-                 params.string("name"), params.string("description"), params.string("owner_user_id"), params.bool("active")]), references: references)
+                table: "services", method: "service.create",
+                columns: ["code", "name", "description", "owner_user_id", "active"],
+                values: ["$4", "btrim($5)", "coalesce($6, '')", "$7::uuid", "coalesce($8::boolean, true)"],
+                render: "service_json", params: params,
+                parameters: [params.string("code"), params.string("name"), params.string("description"),
+                             params.string("owner_user_id"), params.bool("active")]),
+            references: references)
     }
 
     static let get = MethodDefinition(

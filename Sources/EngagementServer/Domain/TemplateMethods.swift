@@ -32,13 +32,13 @@ enum TemplateMethods {
     ) { context, params throws(RPCError) in
         try await context.jsonOfLast(
             DomainSQL.idempotentCreate(
-                    table: "engagement_templates", method: "template.create",
-                    columns: ["service_id", "name", "default_kpis", "checkin_cadence"],
-                    values: ["$4::uuid", "btrim($5)", "coalesce($6::jsonb, '[]')", "coalesce($7, 'monthly')"],
-                    render: "template_json",
-                params: params,
-                parameters: [params.string("service_id"),
-                 params.string("name"), params.value("default_kpis").map(JSONWriter.string), params.string("checkin_cadence")]), references: references)
+                table: "engagement_templates", method: "template.create",
+                columns: ["service_id", "name", "default_kpis", "checkin_cadence"],
+                values: ["$4::uuid", "btrim($5)", "coalesce($6::jsonb, '[]')", "coalesce($7, 'monthly')"],
+                render: "template_json", params: params,
+                parameters: [params.string("service_id"), params.string("name"),
+                             params.value("default_kpis").map(JSONWriter.string), params.string("checkin_cadence")]),
+            references: references)
     }
 
     static let get = MethodDefinition(
