@@ -1,0 +1,81 @@
+import EngagementClient
+import EngagementServer
+import Foundation
+import JSONRPC
+import PostgresClient
+import Testing
+
+/// Every method of the registry that takes an `id`, called by organisation B with organisation A's real id of
+/// the matching kind: the answer must be exactly "not found", and A's audit log must show nothing was written.
+/// Methods added later are covered without touching this test, as long as their entity kind is listed below.
+@Suite("Isolation matrix")
+struct IsolationMatrixTests {
+    @Test("organisation B gets -32003 for every method on organisation A's ids, and writes nothing of A's")
+    func matrix() async throws {
+        let server = try await ServerFixture.start("matrix")
+        defer { Task { try? await server.stop() } }
+        let a = try await server.session(server.orgA)
+        let b = try await server.session(server.orgB)
+        let world = try await EngagementWorld.make(a)
+        let engagement = try await world.engagement(a, code: "M1")
+        let portfolio = try #require(try await a.call("portfolio.create", ["name": "A's portfolio"])["result"])
+        let contract = try #require(try await a.call("contract.create", [
+            "customer_party_id": world.customer["id"]!, "reference": "A-1", "title": "A's", "contract_type": "mou",
+            "currency": "EUR", "start_date": "2025-01-01"])["result"])
+        let user = try #require(try await a.call("session.whoami")["result"]?["user"])
+        let key = try #require(try await a.call("api_key.list")["result"]?[0])
+        // A's id for each entity kind, by method prefix.
+        let ids: [String: JSONValue] = [
+            "party": world.customer["id"]!, "service": world.service["id"]!, "template": world.template["id"]!,
+            "engagement": engagement["id"]!, "portfolio": portfolio["id"]!, "contract": contract["id"]!,
+            "user": user["id"]!, "api_key": key["id"]!,
+        ]
+        let owner = try server.ownerConnection()
+        defer { owner.close() }
+        func auditRowsOfA() throws -> Int {
+            try owner.query("SELECT count(*) FROM app.audit_log WHERE organisation_id = $1::uuid", [server.orgA.id]).int(0, 0) ?? -1
+        }
+        let before = try auditRowsOfA()
+
+        var covered: [String] = []
+        for method in MethodRegistry.standard().definitions where method.params.contains(where: { $0.name == "id" }) {
+            let kind = String(method.name.prefix { $0 != "." })
+            let id = try #require(ids[kind], "no id of A's for \(method.name): add its entity kind to this test")
+            var params = JSONObject()
+            for field in method.params where field.required { params[field.name] = Self.sample(field.schema) }
+            params["id"] = id
+            if params["version"] != nil { params["version"] = 1 }
+            let reply = try await b.call(method.name, .object(params))
+            #expect(reply.errorCode == -32003, "\(method.name): \(JSONWriter.string(reply))")
+            #expect(reply["error"]?["message"] == "Not found", "\(method.name)")
+            covered.append(method.name)
+        }
+        #expect(covered.count >= 25, "\(covered)")
+        #expect(try auditRowsOfA() == before, "none of B's calls wrote anything of A's")
+        #expect(try await a.call("engagement.get", ["id": engagement["id"]!])["result"] == engagement)
+    }
+
+    /// A value that passes `schema`, so the call reaches the database instead of failing validation.
+    static func sample(_ schema: Schema) -> JSONValue {
+        switch schema {
+        case .string(let minLength, _, let format, let pattern):
+            if format == "uuid" { return .string(UUID().uuidString.lowercased()) }
+            if format == "date" { return "2025-01-01" }
+            switch pattern {
+            case "[A-Z]{3}": return "EUR"
+            case .some(let pattern) where pattern.contains("@"): return "someone@example.com"
+            case .some(let pattern) where pattern.hasPrefix("[a-z]"): return "sample_name"
+            default: return .string(String(repeating: "X", count: max(minLength, 1)))
+            }
+        case .integer(let minimum, _): return .number(String(minimum ?? 1))
+        case .number: return 1
+        case .boolean: return false
+        case .enumeration(let values): return .string(values[0])
+        case .array: return []
+        case .object(let fields, _):
+            return .object(JSONObject(fields.filter(\.required).map { (key: $0.name, value: sample($0.schema)) }))
+        case .nullable(let inner): return sample(inner)
+        case .any: return .null
+        }
+    }
+}
