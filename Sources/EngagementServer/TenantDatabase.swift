@@ -105,7 +105,12 @@ public enum DatabaseErrorMapping {
             }
             return RPCError(.conflict, "Conflict: other records still refer to this one", reason: "in_use")
         case .uniqueViolation:
-            return RPCError(.conflict, reason: server.constraint.map { "unique:\($0)" } ?? "unique_violation")
+            // Uniqueness is per organisation, so this says nothing about other tenants; the constraint's name
+            // (which contains a table name) stays here: the method's map names the param instead.
+            let path = server.constraint.flatMap { references[$0] }
+            return RPCError(
+                .conflict, "Conflict: that value is already taken", reason: "already_exists",
+                fields: path.map { [FieldProblem(path: $0, message: "is already taken")] } ?? [])
         case .serializationFailure, .deadlockDetected, .lockNotAvailable:
             return RPCError(.conflict, "Conflict: a concurrent change interfered; retry", reason: "concurrent_update",
                             retryAfterMilliseconds: 50)

@@ -20,7 +20,8 @@ struct ServiceTests {
         #expect(try await a.call("service.get", ["id": id])["result"] == created)
 
         let clash = try await a.call("service.create", ["code": "mits", "name": "Again"])
-        #expect(clash.errorCode == -32004)
+        #expect(clash.errorCode == -32004 && clash.errorReason == "already_exists")
+        #expect(clash["error"]?["data"]?["fields"]?[0]?["path"] == "params.code", "the param, not the constraint, is named")
         let badCode = try await a.call("service.create", ["code": "no spaces!", "name": "X"])
         #expect(badCode.errorCode == -32602)
         #expect(badCode["error"]?["data"]?["fields"]?.arrayValue?.first?["path"] == "params.code")

@@ -19,9 +19,13 @@ enum ContractMethods {
         .init("cap_amount", .number, required: false, "or this amount"),
     ])
     static let references = [
-        "contracts_customer_fk": "params.customer_party_id", "contracts_customer_kind": "params.customer_party_id",
-        "contracts_dates": "params.end_date", "contracts_value": "params.total_value",
-        "sla_terms_contract_fk": "params.id", "contract_rates_contract_fk": "params.id",
+        "contracts_customer_fk": "params.customer_party_id",
+        "contracts_customer_kind": "params.customer_party_id",
+        "contracts_dates": "params.end_date",
+        "contracts_value": "params.total_value",
+        "sla_terms_contract_fk": "params.id",
+        "contract_rates_contract_fk": "params.id",
+        "contracts_reference_unique": "params.reference",
     ]
 
     static let all: [MethodDefinition] = [create, get, update, delete, list] + ContractTermMethods.all

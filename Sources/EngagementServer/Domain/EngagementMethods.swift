@@ -17,6 +17,7 @@ enum EngagementMethods {
         "engagements_dates": "params.end_date",
         "engagements_contract_fk": "params.contract_id",
         "engagements_contract_customer": "params.contract_id",
+        "engagements_code_unique": "params.code",
     ]
 
     static let all: [MethodDefinition] = [create, get, update, delete, list] + EngagementLifecycleMethods.all

@@ -8,6 +8,8 @@ enum PartyMethods {
     static let writableKinds = ["customer", "delivery_partner"]
     static let party = Schema.any(description: "a party: {id, kind, name, external_ref, archived, archived_at, version, created_at, updated_at}")
 
+    static let references = ["parties_external_ref_unique": "params.external_ref"]
+
     static let all: [MethodDefinition] = [create, get, update, delete, list]
 
     static let create = MethodDefinition(
@@ -24,7 +26,8 @@ enum PartyMethods {
             DomainSQL.idempotentCreate(
                 table: "parties", method: "party.create", columns: ["kind", "name", "external_ref"],
                 values: ["$4", "btrim($5)", "$6"], render: "party_json", params: params,
-                parameters: [params.string("kind"), params.string("name"), params.string("external_ref")]))
+                parameters: [params.string("kind"), params.string("name"), params.string("external_ref")]),
+            references: references)
     }
 
     static let get = MethodDefinition(
@@ -59,7 +62,8 @@ enum PartyMethods {
                 ],
                 render: "party_json", extra: "row.kind"),
             [params.string("id"), version, params.string("name"), params.string("kind"),
-             params.value("external_ref") != nil, params.string("external_ref"), params.bool("archived")])])[0]
+             params.value("external_ref") != nil, params.string("external_ref"), params.bool("archived")])],
+            references: references)[0]
         try refuseSelf(result)
         return try DomainSupport.versionedWrite(result, requestedVersion: version)
     }

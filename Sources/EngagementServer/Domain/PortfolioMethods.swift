@@ -5,7 +5,10 @@ import PostgresClient
 enum PortfolioMethods {
     static let portfolio = Schema.any(
         description: "a portfolio: {id, name, description, archived, services: [{id, code, name}], version, created_at, updated_at}")
-    static let references = ["portfolio_services_service_fk": "params.service_id"]
+    static let references = [
+        "portfolio_services_service_fk": "params.service_id",
+        "portfolios_name_unique": "params.name",
+    ]
     static let all: [MethodDefinition] = [create, get, update, delete, list, addService, removeService]
 
     static let create = MethodDefinition(
@@ -20,7 +23,8 @@ enum PortfolioMethods {
         try await context.jsonOfLast(DomainSQL.idempotentCreate(
             table: "portfolios", method: "portfolio.create", columns: ["name", "description"],
             values: ["btrim($4)", "coalesce($5, '')"], render: "portfolio_json", params: params,
-            parameters: [params.string("name"), params.string("description")]))
+            parameters: [params.string("name"), params.string("description")]),
+            references: references)
     }
 
     static let get = MethodDefinition(
@@ -51,7 +55,8 @@ enum PortfolioMethods {
                     "archived_at = CASE WHEN $5::boolean IS NULL THEN row.archived_at WHEN $5::boolean THEN coalesce(row.archived_at, now()) END",
                 ],
                 render: "portfolio_json"),
-            [params.string("id"), version, params.string("name"), params.string("description"), params.bool("archived")])])[0]
+            [params.string("id"), version, params.string("name"), params.string("description"), params.bool("archived")])],
+            references: references)[0]
         return try DomainSupport.versionedWrite(result, requestedVersion: version)
     }
 

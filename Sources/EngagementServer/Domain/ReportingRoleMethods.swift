@@ -26,7 +26,7 @@ enum ReportingRoleMethods {
         }
         _ = try await context.run(
             [Statement("SELECT app.create_reporting_role($1, $2)", [roleName, verifier])],
-            references: ["reporting_roles_name": "params.name"])
+            references: ["reporting_roles_name": "params.name", "reporting_roles_role_name_key": "params.name"])
         return .result(.object(["name": .string(roleName), "password": .string(password)]))
     }
 

@@ -9,7 +9,10 @@ enum ServiceMethods {
     /// The same rule as the table's CHECK constraint, so a bad code gets a field path rather than a refusal.
     static let code = Schema.string(minLength: 1, maxLength: 40, pattern: "[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
     /// Foreign keys whose violation means a param named an id that does not exist (in this organisation).
-    static let references = ["services_owner_fk": "params.owner_user_id"]
+    static let references = [
+        "services_owner_fk": "params.owner_user_id",
+        "services_code_unique": "params.code",
+    ]
 
     static let all: [MethodDefinition] = [create, get, update, delete, list]
 

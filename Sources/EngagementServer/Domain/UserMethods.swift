@@ -9,6 +9,7 @@ enum UserMethods {
     static let user = Schema.any(
         description: "a user: {id, email, display_name, role, disabled, disabled_at, version, created_at, updated_at}")
     static let roles = Schema.enumeration(OrganisationRole.allCases.map(\.rawValue))
+    static let references = ["users_email_unique": "params.email"]
     static let all: [MethodDefinition] = [create, get, update, list, createKey, listKeys, revokeKey]
 
     static let create = MethodDefinition(
@@ -24,7 +25,8 @@ enum UserMethods {
         try await context.jsonOfLast(DomainSQL.idempotentCreate(
             table: "users", method: "user.create", columns: ["email", "display_name", "role"],
             values: ["btrim($4)", "btrim($5)", "$6"], render: "user_json", params: params,
-            parameters: [params.string("email"), params.string("display_name"), params.string("role")]))
+            parameters: [params.string("email"), params.string("display_name"), params.string("role")]),
+            references: references)
     }
 
     static let get = MethodDefinition(
