@@ -50,6 +50,9 @@ struct ContractTests {
             "exclusions": "planned maintenance"])
         let term = try #require(withSLA["result"]?["sla_terms"]?[0])
         #expect(term["penalty"]?["tiers"]?.arrayValue?.count == 2 && term["target"] == .number("99.9"))
+        let changed = try await a.call("contract.update_sla_term", ["id": id, "term_id": term["id"]!, "target": .number("99.95")])
+        #expect(changed["result"]?["sla_terms"]?[0]?["target"] == .number("99.95"))
+        #expect(changed["result"]?["sla_terms"]?[0]?["exclusions"] == "planned maintenance", "untouched fields keep their value")
         #expect(try await a.call("contract.add_sla_term", [
             "id": id, "metric": "x", "target": 1, "comparison": "==", "measurement_period": "monthly"]).errorCode == -32602)
         let withoutRate = try await a.call("contract.remove_rate", ["id": id, "rate_key": "Senior engineer"])

@@ -136,6 +136,13 @@ struct SchemaInvariantTests {
                    OR pg_get_userbyid(c.relowner) = 'engagement_app')
             """)
         #expect(privileges.rowCount == 0, "\((0..<privileges.rowCount).compactMap { privileges.string($0, 0) })")
+        let powers = try superuser.query(
+            """
+            SELECT count(*) FROM pg_roles r
+            WHERE (r.rolname IN ('engagement_app', 'engagement_reporting') OR pg_has_role(r.oid, 'engagement_reporting', 'MEMBER'))
+              AND NOT r.rolsuper AND (r.rolbypassrls OR r.rolcreaterole OR r.rolcreatedb)
+            """)
+        #expect(powers.int(0, 0) == 0, "no client role bypasses RLS or creates roles or databases")
         let meta = try superuser.query("SELECT has_schema_privilege('engagement_app', 'meta', 'USAGE')")
         #expect(meta.bool(0, 0) == false, "the migrations table is not the server's business")
     }

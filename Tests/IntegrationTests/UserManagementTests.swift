@@ -14,7 +14,7 @@ struct UserManagementTests {
         let created = try #require(try await admin.call("user.create", ["email": "Kim@A.example", "display_name": "Kim", "role": "member"])["result"])
         #expect(try await admin.call("user.create", ["email": "kim@a.example", "display_name": "Kim 2", "role": "viewer"]).errorCode == -32004)
         #expect(try await admin.call("user.create", ["email": "not-an-email", "display_name": "X", "role": "viewer"]).errorCode == -32602)
-        let issued = try #require(try await admin.call("api_key.create", ["user_id": created["id"]!, "label": "laptop"])["result"])
+        let issued = try #require(try await admin.call("api_key.create", ["user_id": created["id"]!, "label": "lpatop"])["result"])
         let key = try #require(issued["key"]?.stringValue)
         #expect(key.hasPrefix("esk_"))
 
@@ -23,6 +23,9 @@ struct UserManagementTests {
         #expect(try await kim.call("user.create", ["email": "x@a.example", "display_name": "X", "role": "admin"]).errorCode == -32002)
         #expect(try await kim.call("user.list")["result"]?["items"]?.arrayValue?.count == 2, "members see their colleagues")
 
+        let relabelled = try await admin.call("api_key.update", ["id": issued["id"]!, "label": "laptop"])
+        #expect(relabelled["result"]?["label"] == "laptop")
+        #expect(try await admin.call("api_key.get", ["id": issued["id"]!])["result"] == relabelled["result"])
         let listed = try #require(try await admin.call("api_key.list", ["user_id": created["id"]!])["result"]?.arrayValue)
         #expect(listed.count == 1 && listed[0]["label"] == "laptop" && listed[0]["key_hash"] == nil && listed[0]["key"] == nil)
 

@@ -3,7 +3,7 @@ import PostgresClient
 
 /// Rate overrides and SLA terms of a contract. Each change replies with the whole contract.
 enum ContractTermMethods {
-    static let all: [MethodDefinition] = [setRate, removeRate, addSLATerm, removeSLATerm]
+    static let all: [MethodDefinition] = [setRate, removeRate, addSLATerm, updateSLATerm, removeSLATerm]
 
     static let setRate = MethodDefinition(
         "contract.set_rate", summary: "Set the hourly rate of a role or rate-card line for this contract.",
@@ -54,6 +54,32 @@ enum ContractTermMethods {
             """,
             [params.string("id"), params.string("metric"), ContractMethods.number(params, "target"), params.string("comparison"),
              params.string("measurement_period"), params.value("penalty").map(JSONWriter.string), params.string("exclusions")])
+    }
+
+    static let updateSLATerm = MethodDefinition(
+        "contract.update_sla_term", summary: "Change an SLA term; fields left out keep their value.",
+        params: [
+            .init("id", .uuid, "the contract"),
+            .init("term_id", .uuid, "the SLA term"),
+            .init("metric", .string(minLength: 1, maxLength: 100), required: false, "new metric"),
+            .init("target", .number, required: false, "new target"),
+            .init("comparison", .enumeration([">=", "<="]), required: false, "new comparison"),
+            .init("measurement_period", .enumeration(["monthly", "quarterly", "annual"]), required: false, "new period"),
+            .init("penalty", ContractMethods.penalty, required: false, "replaces the penalty definition"),
+            .init("exclusions", .string(maxLength: 4000), required: false, "new exclusions"),
+        ],
+        result: ContractMethods.contract, access: .role(.manager)
+    ) { context, params throws(RPCError) in
+        try await change(context, params, """
+            UPDATE app.contract_sla_terms SET
+                metric = coalesce(btrim($3), metric), target = coalesce($4::numeric, target),
+                comparison = coalesce($5, comparison), measurement_period = coalesce($6, measurement_period),
+                penalty = coalesce($7::jsonb, penalty), exclusions = coalesce($8, exclusions)
+            WHERE organisation_id = app.current_organisation_id() AND contract_id = $1::uuid AND id = $2::uuid
+            """,
+            [params.string("id"), params.string("term_id"), params.string("metric"), ContractMethods.number(params, "target"),
+             params.string("comparison"), params.string("measurement_period"), params.value("penalty").map(JSONWriter.string),
+             params.string("exclusions")])
     }
 
     static let removeSLATerm = MethodDefinition(

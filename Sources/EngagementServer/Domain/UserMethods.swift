@@ -10,7 +10,13 @@ enum UserMethods {
         description: "a user: {id, email, display_name, role, disabled, disabled_at, version, created_at, updated_at}")
     static let roles = Schema.enumeration(OrganisationRole.allCases.map(\.rawValue))
     static let references = ["users_email_unique": "params.email"]
-    static let all: [MethodDefinition] = [create, get, update, list, createKey, listKeys, revokeKey]
+    static let all: [MethodDefinition] = [create, get, update, list, createKey, getKey, updateKey, listKeys, revokeKey]
+
+    /// The JSON of a key's metadata (never the key or its hash), for the row `k` joined with its user `u`.
+    static let keyJSON = """
+        jsonb_build_object('id', k.id, 'key_id', k.key_id, 'user_id', k.user_id, 'email', u.email, 'label', k.label,
+                           'created_at', k.created_at, 'revoked_at', k.revoked_at)
+        """
 
     static let create = MethodDefinition(
         "user.create", summary: "Add a user to the organisation (email unique, case-insensitive).",
@@ -122,13 +128,42 @@ enum UserMethods {
     ) { context, params throws(RPCError) in
         try await context.json(Statement(
             """
-            SELECT coalesce(jsonb_agg(jsonb_build_object(
-                'id', k.id, 'key_id', k.key_id, 'user_id', k.user_id, 'email', u.email, 'label', k.label,
-                'created_at', k.created_at, 'revoked_at', k.revoked_at) ORDER BY k.created_at DESC), '[]'::jsonb)
+            SELECT coalesce(jsonb_agg(\(keyJSON) ORDER BY k.created_at DESC), '[]'::jsonb)
             FROM app.api_keys k
             JOIN app.users u ON u.organisation_id = k.organisation_id AND u.id = k.user_id
             WHERE k.organisation_id = app.current_organisation_id() AND ($1::uuid IS NULL OR k.user_id = $1::uuid)
             """, [params.string("user_id")]))
+    }
+
+    static let getKey = MethodDefinition(
+        "api_key.get", summary: "One API key's metadata (never the key or its hash).",
+        params: [.init("id", .uuid, "the key's id (not its key_id)")],
+        result: .any(description: "{id, key_id, user_id, email, label, created_at, revoked_at}"), access: .role(.admin)
+    ) { context, params throws(RPCError) in
+        try await context.json(Statement(
+            """
+            SELECT \(keyJSON) FROM app.api_keys k
+            JOIN app.users u ON u.organisation_id = k.organisation_id AND u.id = k.user_id
+            WHERE k.organisation_id = app.current_organisation_id() AND k.id = $1::uuid
+            """, [params.string("id")]))
+    }
+
+    static let updateKey = MethodDefinition(
+        "api_key.update", summary: "Relabel an API key.",
+        params: [.init("id", .uuid, "the key's id"), .init("label", .string(maxLength: 200), "the new label")],
+        result: .any(description: "{id, key_id, user_id, email, label, created_at, revoked_at}"), access: .role(.admin)
+    ) { context, params throws(RPCError) in
+        try await context.jsonOfLast([
+            Statement(
+                "UPDATE app.api_keys SET label = $2 WHERE organisation_id = app.current_organisation_id() AND id = $1::uuid",
+                [params.string("id"), params.string("label")]),
+            Statement(
+                """
+                SELECT \(keyJSON) FROM app.api_keys k
+                JOIN app.users u ON u.organisation_id = k.organisation_id AND u.id = k.user_id
+                WHERE k.organisation_id = app.current_organisation_id() AND k.id = $1::uuid
+                """, [params.string("id")]),
+        ])
     }
 
     static let revokeKey = MethodDefinition(
