@@ -66,7 +66,9 @@ public enum DatabaseErrorMapping {
     /// SQLSTATE raised by `app.begin_call` when the session's key was revoked or its user disabled.
     public static let keyNoLongerValid = SQLState("EA001")
     /// Reasons of the state errors (class ES) raised by the database's triggers.
-    static let stateReasons = ["ES001": "illegal_transition", "ES002": "template_required", "ES003": "last_admin"]
+    static let stateReasons = [
+        "ES001": "illegal_transition", "ES002": "template_required", "ES003": "last_admin", "ES004": "archived_in_hierarchy",
+    ]
 
     /// SQLSTATE raised by `app.idempotent_replay` when a key comes back with a different request.
     public static let idempotencyKeyReused = SQLState("EI409")

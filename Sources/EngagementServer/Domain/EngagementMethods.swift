@@ -20,7 +20,8 @@ enum EngagementMethods {
         "engagements_code_unique": "params.code",
     ]
 
-    static let all: [MethodDefinition] = [create, get, update, delete, list] + EngagementLifecycleMethods.all
+    static let all: [MethodDefinition] =
+        [create, get, update, delete, list] + EngagementLifecycleMethods.all + EngagementHierarchyMethods.all
 
     static let create = MethodDefinition(
         "engagement.create",
