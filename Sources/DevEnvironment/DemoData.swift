@@ -3,7 +3,7 @@ import PostgresClient
 
 /// A little of everything for each demo organisation, so a newcomer sees real data at once: two services in
 /// a portfolio, customers and a delivery partner, a template, a contract with rates and an SLA, and
-/// engagements in several lifecycle states. Written as the owner, once (when the organisation has no
+/// engagements in several lifecycle states, three of them children of one key-account parent. Written as the owner, once (when the organisation has no
 /// services yet), through the same triggers as API writes: lifecycle rules, history and audit apply.
 enum DemoData {
     static func seed(owner: PostgresConnection, organisationID: UUID, customerName: String) throws(PostgresError) {
@@ -52,7 +52,9 @@ enum DemoData {
             Statement("""
                 INSERT INTO app.engagements (organisation_id, service_id, customer_party_id, template_id, contract_id, code, name, start_date, end_date)
                 SELECT \(org), s.id, c.id, t.id, k.id, e.code, e.name, e.start_date::date, e.end_date::date
-                FROM (VALUES ('MITS', 'CUST-001', true, 'KEY-MITS-2025', 'Managed IT Support FY2025', '2025-01-01', '2025-12-31'),
+                FROM (VALUES ('MITS', 'CUST-001', true, 'KEY-ACCOUNT', 'Key account programme FY2025', '2025-01-01', '2025-12-31'),
+                             ('MITS', 'CUST-001', true, 'KEY-MITS-2025', 'Managed IT Support FY2025', '2025-01-01', '2025-12-31'),
+                             ('MITS', 'CUST-001', true, 'KEY-SECURITY', 'Security operations FY2025', '2025-01-01', '2025-12-31'),
                              ('CLOUD', 'CUST-001', false, 'KEY-CLOUD', 'Cloud migration wave 1', '2025-03-01', '2025-09-30'),
                              ('MITS', 'CUST-002', true, 'NW-DESK-PILOT', 'Service desk pilot', '2024-06-01', '2024-12-31'),
                              ('MITS', 'CUST-002', true, 'NW-MITS-2025', 'Managed IT Support 2025', '2025-01-01', '2025-12-31'))
@@ -62,8 +64,14 @@ enum DemoData {
                 LEFT JOIN app.engagement_templates t ON t.organisation_id = \(org) AND t.service_id = s.id
                 LEFT JOIN app.contracts k ON k.organisation_id = \(org) AND k.customer_party_id = c.id AND e.contracted
                 """),
+            // One account, three products: the parent is the aggregation point of its children.
+            Statement("""
+                UPDATE app.engagements c SET parent_id = p.id FROM app.engagements p
+                WHERE c.organisation_id = \(org) AND p.organisation_id = \(org) AND p.code = 'KEY-ACCOUNT'
+                  AND c.code IN ('KEY-MITS-2025', 'KEY-CLOUD', 'KEY-SECURITY')
+                """),
             Statement("SELECT set_config('app.transition_reason', 'demo data', true)"),
-            Statement("UPDATE app.engagements SET status = 'active' WHERE organisation_id = \(org) AND code IN ('KEY-MITS-2025', 'NW-DESK-PILOT', 'NW-MITS-2025')"),
+            Statement("UPDATE app.engagements SET status = 'active' WHERE organisation_id = \(org) AND code IN ('KEY-ACCOUNT', 'KEY-MITS-2025', 'KEY-SECURITY', 'NW-DESK-PILOT', 'NW-MITS-2025')"),
             Statement("UPDATE app.engagements SET status = 'completed' WHERE organisation_id = \(org) AND code = 'NW-DESK-PILOT'"),
             Statement("UPDATE app.engagements SET status = 'on_hold' WHERE organisation_id = \(org) AND code = 'NW-MITS-2025'"),
             Statement("""

@@ -71,11 +71,14 @@ struct LifecycleTests {
             // Demo data, once per organisation (the second prepare did not add more).
             let engagements = try #require(try await client.call("engagement.list", ["include_archived": true])["result"]?["items"]?.arrayValue)
             #expect(Set(engagements.compactMap { $0["status"]?.stringValue }) == ["draft", "active", "on_hold", "completed"])
-            #expect(engagements.count == 4)
+            #expect(engagements.count == 6)
+            let parent = try #require(engagements.first { $0["code"] == "KEY-ACCOUNT" })
+            #expect(parent["children_count"] == 3, "one account, three products")
             // The organisation's DBA login from connection.json sees its own organisation.
             let reporting = try PostgresConnection.connect(try #require(organisation["reporting"]?["database_url"]?.stringValue))
             #expect(try reporting.query("SELECT name FROM organisation").string(0, 0) == organisation["name"]?.stringValue)
-            #expect(try reporting.query("SELECT count(*) FROM engagements").int(0, 0) == 4)
+            #expect(try reporting.query("SELECT count(*) FROM engagements").int(0, 0) == 6)
+            #expect(try reporting.query("SELECT count(*) FROM engagement_tree WHERE root_code = 'KEY-ACCOUNT'").int(0, 0) == 4)
             reporting.close()
         }
         await group.triggerGracefulShutdown()
