@@ -40,6 +40,18 @@ enum DomainSQL {
         return [Statement(insert, [key, hash, id] + parameters), Statement(reply, [key, hash, id])]
     }
 
+    /// An assignment for a param that may be given as null to clear the column: `$flag` says whether the param
+    /// was given at all, `$flag+1` holds its value.
+    static func settable(_ column: String, flag: Int, cast: String) -> String {
+        "\(column) = CASE WHEN $\(flag)::boolean THEN $\(flag + 1)::\(cast) ELSE row.\(column) END"
+    }
+
+    /// An assignment for a boolean param that sets a timestamp column (archived_at, disabled_at): true stamps
+    /// it (keeping an earlier stamp), false clears it, absent leaves it.
+    static func toggledTimestamp(_ column: String, parameter: Int) -> String {
+        "\(column) = CASE WHEN $\(parameter)::boolean IS NULL THEN row.\(column) WHEN $\(parameter)::boolean THEN coalesce(row.\(column), now()) END"
+    }
+
     /// One row by id ($1), rendered.
     static func get(table: String, render: String) -> String {
         "SELECT app.\(render)(row) FROM app.\(table) row WHERE row.organisation_id = app.current_organisation_id() AND row.id = $1::uuid"

@@ -79,10 +79,6 @@ enum EngagementMethods {
         result: engagement, access: .role(.member)
     ) { context, params throws(RPCError) in
         let version = params.int("version") ?? 0
-        /// `column = CASE WHEN <param given> THEN <value> ELSE column END`, for params that may be null.
-        func settable(_ column: String, _ given: Int, _ cast: String) -> String {
-            "\(column) = CASE WHEN $\(given)::boolean THEN $\(given + 1)::\(cast) ELSE row.\(column) END"
-        }
         let result = try await context.run(
             [Statement(
                 DomainSQL.versionedUpdate(
@@ -92,9 +88,9 @@ enum EngagementMethods {
                         "customer_party_id = coalesce($4::uuid, row.customer_party_id)",
                         "code = coalesce($5, row.code)",
                         "name = coalesce(btrim($6), row.name)",
-                        settable("template_id", 7, "uuid"), settable("start_date", 9, "date"),
-                        settable("end_date", 11, "date"), settable("owner_user_id", 13, "uuid"),
-                        settable("contract_id", 15, "uuid"),
+                        DomainSQL.settable("template_id", flag: 7, cast: "uuid"), DomainSQL.settable("start_date", flag: 9, cast: "date"),
+                        DomainSQL.settable("end_date", flag: 11, cast: "date"), DomainSQL.settable("owner_user_id", flag: 13, cast: "uuid"),
+                        DomainSQL.settable("contract_id", flag: 15, cast: "uuid"),
                     ],
                     render: "engagement_json"),
                 [params.string("id"), version, params.string("service_id"), params.string("customer_party_id"),

@@ -57,8 +57,8 @@ enum PartyMethods {
                 assignments: [
                     "name = coalesce(btrim($3), row.name)",
                     "kind = coalesce($4, row.kind)",
-                    "external_ref = CASE WHEN $5::boolean THEN $6 ELSE row.external_ref END",
-                    "archived_at = CASE WHEN $7::boolean IS NULL THEN row.archived_at WHEN $7::boolean THEN coalesce(row.archived_at, now()) END",
+                    DomainSQL.settable("external_ref", flag: 5, cast: "text"),
+                    DomainSQL.toggledTimestamp("archived_at", parameter: 7),
                 ],
                 render: "party_json", extra: "row.kind"),
             [params.string("id"), version, params.string("name"), params.string("kind"),

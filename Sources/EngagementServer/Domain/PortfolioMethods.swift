@@ -52,7 +52,7 @@ enum PortfolioMethods {
                 assignments: [
                     "name = coalesce(btrim($3), row.name)",
                     "description = coalesce($4, row.description)",
-                    "archived_at = CASE WHEN $5::boolean IS NULL THEN row.archived_at WHEN $5::boolean THEN coalesce(row.archived_at, now()) END",
+                    DomainSQL.toggledTimestamp("archived_at", parameter: 5),
                 ],
                 render: "portfolio_json"),
             [params.string("id"), version, params.string("name"), params.string("description"), params.bool("archived")])],

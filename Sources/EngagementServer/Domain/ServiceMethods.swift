@@ -68,7 +68,7 @@ enum ServiceMethods {
                         "code = coalesce($3, row.code)",
                         "name = coalesce(btrim($4), row.name)",
                         "description = coalesce($5, row.description)",
-                        "owner_user_id = CASE WHEN $6::boolean THEN $7::uuid ELSE row.owner_user_id END",
+                        DomainSQL.settable("owner_user_id", flag: 6, cast: "uuid"),
                         "active = coalesce($8::boolean, row.active)",
                     ],
                     render: "service_json"),

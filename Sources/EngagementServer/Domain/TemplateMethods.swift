@@ -72,7 +72,7 @@ enum TemplateMethods {
                         "name = coalesce(btrim($4), row.name)",
                         "default_kpis = coalesce($5::jsonb, row.default_kpis)",
                         "checkin_cadence = coalesce($6, row.checkin_cadence)",
-                        "archived_at = CASE WHEN $7::boolean IS NULL THEN row.archived_at WHEN $7::boolean THEN coalesce(row.archived_at, now()) END",
+                        DomainSQL.toggledTimestamp("archived_at", parameter: 7),
                     ],
                     render: "template_json"),
                 [params.string("id"), version, params.string("service_id"), params.string("name"),

@@ -61,7 +61,7 @@ enum UserMethods {
                 assignments: [
                     "display_name = coalesce(btrim($3), row.display_name)",
                     "role = coalesce($4, row.role)",
-                    "disabled_at = CASE WHEN $5::boolean IS NULL THEN row.disabled_at WHEN $5::boolean THEN coalesce(row.disabled_at, now()) END",
+                    DomainSQL.toggledTimestamp("disabled_at", parameter: 5),
                 ],
                 render: "user_json"),
             [params.string("id"), version, params.string("display_name"), params.string("role"), params.bool("disabled")])])[0]
