@@ -20,9 +20,8 @@ public struct APIKey: Sendable, Hashable {
 
     /// A new random key.
     public static func generate() -> APIKey {
-        var generator = SystemRandomNumberGenerator()
-        let keyID = hex((0..<8).map { _ in UInt8.random(in: 0...255, using: &generator) })
-        let secret = hex((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        let keyID = hex(randomBytes(8))
+        let secret = hex(randomBytes(32))
         return APIKey(keyID: keyID, text: "\(prefix)\(keyID)_\(secret)")
     }
 
@@ -65,3 +64,9 @@ extension APIKey: CustomStringConvertible {
 }
 
 func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+
+/// Bytes from the system's CSPRNG (getrandom on Linux).
+func randomBytes(_ count: Int) -> [UInt8] {
+    var generator = SystemRandomNumberGenerator()
+    return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+}

@@ -82,7 +82,7 @@ enum EngagementLifecycleMethods {
                 FieldProblem(path: "params.party_id", message: "must be a delivery partner or the organisation itself")
             ])
         default:
-            return .result(rawJSON: results[1].bytes(0, 0) ?? [])
+            return try rendered(results[1])
         }
     }
 
@@ -117,6 +117,12 @@ enum EngagementLifecycleMethods {
         guard results[0].bool(0, 2) == true else {
             throw RPCError(.invalidState, "Invalid state: an engagement keeps at least one deliverer", reason: "last_deliverer")
         }
-        return .result(rawJSON: results[1].bytes(0, 0) ?? [])
+        return try rendered(results[1])
+    }
+
+    /// The engagement rendered by the last statement; a missing row is "not found", never an empty reply.
+    private static func rendered(_ result: PostgresResult) throws(RPCError) -> ResponseBody {
+        guard let body = result.bytes(0, 0) else { throw RPCError(.notFound, reason: "not_found") }
+        return .result(rawJSON: body)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import JSONRPC
 import PostgresClient
+import TenantAdministration
 
 /// Reporting logins for an organisation's DBAs (admins only). The password is generated here, returned once,
 /// and reaches PostgreSQL only as a SCRAM verifier.
@@ -15,8 +16,7 @@ enum ReportingRoleMethods {
         result: .any(description: "{name, password}"), access: .role(.admin)
     ) { context, params throws(RPCError) in
         let roleName = params.requiredString("name")
-        var generator = SystemRandomNumberGenerator()
-        let password = (0..<24).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+        let password = TenantAdministrator.ReportingRole.generatePassword()
         let verifier: String
         do {
             // libpq computes the verifier; any pooled connection will do, nothing is sent to the server.
