@@ -45,7 +45,8 @@ extension MethodRegistry {
         let registry = MethodRegistry(
             BuiltinMethods.all(discoveryDocument: { document.withLock { $0 } }) + PartyMethods.all + ServiceMethods.all
                 + TemplateMethods.all + EngagementMethods.all + PortfolioMethods.all
-                + ReportingRoleMethods.all + UserMethods.all + ContractMethods.all
+                + ReportingRoleMethods.all + UserMethods.all + ContractMethods.all + KPIMethods.all + CheckInMethods.all
+                + AttributionMethods.all + TrackingReportMethods.all
                 + additional)
         let rendered = JSONWriter.encode(OpenRPCDocument.render(registry))
         document.withLock { $0 = rendered }

@@ -24,6 +24,13 @@ public struct CallContext: Sendable {
         try await database.run(as: principal, method: method, references: references, statements)
     }
 
+    /// Like `run`, but a failure also says which statement failed (for calls that report per item).
+    public func runLocatingFailure(_ statements: [Statement], references: [String: String] = [:])
+        async throws(TenantDatabase.LocatedFailure) -> [PostgresResult]
+    {
+        try await database.runLocatingFailure(as: principal, method: method, references: references, statements)
+    }
+
     /// Runs statements whose last returns one JSON document, and passes that document through.
     public func jsonOfLast(_ statements: [Statement], references: [String: String] = [:]) async throws(RPCError)
         -> ResponseBody

@@ -26,12 +26,33 @@ public struct TenantDatabase: Sendable {
     public func run(
         as principal: Principal, method: String, references: [String: String] = [:], _ statements: [Statement]
     ) async throws(RPCError) -> [PostgresResult] {
+        do {
+            return try await runLocatingFailure(as: principal, method: method, references: references, statements)
+        } catch {
+            throw error.error
+        }
+    }
+
+    /// Like `run`, but a failure also says which of `statements` failed (nil: none in particular, such as a
+    /// commit-time error or a lost connection), for calls that report per item.
+    public func runLocatingFailure(
+        as principal: Principal, method: String, references: [String: String] = [:], _ statements: [Statement]
+    ) async throws(LocatedFailure) -> [PostgresResult] {
         let all = [Statement(Self.beginCall, [principal.keyID, method])] + statements
         do {
             return try await pool.withConnection { connection in Array(try connection.pipeline(all).dropFirst()) }
         } catch {
-            throw DatabaseErrorMapping.rpcError(for: error, references: references)
+            let index = (error as? PostgresError)?.serverError?.statementIndex.map { $0 - 1 }
+            throw LocatedFailure(
+                error: DatabaseErrorMapping.rpcError(for: error, references: references),
+                statementIndex: index.flatMap { $0 >= 0 ? $0 : nil })
         }
+    }
+
+    /// An error and the statement that caused it.
+    public struct LocatedFailure: Error, Sendable {
+        public let error: RPCError
+        public let statementIndex: Int?
     }
 
     /// Runs statements without tenant context (authentication lookups); RLS shows no tenant rows here.
@@ -68,6 +89,7 @@ public enum DatabaseErrorMapping {
     /// Reasons of the state errors (class ES) raised by the database's triggers.
     static let stateReasons = [
         "ES001": "illegal_transition", "ES002": "template_required", "ES003": "last_admin", "ES004": "archived_in_hierarchy",
+        "ES005": "check_in_not_accepted", "ES006": "final_check_in_submitted", "ES007": "amend_check_in",
     ]
 
     /// SQLSTATE raised by `app.idempotent_replay` when a key comes back with a different request.
@@ -121,6 +143,11 @@ public enum DatabaseErrorMapping {
         case idempotencyKeyReused:
             return RPCError(
                 .conflict, "Conflict: this idempotency_key was used for a different request", reason: "idempotency_key_reused")
+        case .exclusionViolation:
+            let path = server.constraint.flatMap { references[$0] }
+            return RPCError(
+                .conflict, "Conflict: that overlaps an existing entry", reason: "overlaps",
+                fields: path.map { [FieldProblem(path: $0, message: "overlaps an existing entry")] } ?? [])
         case .checkViolation where server.constraint.flatMap({ references[$0] }) != nil:
             return .invalidParams([FieldProblem(path: references[server.constraint!]!, message: "is not consistent with the other values")])
         case .checkViolation, .notNullViolation:
@@ -128,7 +155,8 @@ public enum DatabaseErrorMapping {
             return RPCError(.invalidParams, "Invalid params: a value was rejected", reason: "rejected_by_database")
         case _ where server.sqlState.errorClass == "EV":
             // Input the database refused (raised by our own triggers, whose messages name no other tenant's data).
-            let path = server.constraint.flatMap { references[$0] } ?? "params"
+            // Our functions name a param path relative to the params in the COLUMN field (e.g. finance[2].plan).
+            let path = server.constraint.flatMap { references[$0] } ?? server.column.map { "params.\($0)" } ?? "params"
             return .invalidParams([FieldProblem(path: path, message: server.message)])
         case _ where server.sqlState.errorClass == "ES":
             return RPCError(

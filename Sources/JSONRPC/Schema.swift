@@ -5,6 +5,8 @@ public indirect enum Schema: Sendable {
     case integer(minimum: Int? = nil, maximum: Int? = nil)
     /// Any JSON number (its exact text is kept and handed to PostgreSQL as numeric).
     case number
+    /// A JSON number within bounds (checked on its value; the exact text still goes to PostgreSQL).
+    case numberInRange(minimum: Double?, maximum: Double?)
     case boolean
     /// A string of a fixed set of values.
     case enumeration([String])
@@ -16,6 +18,7 @@ public indirect enum Schema: Sendable {
     case nullable(Schema)
 
     public static let uuid = Schema.string(minLength: 36, maxLength: 36, format: "uuid")
+    public static let nonNegativeNumber = Schema.numberInRange(minimum: 0, maximum: nil)
 
     public struct Field: Sendable {
         public let name: String
@@ -48,6 +51,11 @@ public indirect enum Schema: Sendable {
             return .object(object)
         case .number:
             return .object(["type": "number"])
+        case .numberInRange(let minimum, let maximum):
+            var object: JSONObject = ["type": "number"]
+            if let minimum { object["minimum"] = .number(Self.lexeme(minimum)) }
+            if let maximum { object["maximum"] = .number(Self.lexeme(maximum)) }
+            return .object(object)
         case .boolean:
             return .object(["type": "boolean"])
         case .enumeration(let values):
@@ -97,6 +105,13 @@ public indirect enum Schema: Sendable {
         case .number:
             if case .number = value { return [] }
             return problem("expected a number, got \(value.typeName)")
+        case .numberInRange(let minimum, let maximum):
+            guard case .number(let lexeme) = value, let number = Double(lexeme) else {
+                return problem("expected a number, got \(value.typeName)")
+            }
+            if let minimum, number < minimum { return problem("must be at least \(Self.lexeme(minimum))") }
+            if let maximum, number > maximum { return problem("must be at most \(Self.lexeme(maximum))") }
+            return []
         case .boolean:
             return value.boolValue == nil ? problem("expected a boolean, got \(value.typeName)") : []
         case .enumeration(let values):
@@ -131,6 +146,11 @@ public indirect enum Schema: Sendable {
         case .nullable(let schema):
             return value == .null ? [] : schema.problems(in: value, at: path)
         }
+    }
+
+    /// A bound as JSON text: 0 rather than 0.0.
+    static func lexeme(_ bound: Double) -> String {
+        bound == bound.rounded() && abs(bound) < 1e15 ? String(Int(bound)) : String(bound)
     }
 
     static func isUUID(_ string: String) -> Bool {

@@ -61,6 +61,7 @@ extension PostgresConnection {
         var results: [PostgresResult] = []
         results.reserveCapacity(statements.count)
         var firstError: PostgresError?
+        var statementIndex = 0
         for item in expected {
             let result = try nextResult()
             // Each command's results end with a NULL from PQgetResult.
@@ -76,14 +77,35 @@ extension PostgresConnection {
             case PGRES_PIPELINE_ABORTED:
                 PQclear(result)
             default:
-                if firstError == nil { firstError = error(from: result) }
+                if firstError == nil {
+                    firstError = error(from: result)
+                    if case .server(var server) = firstError {
+                        server.statementIndex = statementIndex
+                        firstError = .server(server)
+                    }
+                }
                 PQclear(result)
             }
+            if case .statement = item { statementIndex += 1 }
         }
-        let sync = try nextResult()
-        defer { PQclear(sync) }
-        guard PQresultStatus(sync) == PGRES_PIPELINE_SYNC else {
-            throw firstError ?? .clientFailure("pipeline ended without a sync result")
+        // The implicit transaction commits at the sync; an error there (a deferred constraint or trigger) arrives
+        // as one more result before the sync result.
+        // Whether libpq ends such a result with a NULL is not relied upon: NULLs are skipped until the sync.
+        var nulls = 0
+        while true {
+            guard let result = try nextResultOrNil() else {
+                nulls += 1
+                if nulls > 2 { throw firstError ?? .clientFailure("pipeline ended without a sync result") }
+                continue
+            }
+            nulls = 0
+            let status = PQresultStatus(result)
+            if status == PGRES_PIPELINE_SYNC {
+                PQclear(result)
+                break
+            }
+            if status != PGRES_PIPELINE_ABORTED, firstError == nil { firstError = error(from: result) }
+            PQclear(result)
         }
         if let firstError { throw firstError }
         return results

@@ -11,6 +11,7 @@ public struct SQLState: RawRepresentable, Hashable, Sendable, CustomStringConver
     public static let uniqueViolation = SQLState("23505")
     public static let foreignKeyViolation = SQLState("23503")
     public static let checkViolation = SQLState("23514")
+    public static let exclusionViolation = SQLState("23P01")
     public static let notNullViolation = SQLState("23502")
     public static let insufficientPrivilege = SQLState("42501")
     public static let serializationFailure = SQLState("40001")
@@ -34,6 +35,8 @@ public struct PostgresServerError: Error, Sendable, CustomStringConvertible {
     public let table: String?
     public let column: String?
     public let schema: String?
+    /// In a pipeline, the position of the statement that failed (among the statements passed in).
+    public internal(set) var statementIndex: Int?
 
     public init(
         sqlState: SQLState, severity: String = "ERROR", message: String, detail: String? = nil,

@@ -22,13 +22,20 @@ struct IsolationMatrixTests {
         let contract = try #require(try await a.call("contract.create", [
             "customer_party_id": world.customer["id"]!, "reference": "A-1", "title": "A's", "contract_type": "mou",
             "currency": "EUR", "start_date": "2025-01-01"])["result"])
+        let active = try #require(try await a.move(engagement, to: "active")["result"])
+        let checkIn = try #require(try await a.call("checkin.submit", [
+            "engagement_id": active["id"]!, "period": "2025-02", "kpis": [["kpi": "Availability", "actual": .number("99.5")]]])["result"])
+        let kpi = try #require(try await a.call("kpi.list", ["engagement_id": active["id"]!])["result"]?[0])
+        let attribution = try #require(try await a.call("attribution.set", [
+            "engagement_id": active["id"]!, "party_id": active["deliverers"]![0]!["party_id"]!, "from_period": "2025-01"])["result"]?[0])
         let user = try #require(try await a.call("session.whoami")["result"]?["user"])
         let key = try #require(try await a.call("api_key.list")["result"]?[0])
         // A's id for each entity kind, by method prefix.
         let ids: [String: JSONValue] = [
             "party": world.customer["id"]!, "service": world.service["id"]!, "template": world.template["id"]!,
             "engagement": engagement["id"]!, "portfolio": portfolio["id"]!, "contract": contract["id"]!,
-            "user": user["id"]!, "api_key": key["id"]!,
+            "user": user["id"]!, "api_key": key["id"]!, "checkin": checkIn["id"]!, "kpi": kpi["id"]!,
+            "attribution": attribution["id"]!,
         ]
         let owner = try server.ownerConnection()
         defer { owner.close() }
@@ -44,6 +51,7 @@ struct IsolationMatrixTests {
             var params = JSONObject()
             for field in method.params where field.required { params[field.name] = Self.sample(field.schema) }
             params["id"] = id
+            if params["engagement_id"] != nil { params["engagement_id"] = engagement["id"]! }
             if params["version"] != nil { params["version"] = 1 }
             let reply = try await b.call(method.name, .object(params))
             #expect(reply.errorCode == -32003, "\(method.name): \(JSONWriter.string(reply))")
@@ -51,8 +59,24 @@ struct IsolationMatrixTests {
             covered.append(method.name)
         }
         #expect(covered.count >= 25, "\(covered)")
+
+        // Methods that name an engagement but no id of their own: A's engagement gets exactly the answer of an
+        // engagement that does not exist (existence never leaks), and nothing is written.
+        var byEngagement: [String] = []
+        for method in MethodRegistry.standard().definitions
+        where method.params.contains(where: { $0.name == "engagement_id" && $0.required }) && !method.params.contains(where: { $0.name == "id" }) {
+            var params = JSONObject()
+            for field in method.params where field.required { params[field.name] = Self.sample(field.schema) }
+            params["engagement_id"] = engagement["id"]!
+            let foreign = try await b.call(method.name, .object(params))
+            params["engagement_id"] = .string(UUID().uuidString.lowercased())
+            let missing = try await b.call(method.name, .object(params))
+            #expect(foreign.errorCode != nil && foreign["error"] == missing["error"], "\(method.name): \(JSONWriter.string(foreign)) vs \(JSONWriter.string(missing))")
+            byEngagement.append(method.name)
+        }
+        #expect(byEngagement.count >= 6, "\(byEngagement)")
         #expect(try auditRowsOfA() == before, "none of B's calls wrote anything of A's")
-        #expect(try await a.call("engagement.get", ["id": engagement["id"]!])["result"] == engagement)
+        #expect(try await a.call("engagement.get", ["id": engagement["id"]!])["result"] == active)
     }
 
     /// A value that passes `schema`, so the call reaches the database instead of failing validation.
@@ -63,12 +87,14 @@ struct IsolationMatrixTests {
             if format == "date" { return "2025-01-01" }
             switch pattern {
             case "[A-Z]{3}": return "EUR"
+            case .some(let pattern) where pattern.hasPrefix("(19|20)"): return "2025-02"
             case .some(let pattern) where pattern.contains("@"): return "someone@example.com"
             case .some(let pattern) where pattern.hasPrefix("[a-z]"): return "sample_name"
             default: return .string(String(repeating: "X", count: max(minLength, 1)))
             }
         case .integer(let minimum, _): return .number(String(minimum ?? 1))
         case .number: return 1
+        case .numberInRange(let minimum, _): return .number(String(Int(minimum ?? 1)))
         case .boolean: return false
         case .enumeration(let values): return .string(values[0])
         case .array: return []

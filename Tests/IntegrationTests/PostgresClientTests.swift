@@ -62,6 +62,30 @@ struct PostgresClientTests {
         #expect(try connection.query("SELECT 1").int(0, 0) == 1)
     }
 
+    @Test("an error at the pipeline's commit (a deferred constraint) is reported, rolls back, and the connection goes on")
+    func commitTimeError() async throws {
+        let connection = try await scratchConnection()
+        defer { connection.close() }
+        try connection.executeScript("""
+            CREATE TABLE parents (id int PRIMARY KEY);
+            CREATE TABLE children (parent int CONSTRAINT children_parent_fk REFERENCES parents DEFERRABLE INITIALLY DEFERRED)
+            """)
+        do {
+            let results = try connection.pipeline([
+                Statement("INSERT INTO children VALUES ($1)", [7]),
+                Statement("SELECT count(*) FROM children"),
+            ])
+            Issue.record("the commit must fail, got \(results.count) results")
+        } catch {
+            let server = try #require(error.serverError)
+            #expect(server.sqlState == .foreignKeyViolation)
+            #expect(server.constraint == "children_parent_fk")
+        }
+        #expect(try connection.query("SELECT count(*) FROM children").int(0, 0) == 0)
+        let results = try connection.pipeline([Statement("SELECT $1::int + 1", [41])])
+        #expect(results[0].int(0, 0) == 42)
+    }
+
     @Test("prepared statements are reused per connection and survive errors")
     func preparedStatements() async throws {
         let connection = try await scratchConnection()

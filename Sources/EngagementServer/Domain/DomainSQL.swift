@@ -26,7 +26,14 @@ enum DomainSQL {
             SELECT app.current_organisation_id(), $3::uuid, \(values.joined(separator: ", ")), app.current_user_id(), app.current_user_id()
             WHERE app.idempotent_replay($1, '\(method)', $2) IS NULL
             """
-        let reply = """
+        return [Statement(insert, [key, hash, id] + parameters), idempotentReply(table: table, method: method, render: render, key: key, hash: hash, id: id)]
+    }
+
+    /// The second statement of an idempotent create: the row with id $3 rendered and remembered under the key
+    /// ($1, with request hash $2), or the first reply when the key was seen before.
+    static func idempotentReply(table: String, method: String, render: String, key: String?, hash: String, id: UUID) -> Statement {
+        Statement(
+            """
             WITH replay AS (SELECT app.idempotent_replay($1, '\(method)', $2) AS response),
             rendered AS (
                 SELECT app.\(render)(row) AS body FROM app.\(table) row
@@ -36,8 +43,7 @@ enum DomainSQL {
                 INSERT INTO app.idempotency_keys (organisation_id, key, method, request_hash, response)
                 SELECT app.current_organisation_id(), $1, '\(method)', $2, body FROM rendered WHERE $1::text IS NOT NULL)
             SELECT coalesce((SELECT response FROM replay), (SELECT body FROM rendered))
-            """
-        return [Statement(insert, [key, hash, id] + parameters), Statement(reply, [key, hash, id])]
+            """, [key, hash, id])
     }
 
     /// An assignment for a param that may be given as null to clear the column: `$flag` says whether the param
@@ -95,12 +101,13 @@ enum DomainSQL {
 
     /// A page of rows: `filters` are boolean SQL over `row` using $1…$n (n = `filterParameters`); the page's
     /// keyset and limit follow as $n+1 (key), $n+2 (id), $n+3 (limit).
-    /// `sortColumns` renames a sort key to the table's column (users sort "name" by display_name).
+    /// `sortColumns` renames a sort key to the table's column (users sort "name" by display_name); `sortTypes`
+    /// gives the SQL type of a sort key that is neither text nor a timestamp.
     static func list(
         table: String, render: String, filters: [String], filterParameters: Int, page: DomainSupport.Page,
-        sortColumns: [String: String] = [:]
+        sortColumns: [String: String] = [:], sortTypes: [String: String] = [:]
     ) -> String {
-        let page = page.sortingBy(sortColumns[page.column] ?? page.column)
+        let page = page.sortingBy(sortColumns[page.sort] ?? sortColumns[page.column] ?? page.column, type: sortTypes[page.sort])
         let key = "$\(filterParameters + 1)"
         let id = "$\(filterParameters + 2)"
         let limit = "$\(filterParameters + 3)::int"

@@ -27,24 +27,27 @@ enum DomainSupport {
 
         /// The column behind `sort` (normally the sort key itself), from the method's declaration.
         var columnOverride: String? = nil
+        /// The SQL type of that column when it is neither text nor a timestamp (a check-in's month is a date).
+        var keyTypeOverride: String? = nil
 
         /// SQL fragments from a fixed whitelist: never from client text.
         var column: String { columnOverride ?? (sort == "created_at" ? "created_at" : "name") }
-        var keyType: String { sort == "created_at" ? "timestamptz" : "text" }
+        var keyType: String { keyTypeOverride ?? (sort == "created_at" ? "timestamptz" : "text") }
         var comparison: String { order == "desc" ? "<" : ">" }
         var direction: String { order == "desc" ? "DESC" : "ASC" }
 
-        func sortingBy(_ column: String) -> Page {
+        func sortingBy(_ column: String, type: String? = nil) -> Page {
             var page = self
             page.columnOverride = column
+            page.keyTypeOverride = type ?? keyTypeOverride
             return page
         }
     }
 
     /// Reads sort, order, limit and cursor; a cursor that is malformed or was made for another sort is
     /// refused with -32602 at `params.cursor`.
-    static func page(_ params: ParamReader) throws(RPCError) -> Page {
-        let sort = params.string("sort") ?? "name"
+    static func page(_ params: ParamReader, defaultSort: String = "name") throws(RPCError) -> Page {
+        let sort = params.string("sort") ?? defaultSort
         let order = params.string("order") ?? "asc"
         let limit = params.int("limit") ?? 50
         guard let cursor = params.string("cursor") else { return Page(sort: sort, order: order, limit: limit, after: nil) }
