@@ -46,7 +46,7 @@ extension MethodRegistry {
             BuiltinMethods.all(discoveryDocument: { document.withLock { $0 } }) + PartyMethods.all + ServiceMethods.all
                 + TemplateMethods.all + EngagementMethods.all + PortfolioMethods.all
                 + ReportingRoleMethods.all + UserMethods.all + ContractMethods.all + KPIMethods.all + CheckInMethods.all
-                + AttributionMethods.all + TrackingReportMethods.all
+                + AttributionMethods.all + TrackingReportMethods.all + HealthModelMethods.all + HealthMethods.all
                 + additional)
         let rendered = JSONWriter.encode(OpenRPCDocument.render(registry))
         document.withLock { $0 = rendered }

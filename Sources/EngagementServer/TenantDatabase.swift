@@ -90,6 +90,7 @@ public enum DatabaseErrorMapping {
     static let stateReasons = [
         "ES001": "illegal_transition", "ES002": "template_required", "ES003": "last_admin", "ES004": "archived_in_hierarchy",
         "ES005": "check_in_not_accepted", "ES006": "final_check_in_submitted", "ES007": "amend_check_in",
+        "ES008": "default_model",
     ]
 
     /// SQLSTATE raised by `app.idempotent_replay` when a key comes back with a different request.

@@ -28,6 +28,7 @@ struct IsolationMatrixTests {
         let kpi = try #require(try await a.call("kpi.list", ["engagement_id": active["id"]!])["result"]?[0])
         let attribution = try #require(try await a.call("attribution.set", [
             "engagement_id": active["id"]!, "party_id": active["deliverers"]![0]!["party_id"]!, "from_period": "2025-01"])["result"]?[0])
+        let model = try #require(try await a.call("health_model.list")["result"]?["items"]?[0])
         let user = try #require(try await a.call("session.whoami")["result"]?["user"])
         let key = try #require(try await a.call("api_key.list")["result"]?[0])
         // A's id for each entity kind, by method prefix.
@@ -35,7 +36,7 @@ struct IsolationMatrixTests {
             "party": world.customer["id"]!, "service": world.service["id"]!, "template": world.template["id"]!,
             "engagement": engagement["id"]!, "portfolio": portfolio["id"]!, "contract": contract["id"]!,
             "user": user["id"]!, "api_key": key["id"]!, "checkin": checkIn["id"]!, "kpi": kpi["id"]!,
-            "attribution": attribution["id"]!,
+            "attribution": attribution["id"]!, "health_model": model["id"]!,
         ]
         let owner = try server.ownerConnection()
         defer { owner.close() }

@@ -1,0 +1,441 @@
+-- The health framework: models of weighted metrics, a score per engagement per month (stored, so trends are
+-- queries), bands, and freshness decay that counts only days the engagement is active.
+--
+-- SQLSTATEs added here: EV008 an invalid health model (COLUMN names the param path); ES008 the default model
+-- cannot be deleted.
+--
+-- Metrics of a model: [{metric, kpi, weight, full_at, zero_at}], metric one of
+--   kpi_attainment        mean attainment % of the month's KPI values (each capped at 100; for lower-is-better
+--                         KPIs target/actual); default zero_at 50, full_at 100
+--   kpi                   the month's value of the KPI named `kpi`; default full_at its target, zero_at 0
+--                         (higher is better) or twice the target (lower is better)
+--   budget_variance       cost overrun % = (actual − plan) / plan × 100 over cost lines with both amounts;
+--                         default full_at 0, zero_at 25
+--   capacity_utilisation  actual / planned hours × 100; scored on its distance from 100; default full_at 0,
+--                         zero_at 50
+-- Each metric's value maps linearly to 0–100 between zero_at (0) and full_at (100), clamped. The score is the
+-- weighted mean over metrics with data; a metric without data is left out and its weight redistributed.
+
+CREATE TABLE app.health_models (
+    organisation_id uuid NOT NULL REFERENCES app.organisations (id) ON DELETE CASCADE,
+    id uuid NOT NULL DEFAULT gen_random_uuid(),
+    name text NOT NULL CHECK (length(btrim(name)) BETWEEN 1 AND 200),
+    is_default boolean NOT NULL DEFAULT false,
+    metrics jsonb NOT NULL CHECK (jsonb_typeof(metrics) = 'array'),
+    grace_days integer NOT NULL DEFAULT 45 CHECK (grace_days BETWEEN 0 AND 366),
+    decay_points_per_30_days numeric(6, 2) NOT NULL DEFAULT 10 CHECK (decay_points_per_30_days BETWEEN 0 AND 100),
+    red_below numeric(5, 2) NOT NULL DEFAULT 40,
+    amber_below numeric(5, 2) NOT NULL DEFAULT 70,
+    version integer NOT NULL DEFAULT 1,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    created_by uuid,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    updated_by uuid,
+    PRIMARY KEY (organisation_id, id),
+    CONSTRAINT health_models_bands CHECK (0 <= red_below AND red_below <= amber_below AND amber_below <= 100)
+);
+CREATE UNIQUE INDEX health_models_name_unique ON app.health_models (organisation_id, lower(name));
+-- At most one default per organisation.
+CREATE UNIQUE INDEX health_models_default_unique ON app.health_models (organisation_id) WHERE is_default;
+CREATE INDEX health_models_by_name ON app.health_models (organisation_id, name, id);
+CREATE INDEX health_models_by_created ON app.health_models (organisation_id, created_at, id);
+
+-- A template or an engagement may pick a model; otherwise the organisation's default applies.
+ALTER TABLE app.engagement_templates ADD COLUMN health_model_id uuid;
+ALTER TABLE app.engagement_templates ADD CONSTRAINT templates_health_model_fk
+    FOREIGN KEY (organisation_id, health_model_id) REFERENCES app.health_models (organisation_id, id);
+ALTER TABLE app.engagements ADD COLUMN health_model_id uuid;
+ALTER TABLE app.engagements ADD CONSTRAINT engagements_health_model_fk
+    FOREIGN KEY (organisation_id, health_model_id) REFERENCES app.health_models (organisation_id, id);
+CREATE INDEX templates_by_health_model ON app.engagement_templates (organisation_id, health_model_id);
+CREATE INDEX engagements_by_health_model ON app.engagements (organisation_id, health_model_id);
+GRANT UPDATE (health_model_id) ON app.engagement_templates, app.engagements TO engagement_app;
+
+-- One score per engagement and month with a check-in; derived data, written only by the functions below.
+CREATE TABLE app.health_scores (
+    organisation_id uuid NOT NULL,
+    engagement_id uuid NOT NULL,
+    period date NOT NULL,
+    model_id uuid NOT NULL,
+    score numeric(5, 2),  -- NULL: no metric had data
+    band text NOT NULL CHECK (band IN ('red', 'amber', 'green', 'unknown')),
+    metrics jsonb NOT NULL,  -- per metric: raw value, its basis, full_at, zero_at, normalised, weight, effective_weight
+    computed_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (organisation_id, engagement_id, period),
+    CONSTRAINT health_scores_check_in_fk FOREIGN KEY (organisation_id, engagement_id, period)
+        REFERENCES app.check_ins (organisation_id, engagement_id, period) ON DELETE CASCADE,
+    CONSTRAINT health_scores_model_fk FOREIGN KEY (organisation_id, model_id)
+        REFERENCES app.health_models (organisation_id, id) ON DELETE CASCADE
+);
+
+CREATE OR REPLACE FUNCTION app.check_health_model() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    metric jsonb;
+    i integer;
+    total numeric := 0;
+BEGIN
+    IF jsonb_array_length(NEW.metrics) = 0 THEN
+        RAISE EXCEPTION 'needs at least one metric' USING ERRCODE = 'EV008', COLUMN = 'metrics';
+    END IF;
+    FOR i IN 0 .. jsonb_array_length(NEW.metrics) - 1 LOOP
+        metric := NEW.metrics -> i;
+        IF metric ->> 'metric' IS NULL OR metric ->> 'metric' NOT IN ('kpi_attainment', 'kpi', 'budget_variance', 'capacity_utilisation') THEN
+            RAISE EXCEPTION 'is not a known metric' USING ERRCODE = 'EV008', COLUMN = format('metrics[%s].metric', i);
+        END IF;
+        IF (metric ->> 'metric' = 'kpi') <> (coalesce(btrim(metric ->> 'kpi'), '') <> '') THEN
+            RAISE EXCEPTION 'names the KPI of a kpi metric, and only there' USING ERRCODE = 'EV008', COLUMN = format('metrics[%s].kpi', i);
+        END IF;
+        IF jsonb_typeof(metric -> 'weight') IS DISTINCT FROM 'number' OR (metric ->> 'weight')::numeric < 0 THEN
+            RAISE EXCEPTION 'must be a number of at least 0' USING ERRCODE = 'EV008', COLUMN = format('metrics[%s].weight', i);
+        END IF;
+        IF metric ? 'full_at' AND metric ? 'zero_at' AND (metric ->> 'full_at')::numeric = (metric ->> 'zero_at')::numeric THEN
+            RAISE EXCEPTION 'must differ from full_at' USING ERRCODE = 'EV008', COLUMN = format('metrics[%s].zero_at', i);
+        END IF;
+        total := total + (metric ->> 'weight')::numeric;
+    END LOOP;
+    IF total <= 0 THEN
+        RAISE EXCEPTION 'weights must not sum to zero' USING ERRCODE = 'EV008', COLUMN = 'metrics';
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION app.protect_default_health_model() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    -- Removing the organisation itself takes its models along.
+    IF OLD.is_default AND EXISTS (SELECT FROM app.organisations WHERE id = OLD.organisation_id) THEN
+        RAISE EXCEPTION 'the default model cannot be deleted; make another one the default first'
+            USING ERRCODE = 'ES008', CONSTRAINT = 'health_models_default';
+    END IF;
+    RETURN OLD;
+END
+$$;
+
+-- The model an engagement is scored with: its own, else its template's, else the organisation's default.
+CREATE OR REPLACE FUNCTION app.effective_health_model(p_organisation_id uuid, p_engagement_id uuid)
+RETURNS app.health_models
+LANGUAGE sql STABLE
+AS $$
+    SELECT m.* FROM app.health_models m
+    WHERE m.organisation_id = p_organisation_id AND m.id = coalesce(
+        (SELECT coalesce(e.health_model_id, t.health_model_id) FROM app.engagements e
+         LEFT JOIN app.engagement_templates t ON t.organisation_id = e.organisation_id AND t.id = e.template_id
+         WHERE e.organisation_id = p_organisation_id AND e.id = p_engagement_id),
+        (SELECT d.id FROM app.health_models d WHERE d.organisation_id = p_organisation_id AND d.is_default))
+$$;
+
+CREATE OR REPLACE FUNCTION app.health_band(p_score numeric, p_red_below numeric, p_amber_below numeric) RETURNS text
+LANGUAGE sql IMMUTABLE
+AS $$
+    SELECT CASE WHEN p_score IS NULL THEN 'unknown' WHEN p_score < p_red_below THEN 'red'
+                WHEN p_score < p_amber_below THEN 'amber' ELSE 'green' END
+$$;
+
+-- Attainment % of one KPI value, capped at 100, never negative.
+CREATE OR REPLACE FUNCTION app.kpi_attainment(p_target numeric, p_direction text, p_actual numeric) RETURNS numeric
+LANGUAGE sql IMMUTABLE
+AS $$
+    SELECT greatest(0, least(100, CASE
+        WHEN p_direction = 'higher_is_better' THEN
+            CASE WHEN p_target <= 0 THEN CASE WHEN p_actual >= p_target THEN 100 ELSE 0 END
+                 ELSE p_actual / p_target * 100 END
+        ELSE
+            CASE WHEN p_actual <= p_target THEN 100 WHEN p_target <= 0 OR p_actual <= 0 THEN 0
+                 ELSE p_target / p_actual * 100 END
+    END))
+$$;
+
+-- Computes and stores (or removes) the score of one engagement and month from its check-in.
+CREATE OR REPLACE FUNCTION app.compute_health_score(p_organisation_id uuid, p_engagement_id uuid, p_period date)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    check_in app.check_ins;
+    model app.health_models;
+    metric jsonb;
+    kpi record;
+    raw numeric;
+    basis numeric;
+    full_at numeric;
+    zero_at numeric;
+    normalised numeric;
+    weight numeric;
+    available numeric := 0;
+    weighted numeric := 0;
+    items jsonb := '[]';
+    score numeric;
+BEGIN
+    SELECT * INTO check_in FROM app.check_ins
+    WHERE organisation_id = p_organisation_id AND engagement_id = p_engagement_id AND period = p_period;
+    model := app.effective_health_model(p_organisation_id, p_engagement_id);
+    IF check_in.id IS NULL OR model.id IS NULL THEN
+        DELETE FROM app.health_scores
+        WHERE organisation_id = p_organisation_id AND engagement_id = p_engagement_id AND period = p_period;
+        RETURN;
+    END IF;
+    FOR metric IN SELECT value FROM jsonb_array_elements(model.metrics) LOOP
+        weight := (metric ->> 'weight')::numeric;
+        raw := NULL;
+        basis := NULL;
+        full_at := (metric ->> 'full_at')::numeric;
+        zero_at := (metric ->> 'zero_at')::numeric;
+        CASE metric ->> 'metric'
+        WHEN 'kpi_attainment' THEN
+            SELECT avg(app.kpi_attainment(k.target, k.direction, v.actual)) INTO raw
+            FROM app.kpi_values v JOIN app.engagement_kpis k ON k.organisation_id = v.organisation_id AND k.id = v.kpi_id
+            WHERE v.organisation_id = p_organisation_id AND v.check_in_id = check_in.id;
+            basis := raw;
+            full_at := coalesce(full_at, 100);
+            zero_at := coalesce(zero_at, 50);
+        WHEN 'kpi' THEN
+            SELECT v.actual, k.target, k.direction INTO kpi
+            FROM app.kpi_values v JOIN app.engagement_kpis k ON k.organisation_id = v.organisation_id AND k.id = v.kpi_id
+            WHERE v.organisation_id = p_organisation_id AND v.check_in_id = check_in.id
+              AND lower(k.name) = lower(btrim(metric ->> 'kpi'));
+            IF FOUND THEN
+                raw := kpi.actual;
+                basis := raw;
+                full_at := coalesce(full_at, kpi.target);
+                zero_at := coalesce(zero_at, CASE WHEN kpi.direction = 'higher_is_better' THEN 0 ELSE 2 * kpi.target END);
+            END IF;
+        WHEN 'budget_variance' THEN
+            SELECT (sum(f.actual) - sum(f.plan)) / nullif(sum(f.plan), 0) * 100 INTO raw
+            FROM app.finance_lines f
+            WHERE f.organisation_id = p_organisation_id AND f.check_in_id = check_in.id AND f.category <> 'revenue'
+              AND f.plan IS NOT NULL AND f.actual IS NOT NULL;
+            basis := raw;
+            full_at := coalesce(full_at, 0);
+            zero_at := coalesce(zero_at, 25);
+        WHEN 'capacity_utilisation' THEN
+            SELECT sum(x.actual_hours) / nullif(sum(x.planned_hours), 0) * 100 INTO raw
+            FROM app.capacity_entries x
+            WHERE x.organisation_id = p_organisation_id AND x.check_in_id = check_in.id
+              AND x.planned_hours > 0 AND x.actual_hours IS NOT NULL;
+            basis := abs(raw - 100);
+            full_at := coalesce(full_at, 0);
+            zero_at := coalesce(zero_at, 50);
+        ELSE
+            raw := NULL;  -- unreachable: the model's trigger admits only the metrics above
+        END CASE;
+        normalised := CASE WHEN basis IS NOT NULL AND full_at <> zero_at
+                           THEN round(greatest(0, least(100, (basis - zero_at) / (full_at - zero_at) * 100)), 2) END;
+        IF normalised IS NOT NULL THEN
+            available := available + weight;
+            weighted := weighted + weight * normalised;
+        END IF;
+        items := items || jsonb_build_object(
+            'metric', metric ->> 'metric', 'kpi', metric ->> 'kpi', 'raw', round(raw, 2), 'basis', round(basis, 2),
+            'full_at', full_at, 'zero_at', zero_at, 'normalised', normalised, 'weight', weight);
+    END LOOP;
+    score := CASE WHEN available > 0 THEN round(weighted / available, 2) END;
+    -- Effective weights: the model's weights renormalised over the metrics that had data.
+    SELECT jsonb_agg(item || jsonb_build_object('effective_weight',
+               CASE WHEN item ->> 'normalised' IS NOT NULL AND available > 0
+                    THEN round((item ->> 'weight')::numeric / available, 4) ELSE 0 END) ORDER BY n)
+    INTO items FROM jsonb_array_elements(items) WITH ORDINALITY AS x(item, n);
+    INSERT INTO app.health_scores (organisation_id, engagement_id, period, model_id, score, band, metrics, computed_at)
+    VALUES (p_organisation_id, p_engagement_id, p_period, model.id, score,
+            app.health_band(score, model.red_below, model.amber_below), items, now())
+    ON CONFLICT (organisation_id, engagement_id, period) DO UPDATE SET
+        model_id = EXCLUDED.model_id, score = EXCLUDED.score, band = EXCLUDED.band, metrics = EXCLUDED.metrics,
+        computed_at = EXCLUDED.computed_at;
+END
+$$;
+REVOKE ALL ON FUNCTION app.compute_health_score(uuid, uuid, date) FROM PUBLIC;
+
+-- Recomputes every stored month of one engagement (after its model, or the model's definition, changed).
+CREATE OR REPLACE FUNCTION app.recompute_engagement_health(p_organisation_id uuid, p_engagement_id uuid) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    month date;
+BEGIN
+    FOR month IN SELECT period FROM app.check_ins
+                 WHERE organisation_id = p_organisation_id AND engagement_id = p_engagement_id LOOP
+        PERFORM app.compute_health_score(p_organisation_id, p_engagement_id, month);
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION app.recompute_engagement_health(uuid, uuid) FROM PUBLIC;
+
+-- Days in [p_from, p_to) during which the engagement was active, from its status history. Freshness decay
+-- counts only these: it stops while the engagement is on hold (or completed) and resumes where it stopped.
+CREATE OR REPLACE FUNCTION app.active_days(p_organisation_id uuid, p_engagement_id uuid, p_from timestamptz, p_to timestamptz)
+RETURNS numeric
+LANGUAGE sql STABLE
+AS $$
+    WITH spans AS (
+        SELECT t.to_status, t.changed_at AS since,
+               lead(t.changed_at) OVER (ORDER BY t.changed_at, t.id) AS until
+        FROM app.engagement_transitions t
+        WHERE t.organisation_id = p_organisation_id AND t.engagement_id = p_engagement_id)
+    SELECT coalesce(round(sum(extract(epoch FROM least(coalesce(until, p_to), p_to) - greatest(since, p_from))) / 86400, 2), 0)
+    FROM spans
+    WHERE to_status = 'active' AND since < p_to AND coalesce(until, p_to) > p_from
+$$;
+
+-- The current score of an engagement at `p_as_of`: the latest month's score less freshness decay, with the
+-- arithmetic. Decay: overdue = max(0, active days since the end (UTC) of the latest check-in's month − grace_days);
+-- score − decay_points_per_30_days × overdue / 30, never below 0.
+CREATE OR REPLACE FUNCTION app.health_explain(p_engagement_id uuid, p_as_of timestamptz) RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    org uuid := app.current_organisation_id();
+    engagement app.engagements;
+    model app.health_models;
+    latest app.health_scores;
+    reference timestamptz;
+    age numeric;
+    active numeric;
+    overdue numeric;
+    decay numeric;
+    score numeric;
+    left_out jsonb;
+BEGIN
+    SELECT * INTO engagement FROM app.engagements WHERE organisation_id = org AND id = p_engagement_id;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    model := app.effective_health_model(org, p_engagement_id);
+    SELECT * INTO latest FROM app.health_scores
+    WHERE organisation_id = org AND engagement_id = p_engagement_id AND period < p_as_of
+    ORDER BY period DESC LIMIT 1;
+    IF latest.period IS NULL THEN
+        RETURN jsonb_build_object(
+            'engagement_id', engagement.id, 'status', engagement.status, 'as_of', p_as_of,
+            'model', jsonb_build_object('id', model.id, 'name', model.name), 'score', NULL, 'band', 'unknown',
+            'explanation', 'no check-in yet: nothing to score');
+    END IF;
+    reference := (latest.period + interval '1 month')::timestamp AT TIME ZONE 'UTC';
+    age := greatest(0, round(extract(epoch FROM p_as_of - reference) / 86400, 2));
+    active := app.active_days(org, p_engagement_id, reference, p_as_of);
+    overdue := greatest(0, active - model.grace_days);
+    decay := round(model.decay_points_per_30_days * overdue / 30, 2);
+    score := CASE WHEN latest.score IS NOT NULL THEN greatest(0, latest.score - decay) END;
+    SELECT jsonb_agg(m ->> 'metric' || coalesce(' ' || (m ->> 'kpi'), '')) INTO left_out
+    FROM jsonb_array_elements(latest.metrics) m WHERE m ->> 'normalised' IS NULL;
+    RETURN jsonb_build_object(
+        'engagement_id', engagement.id, 'status', engagement.status, 'as_of', p_as_of,
+        'model', jsonb_build_object('id', model.id, 'name', model.name, 'red_below', model.red_below,
+                                    'amber_below', model.amber_below),
+        'period', to_char(latest.period, 'YYYY-MM'), 'monthly_score', latest.score,
+        'score', score, 'band', app.health_band(score, model.red_below, model.amber_below),
+        'metrics', latest.metrics, 'left_out', coalesce(left_out, '[]'),
+        'freshness', jsonb_build_object(
+            'since', reference, 'age_days', age, 'active_days', active, 'paused_days', greatest(0, age - active),
+            'grace_days', model.grace_days, 'overdue_days', overdue,
+            'decay_points_per_30_days', model.decay_points_per_30_days, 'decay', decay),
+        'explanation', concat_ws(' ',
+            CASE WHEN latest.score IS NULL THEN 'No metric of ' || to_char(latest.period, 'YYYY-MM') || ' had data.'
+                 ELSE format('Score of %s = Σ(normalised × weight) / Σ weight over metrics with data = %s.',
+                             to_char(latest.period, 'YYYY-MM'), latest.score) END,
+            CASE WHEN left_out IS NOT NULL
+                 THEN format('Left out for lack of data, weight redistributed: %s.',
+                             (SELECT string_agg(x, ', ') FROM jsonb_array_elements_text(left_out) x)) END,
+            CASE WHEN engagement.status <> 'active' THEN format('Decay is paused while %s.', replace(engagement.status, '_', ' ')) END,
+            format('Decay: %s active of %s days since %s, grace %s, overdue %s, %s points per 30 days: −%s.',
+                   active, age, to_char(reference, 'YYYY-MM-DD'), model.grace_days, overdue,
+                   model.decay_points_per_30_days, decay)));
+END
+$$;
+
+-- Recompute when inputs change, for API and psql writes alike: a check-in's month at commit (deferred, so its
+-- items are all written), and every month of the engagements concerned when a model or an assignment changes.
+CREATE OR REPLACE FUNCTION app.score_check_in() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM app.compute_health_score(NEW.organisation_id, NEW.engagement_id, NEW.period);
+    RETURN NULL;
+END
+$$;
+CREATE CONSTRAINT TRIGGER check_ins_score AFTER INSERT OR UPDATE ON app.check_ins
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION app.score_check_in();
+
+CREATE OR REPLACE FUNCTION app.recompute_health_after_change() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'engagements' THEN
+        PERFORM app.recompute_engagement_health(NEW.organisation_id, NEW.id);
+    ELSE
+        -- A template or a model changed: every engagement that is now scored with it, or was (by model id).
+        PERFORM app.recompute_engagement_health(e.organisation_id, e.id)
+        FROM app.engagements e
+        WHERE e.organisation_id = NEW.organisation_id
+          AND (CASE WHEN TG_TABLE_NAME = 'engagement_templates' THEN e.template_id = NEW.id
+                    ELSE (app.effective_health_model(e.organisation_id, e.id)).id = NEW.id
+                         OR EXISTS (SELECT FROM app.health_scores s WHERE s.organisation_id = e.organisation_id
+                                    AND s.engagement_id = e.id AND s.model_id = NEW.id) END);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER health_models_check BEFORE INSERT OR UPDATE ON app.health_models
+    FOR EACH ROW EXECUTE FUNCTION app.check_health_model();
+CREATE TRIGGER health_models_protect_default BEFORE DELETE ON app.health_models
+    FOR EACH ROW EXECUTE FUNCTION app.protect_default_health_model();
+CREATE TRIGGER health_models_touch BEFORE UPDATE ON app.health_models FOR EACH ROW EXECUTE FUNCTION app.touch();
+CREATE TRIGGER health_models_audit AFTER INSERT OR UPDATE OR DELETE ON app.health_models
+    FOR EACH ROW EXECUTE FUNCTION app.audit();
+CREATE TRIGGER health_models_recompute AFTER UPDATE OF metrics, is_default, red_below, amber_below ON app.health_models
+    FOR EACH ROW EXECUTE FUNCTION app.recompute_health_after_change();
+CREATE TRIGGER engagements_health_recompute AFTER UPDATE OF health_model_id, template_id ON app.engagements
+    FOR EACH ROW WHEN (NEW.health_model_id IS DISTINCT FROM OLD.health_model_id OR NEW.template_id IS DISTINCT FROM OLD.template_id)
+    EXECUTE FUNCTION app.recompute_health_after_change();
+CREATE TRIGGER templates_health_recompute AFTER UPDATE OF health_model_id ON app.engagement_templates
+    FOR EACH ROW WHEN (NEW.health_model_id IS DISTINCT FROM OLD.health_model_id)
+    EXECUTE FUNCTION app.recompute_health_after_change();
+
+-- Every organisation gets a default model.
+CREATE OR REPLACE FUNCTION app.create_default_health_model() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    INSERT INTO app.health_models (organisation_id, name, is_default, metrics)
+    VALUES (NEW.id, 'Standard', true, '[
+        {"metric": "kpi_attainment", "weight": 50},
+        {"metric": "budget_variance", "weight": 30},
+        {"metric": "capacity_utilisation", "weight": 20}]');
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER organisations_default_health_model AFTER INSERT ON app.organisations
+    FOR EACH ROW EXECUTE FUNCTION app.create_default_health_model();
+INSERT INTO app.health_models (organisation_id, name, is_default, metrics)
+SELECT o.id, 'Standard', true, '[
+    {"metric": "kpi_attainment", "weight": 50},
+    {"metric": "budget_variance", "weight": 30},
+    {"metric": "capacity_utilisation", "weight": 20}]'
+FROM app.organisations o
+WHERE NOT EXISTS (SELECT FROM app.health_models m WHERE m.organisation_id = o.id AND m.is_default);
+
+CREATE OR REPLACE FUNCTION app.health_model_json(m app.health_models) RETURNS jsonb
+LANGUAGE sql STABLE
+AS $$
+    SELECT jsonb_build_object(
+        'id', m.id, 'name', m.name, 'is_default', m.is_default, 'metrics', m.metrics, 'grace_days', m.grace_days,
+        'decay_points_per_30_days', m.decay_points_per_30_days, 'red_below', m.red_below, 'amber_below', m.amber_below,
+        'version', m.version, 'created_at', m.created_at, 'updated_at', m.updated_at)
+$$;
+
+CALL app.apply_tenant_policies('app.health_models', 'manager');
+ALTER TABLE app.health_scores ENABLE ROW LEVEL SECURITY;
+ALTER TABLE app.health_scores FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_read ON app.health_scores FOR SELECT USING (organisation_id = (SELECT app.current_organisation_id()));
+GRANT SELECT, INSERT, DELETE ON app.health_models TO engagement_app;
+GRANT UPDATE (name, is_default, metrics, grace_days, decay_points_per_30_days, red_below, amber_below)
+    ON app.health_models TO engagement_app;
+GRANT SELECT ON app.health_scores TO engagement_app;
