@@ -281,9 +281,36 @@ AS $$
     WHERE to_status = 'active' AND since < p_to AND coalesce(until, p_to) > p_from
 $$;
 
--- The current score of an engagement at `p_as_of`: the latest month's score less freshness decay, with the
--- arithmetic. Decay: overdue = max(0, active days since the end (UTC) of the latest check-in's month − grace_days);
--- score − decay_points_per_30_days × overdue / 30, never below 0.
+-- The current score of an engagement at `p_as_of`: the latest month's score less freshness decay. Decay:
+-- overdue = max(0, active days since the end (UTC) of the latest check-in's month − grace_days);
+-- score − decay_points_per_30_days × overdue / 30, never below 0. No row: no scored month up to p_as_of.
+CREATE OR REPLACE FUNCTION app.current_health(p_organisation_id uuid, p_engagement_id uuid, p_as_of timestamptz)
+RETURNS TABLE (period date, monthly_score numeric, score numeric, band text, since timestamptz, age_days numeric,
+               active_days numeric, overdue_days numeric, decay numeric, metrics jsonb)
+LANGUAGE sql STABLE
+AS $$
+    WITH model AS (SELECT * FROM app.effective_health_model(p_organisation_id, p_engagement_id)),
+    latest AS (
+        SELECT s.period, s.score, s.metrics, (s.period + interval '1 month')::timestamp AT TIME ZONE 'UTC' AS since
+        FROM app.health_scores s
+        WHERE s.organisation_id = p_organisation_id AND s.engagement_id = p_engagement_id AND s.period < p_as_of
+        ORDER BY s.period DESC LIMIT 1),
+    aged AS (
+        SELECT l.*, greatest(0, round(extract(epoch FROM p_as_of - l.since) / 86400, 2)) AS age,
+               app.active_days(p_organisation_id, p_engagement_id, l.since, p_as_of) AS active
+        FROM latest l),
+    decayed AS (
+        SELECT a.*, greatest(0, a.active - m.grace_days) AS overdue,
+               round(m.decay_points_per_30_days * greatest(0, a.active - m.grace_days) / 30, 2) AS decay,
+               m.red_below, m.amber_below
+        FROM aged a, model m)
+    SELECT d.period, d.score, greatest(0, d.score - d.decay),
+           app.health_band(greatest(0, d.score - d.decay), d.red_below, d.amber_below),
+           d.since, d.age, d.active, d.overdue, d.decay, d.metrics
+    FROM decayed d
+$$;
+
+-- health.explain: the current score with every input and the arithmetic in words.
 CREATE OR REPLACE FUNCTION app.health_explain(p_engagement_id uuid, p_as_of timestamptz) RETURNS jsonb
 LANGUAGE plpgsql STABLE
 AS $$
@@ -291,13 +318,7 @@ DECLARE
     org uuid := app.current_organisation_id();
     engagement app.engagements;
     model app.health_models;
-    latest app.health_scores;
-    reference timestamptz;
-    age numeric;
-    active numeric;
-    overdue numeric;
-    decay numeric;
-    score numeric;
+    current record;
     left_out jsonb;
 BEGIN
     SELECT * INTO engagement FROM app.engagements WHERE organisation_id = org AND id = p_engagement_id;
@@ -305,45 +326,38 @@ BEGIN
         RETURN NULL;
     END IF;
     model := app.effective_health_model(org, p_engagement_id);
-    SELECT * INTO latest FROM app.health_scores
-    WHERE organisation_id = org AND engagement_id = p_engagement_id AND period < p_as_of
-    ORDER BY period DESC LIMIT 1;
-    IF latest.period IS NULL THEN
+    SELECT * INTO current FROM app.current_health(org, p_engagement_id, p_as_of);
+    IF NOT FOUND THEN
         RETURN jsonb_build_object(
             'engagement_id', engagement.id, 'status', engagement.status, 'as_of', p_as_of,
             'model', jsonb_build_object('id', model.id, 'name', model.name), 'score', NULL, 'band', 'unknown',
             'explanation', 'no check-in yet: nothing to score');
     END IF;
-    reference := (latest.period + interval '1 month')::timestamp AT TIME ZONE 'UTC';
-    age := greatest(0, round(extract(epoch FROM p_as_of - reference) / 86400, 2));
-    active := app.active_days(org, p_engagement_id, reference, p_as_of);
-    overdue := greatest(0, active - model.grace_days);
-    decay := round(model.decay_points_per_30_days * overdue / 30, 2);
-    score := CASE WHEN latest.score IS NOT NULL THEN greatest(0, latest.score - decay) END;
     SELECT jsonb_agg(m ->> 'metric' || coalesce(' ' || (m ->> 'kpi'), '')) INTO left_out
-    FROM jsonb_array_elements(latest.metrics) m WHERE m ->> 'normalised' IS NULL;
+    FROM jsonb_array_elements(current.metrics) m WHERE m ->> 'normalised' IS NULL;
     RETURN jsonb_build_object(
         'engagement_id', engagement.id, 'status', engagement.status, 'as_of', p_as_of,
         'model', jsonb_build_object('id', model.id, 'name', model.name, 'red_below', model.red_below,
                                     'amber_below', model.amber_below),
-        'period', to_char(latest.period, 'YYYY-MM'), 'monthly_score', latest.score,
-        'score', score, 'band', app.health_band(score, model.red_below, model.amber_below),
-        'metrics', latest.metrics, 'left_out', coalesce(left_out, '[]'),
+        'period', to_char(current.period, 'YYYY-MM'), 'monthly_score', current.monthly_score,
+        'score', current.score, 'band', current.band,
+        'metrics', current.metrics, 'left_out', coalesce(left_out, '[]'),
         'freshness', jsonb_build_object(
-            'since', reference, 'age_days', age, 'active_days', active, 'paused_days', greatest(0, age - active),
-            'grace_days', model.grace_days, 'overdue_days', overdue,
-            'decay_points_per_30_days', model.decay_points_per_30_days, 'decay', decay),
+            'since', current.since, 'age_days', current.age_days, 'active_days', current.active_days,
+            'paused_days', greatest(0, current.age_days - current.active_days), 'grace_days', model.grace_days,
+            'overdue_days', current.overdue_days, 'decay_points_per_30_days', model.decay_points_per_30_days,
+            'decay', current.decay),
         'explanation', concat_ws(' ',
-            CASE WHEN latest.score IS NULL THEN 'No metric of ' || to_char(latest.period, 'YYYY-MM') || ' had data.'
+            CASE WHEN current.monthly_score IS NULL THEN 'No metric of ' || to_char(current.period, 'YYYY-MM') || ' had data.'
                  ELSE format('Score of %s = Σ(normalised × weight) / Σ weight over metrics with data = %s.',
-                             to_char(latest.period, 'YYYY-MM'), latest.score) END,
+                             to_char(current.period, 'YYYY-MM'), current.monthly_score) END,
             CASE WHEN left_out IS NOT NULL
                  THEN format('Left out for lack of data, weight redistributed: %s.',
                              (SELECT string_agg(x, ', ') FROM jsonb_array_elements_text(left_out) x)) END,
             CASE WHEN engagement.status <> 'active' THEN format('Decay is paused while %s.', replace(engagement.status, '_', ' ')) END,
             format('Decay: %s active of %s days since %s, grace %s, overdue %s, %s points per 30 days: −%s.',
-                   active, age, to_char(reference, 'YYYY-MM-DD'), model.grace_days, overdue,
-                   model.decay_points_per_30_days, decay)));
+                   current.active_days, current.age_days, to_char(current.since AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
+                   model.grace_days, current.overdue_days, model.decay_points_per_30_days, current.decay)));
 END
 $$;
 
