@@ -31,11 +31,15 @@ public struct EngagementApplication: Sendable {
         let dispatcher = Dispatcher(registry: registry, database: TenantDatabase(pool: pool), logger: logger)
         let server = try await RPCServer.bind(
             configuration: configuration, dispatcher: dispatcher, group: group, logger: logger)
-        return EngagementApplication(server: server, pool: pool, registry: registry)
+        return EngagementApplication(
+            server: server, pool: pool, registry: registry,
+            maintenance: MaintenanceService(pool: pool, interval: configuration.maintenanceInterval, logger: logger))
     }
 
+    let maintenance: MaintenanceService
+
     /// In start order; `ServiceGroup` shuts them down in reverse.
-    public var services: [any Service] { [PoolService(pool: pool), server] }
+    public var services: [any Service] { [PoolService(pool: pool), maintenance, server] }
 }
 
 extension MethodRegistry {
@@ -47,6 +51,7 @@ extension MethodRegistry {
                 + TemplateMethods.all + EngagementMethods.all + PortfolioMethods.all
                 + ReportingRoleMethods.all + UserMethods.all + ContractMethods.all + KPIMethods.all + CheckInMethods.all
                 + AttributionMethods.all + TrackingReportMethods.all + HealthModelMethods.all + HealthMethods.all
+                + RiskMethods.all + RiskRuleMethods.all
                 + additional)
         let rendered = JSONWriter.encode(OpenRPCDocument.render(registry))
         document.withLock { $0 = rendered }

@@ -23,6 +23,8 @@ public struct ServerConfiguration: Sendable {
     public var handshakeTimeout: Duration = .seconds(10)
     public var idleTimeout: Duration = .seconds(300)
     public var logLevel = "info"
+    /// How often time-driven risk rules (decay, freshness) are evaluated; zero turns the sweep off.
+    public var maintenanceInterval: Duration = .seconds(900)
 
     public init() {}
 
@@ -104,6 +106,11 @@ public struct ServerConfiguration: Sendable {
         Option(variable: "ENGAGEMENT_IDLE_TIMEOUT_MS", defaultValue: "300000", summary: "a connection with nothing in flight and nothing received for this long is closed") {
             guard let v = Int($1), v > 0 else { return false }
             $0.idleTimeout = .milliseconds(v); return true
+        },
+        Option(variable: "ENGAGEMENT_MAINTENANCE_INTERVAL_S", defaultValue: "900",
+               summary: "seconds between sweeps of time-driven risk rules (health decay, freshness); 0: off") {
+            guard let v = Int($1), v >= 0 else { return false }
+            $0.maintenanceInterval = .seconds(v); return true
         },
         Option(variable: "ENGAGEMENT_LOG_LEVEL", defaultValue: "info", summary: "trace, debug, info, notice, warning, error or critical") {
             $0.logLevel = $1; return true

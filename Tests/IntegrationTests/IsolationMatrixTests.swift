@@ -29,6 +29,10 @@ struct IsolationMatrixTests {
         let attribution = try #require(try await a.call("attribution.set", [
             "engagement_id": active["id"]!, "party_id": active["deliverers"]![0]!["party_id"]!, "from_period": "2025-01"])["result"]?[0])
         let model = try #require(try await a.call("health_model.list")["result"]?["items"]?[0])
+        let risk = try #require(try await a.call("risk.raise", [
+            "engagement_id": active["id"]!, "title": "A's risk", "probability": "low", "impact": "low"])["result"])
+        let rule = try #require(try await a.call("risk_rule.create", [
+            "name": "A's rule", "condition": "health_score", "comparison": "<", "threshold": 10, "title": "low"])["result"])
         let user = try #require(try await a.call("session.whoami")["result"]?["user"])
         let key = try #require(try await a.call("api_key.list")["result"]?[0])
         // A's id for each entity kind, by method prefix.
@@ -36,7 +40,7 @@ struct IsolationMatrixTests {
             "party": world.customer["id"]!, "service": world.service["id"]!, "template": world.template["id"]!,
             "engagement": engagement["id"]!, "portfolio": portfolio["id"]!, "contract": contract["id"]!,
             "user": user["id"]!, "api_key": key["id"]!, "checkin": checkIn["id"]!, "kpi": kpi["id"]!,
-            "attribution": attribution["id"]!, "health_model": model["id"]!,
+            "attribution": attribution["id"]!, "health_model": model["id"]!, "risk": risk["id"]!, "risk_rule": rule["id"]!,
         ]
         let owner = try server.ownerConnection()
         defer { owner.close() }

@@ -1,0 +1,37 @@
+import Logging
+import PostgresClient
+import ServiceLifecycle
+
+/// Periodic database work that no client write triggers: rules that depend on time alone (health decay,
+/// check-in freshness) are swept every `interval`. The database function takes an advisory lock, so several
+/// server instances never sweep at once. Failures are logged and retried at the next tick.
+struct MaintenanceService: Service {
+    let pool: ConnectionPool
+    let interval: Duration
+    let logger: Logger
+
+    func run() async throws {
+        guard interval > .zero else { return }
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await Task.sleep(for: interval)
+                } catch {
+                    return
+                }
+                await sweep()
+            }
+        }
+    }
+
+    func sweep() async {
+        do {
+            let changed = try await pool.withConnection { connection in
+                try connection.pipeline([Statement("SELECT app.sweep_risk_rules()")])[0].int(0, 0) ?? 0
+            }
+            logger.debug("risk rule sweep done", metadata: ["signals_changed": "\(changed)"])
+        } catch {
+            logger.warning("risk rule sweep failed; retrying at the next interval", metadata: ["error": "\(error)"])
+        }
+    }
+}
