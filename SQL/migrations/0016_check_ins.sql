@@ -158,15 +158,22 @@ CREATE TABLE app.check_in_revisions (
 );
 
 -- The party an item is attributed to: the item's own, else the period's, else the engagement's default
--- deliverer (a lead; the organisation itself before a partner; then by name).
+-- deliverer (a lead; the organisation itself before a partner; then by name). The default is a view so that
+-- reporting views can join it (functions in a view run with the DBA's privileges, tables with the owner's). It
+-- runs as its owner, so like the reporting views it filters by the caller's tenant itself.
+CREATE VIEW app.engagement_default_deliverer WITH (security_barrier) AS
+SELECT DISTINCT ON (d.organisation_id, d.engagement_id) d.organisation_id, d.engagement_id, d.party_id
+FROM app.engagement_deliverers d
+JOIN app.parties p ON p.organisation_id = d.organisation_id AND p.id = d.party_id
+WHERE d.organisation_id = (SELECT app.current_organisation_id())
+ORDER BY d.organisation_id, d.engagement_id, d.role = 'lead' DESC, p.kind = 'self' DESC, p.name, p.id;
+GRANT SELECT ON app.engagement_default_deliverer TO engagement_app;
+
 CREATE OR REPLACE FUNCTION app.default_deliverer(p_organisation_id uuid, p_engagement_id uuid) RETURNS uuid
 LANGUAGE sql STABLE
 AS $$
-    SELECT d.party_id FROM app.engagement_deliverers d
-    JOIN app.parties p ON p.organisation_id = d.organisation_id AND p.id = d.party_id
-    WHERE d.organisation_id = p_organisation_id AND d.engagement_id = p_engagement_id
-    ORDER BY d.role = 'lead' DESC, p.kind = 'self' DESC, p.name, p.id
-    LIMIT 1
+    SELECT party_id FROM app.engagement_default_deliverer
+    WHERE organisation_id = p_organisation_id AND engagement_id = p_engagement_id
 $$;
 
 CREATE OR REPLACE FUNCTION app.attributed_party(

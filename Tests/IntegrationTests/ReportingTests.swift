@@ -26,8 +26,18 @@ struct ReportingTests {
         let b = try await server.session(server.orgB)
         let worldA = try await EngagementWorld.make(a)
         let worldB = try await EngagementWorld.make(b, prefix: "B-")
-        _ = try await a.move(try await worldA.engagement(a, code: "A1"), to: "active", reason: "go")
+        let activeA = try #require(try await a.move(try await worldA.engagement(a, code: "A1"), to: "active", reason: "go")["result"])
         _ = try await worldB.engagement(b, code: "B1")
+        // Tracking data on both sides, so every view has rows to leak and rows to show.
+        let trackedB = try #require(try await b.move(try await worldB.engagement(b, code: "B2"), to: "active")["result"])
+        for (client, engagement) in [(a, activeA), (b, trackedB)] {
+            let submitted = try await client.call("checkin.submit", [
+                "engagement_id": engagement["id"]!, "period": "2025-03",
+                "finance": [["category": "labour_cost", "plan": 100, "actual": 90, "currency": "EUR"]],
+                "kpis": [["kpi": "Availability", "actual": 99]], "capacity": [["role": "Engineer", "planned_hours": 8, "actual_hours": 9]]])
+            #expect(submitted["result"] != nil, "\(JSONWriter.string(submitted))")
+            _ = try await client.call("risk.raise", ["engagement_id": engagement["id"]!, "title": "Risk", "probability": "low", "impact": "low"])
+        }
 
         let owner = try server.ownerConnection()
         defer { owner.close() }
@@ -46,11 +56,24 @@ struct ReportingTests {
             let rows = try dba.query("SELECT row_to_json(v)::text FROM reporting.\(view) v")
             let text = (0..<rows.rowCount).compactMap { rows.string($0, 0) }.joined()
             #expect(!text.contains(server.orgA.id.uuidString.lowercased()), "\(view) leaks A's id")
+            #expect(!text.contains(activeA["id"]!.stringValue!), "\(view) leaks A's engagement")
+            #expect(rows.rowCount > 0 || ["engagement_templates", "portfolios", "contracts", "portfolio_services", "contract_sla_terms", "contract_rates"].contains(view),
+                    "\(view) shows B nothing")
             #expect(!text.contains("Organisation A") && !text.contains("admin@a.example"), "\(view) leaks A's data")
         }
         #expect(try dba.query("SELECT name FROM reporting.organisation").string(0, 0) == "Organisation B")
         #expect(try dba.query("SELECT code, customer_name, service_code FROM reporting.engagements").string(0, 0) == "B1")
         #expect(try dba.query("SELECT count(*) FROM reporting.audit_log").int(0, 0)! > 0)
+        // Tracking views compute what the API reports.
+        let finance = try dba.query("SELECT variance, variance_percent, attributed_party_name FROM reporting.finance")
+        #expect(finance.string(0, 0) == "-10.00" && finance.string(0, 1) == "-10.00" && finance.string(0, 2) == "Organisation B")
+        let kpi = try dba.query("SELECT attainment_percent, met FROM reporting.kpi_actuals")
+        #expect(kpi.string(0, 0) == "99.10" && kpi.bool(0, 1) == false)
+        #expect(try dba.query("SELECT cost_actual FROM reporting.showback").string(0, 0) == "90.00")
+        #expect(try dba.query("SELECT actual_hours, kpis_owned FROM reporting.showback_hours").string(0, 0) == "9.00")
+        #expect(try dba.query("SELECT utilisation_percent FROM reporting.capacity").string(0, 0) == "112.50")
+        #expect(try dba.query("SELECT band FROM reporting.health_history").string(0, 0) == "green")
+        #expect(try dba.query("SELECT severity FROM reporting.risk_signals").string(0, 0) == "low")
 
         // SET ROLE to the group changes nothing; to anything else is refused.
         try dba.executeScript("SET ROLE engagement_reporting")
