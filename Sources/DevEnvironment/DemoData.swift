@@ -3,8 +3,9 @@ import PostgresClient
 
 /// A little of everything for each demo organisation, so a newcomer sees real data at once: two services in
 /// a portfolio, customers and a delivery partner, a template, a contract with rates and an SLA, and
-/// engagements in several lifecycle states, three of them children of one key-account parent. Written as the owner, once (when the organisation has no
-/// services yet), through the same triggers as API writes: lifecycle rules, history and audit apply.
+/// engagements in several lifecycle states, three of them children of one key-account parent, and a year of
+/// check-ins with health scores and risks (DemoTracking). Written as the owner, once (when the organisation has
+/// no services yet), through the same triggers as API writes: lifecycle rules, history, scores and audit apply.
 enum DemoData {
     static func seed(owner: PostgresConnection, organisationID: UUID, customerName: String) throws(PostgresError) {
         let existing = try owner.query("SELECT count(*) FROM app.services WHERE organisation_id = $1::uuid", [organisationID])
@@ -72,13 +73,14 @@ enum DemoData {
                 """),
             Statement("SELECT set_config('app.transition_reason', 'demo data', true)"),
             Statement("UPDATE app.engagements SET status = 'active' WHERE organisation_id = \(org) AND code IN ('KEY-ACCOUNT', 'KEY-MITS-2025', 'KEY-SECURITY', 'NW-DESK-PILOT', 'NW-MITS-2025')"),
-            Statement("UPDATE app.engagements SET status = 'completed' WHERE organisation_id = \(org) AND code = 'NW-DESK-PILOT'"),
-            Statement("UPDATE app.engagements SET status = 'on_hold' WHERE organisation_id = \(org) AND code = 'NW-MITS-2025'"),
             Statement("""
                 INSERT INTO app.engagement_deliverers (organisation_id, engagement_id, party_id, role)
                 SELECT \(org), e.id, p.id, 'subcontractor' FROM app.engagements e, app.parties p
                 WHERE e.organisation_id = \(org) AND e.code = 'KEY-MITS-2025' AND p.organisation_id = \(org) AND p.external_ref = 'PART-001'
                 """),
+        ] + DemoTracking.statements(organisation: org) + [
+            Statement("UPDATE app.engagements SET status = 'completed' WHERE organisation_id = \(org) AND code = 'NW-DESK-PILOT'"),
+            Statement("UPDATE app.engagements SET status = 'on_hold' WHERE organisation_id = \(org) AND code = 'NW-MITS-2025'"),
             Statement("INSERT INTO app.portfolios (organisation_id, name, description) VALUES (\(org), 'Key Accounts', 'Our largest customers')"),
             Statement("""
                 INSERT INTO app.portfolio_services (organisation_id, portfolio_id, service_id)

@@ -79,6 +79,18 @@ struct LifecycleTests {
             #expect(try reporting.query("SELECT name FROM organisation").string(0, 0) == organisation["name"]?.stringValue)
             #expect(try reporting.query("SELECT count(*) FROM engagements").int(0, 0) == 6)
             #expect(try reporting.query("SELECT count(*) FROM engagement_tree WHERE root_code = 'KEY-ACCOUNT'").int(0, 0) == 4)
+            // A year of check-ins with scores in every band, and risks raised by rules.
+            #expect(try reporting.query("SELECT count(*) FROM check_ins").int(0, 0) == 36)
+            let bands = try reporting.query(
+                "SELECT engagement_code, band FROM health_history WHERE period = '2025-12-01' ORDER BY engagement_code")
+            #expect((0..<bands.rowCount).map { "\(bands.string($0, 0)!)=\(bands.string($0, 1)!)" }
+                    == ["KEY-MITS-2025=green", "KEY-SECURITY=amber", "NW-MITS-2025=red"])
+            #expect(try reporting.query("SELECT band FROM health_history WHERE engagement_code = 'KEY-SECURITY' AND period = '2025-01-01'").string(0, 0) == "green")
+            let rules = try reporting.query(
+                "SELECT engagement_code || ':' || rule_name FROM risk_signals WHERE source = 'rule' AND status = 'open' ORDER BY 1")
+            #expect((0..<rules.rowCount).compactMap { rules.string($0, 0) }
+                    == ["KEY-SECURITY:Cost overrun", "NW-MITS-2025:Cost overrun", "NW-MITS-2025:Health turned red", "NW-MITS-2025:Unhappy customer"])
+            #expect(try reporting.query("SELECT count(DISTINCT party_name) FROM showback_hours WHERE engagement_code = 'KEY-MITS-2025'").int(0, 0) == 2)
             reporting.close()
         }
         await group.triggerGracefulShutdown()
