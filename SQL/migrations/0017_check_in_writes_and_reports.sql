@@ -110,17 +110,26 @@ END
 $$;
 
 -- Submits a month (p_version NULL) or amends an existing check-in at version p_version. Sections absent from
--- p_content are kept on amendment. `written` is false when the check-in is missing (current_version NULL) or
--- the version is stale (current_version given); nothing is written then.
+-- p_content are kept on amendment. A submission with p_replace resubmits a month that exists: the whole
+-- content is replaced (absent sections become empty) as a new revision of the same check-in. `written` is
+-- false when the check-in is missing (current_version NULL) or the version is stale (current_version given);
+-- nothing is written then.
 CREATE OR REPLACE FUNCTION app.write_check_in(
-    p_id uuid, p_engagement_id uuid, p_period date, p_version integer, p_content jsonb,
+    p_id uuid, p_engagement_id uuid, p_period date, p_version integer, p_content jsonb, p_replace boolean,
     OUT written boolean, OUT current_version integer)
 LANGUAGE plpgsql
 AS $$
 DECLARE
     check_in app.check_ins;
 BEGIN
-    IF p_version IS NULL THEN
+    IF p_version IS NULL AND p_replace THEN
+        INSERT INTO app.check_ins AS c (organisation_id, id, engagement_id, period, notes, created_by, updated_by)
+        VALUES (app.current_organisation_id(), p_id, p_engagement_id, p_period, coalesce(p_content ->> 'notes', ''),
+                app.current_user_id(), app.current_user_id())
+        ON CONFLICT (organisation_id, engagement_id, period) DO UPDATE SET notes = EXCLUDED.notes
+        RETURNING * INTO check_in;
+        p_content := jsonb_build_object('finance', '[]'::jsonb, 'kpis', '[]'::jsonb, 'capacity', '[]'::jsonb) || p_content;
+    ELSIF p_version IS NULL THEN
         INSERT INTO app.check_ins (organisation_id, id, engagement_id, period, notes, created_by, updated_by)
         VALUES (app.current_organisation_id(), p_id, p_engagement_id, p_period, coalesce(p_content ->> 'notes', ''),
                 app.current_user_id(), app.current_user_id())

@@ -106,12 +106,27 @@ struct CheckInTests {
         #expect(history[1]["changes"]?["kpis"] == nil, "only what changed is listed")
         #expect(history[1]["written_by"] != nil && history[1]["written_by"] != .null)
 
+        // Resubmitting the month replaces all of it, as a new revision of the same check-in.
+        let plain = try await tracked.submit("2025-02", ["notes": "again"])
+        #expect(plain.errorCode == -32004 && plain.errorReason == "already_exists")
+        let resubmitted = try #require(try await tracked.submit("2025-02", [
+            "replace": true, "capacity": [["role": "Engineer", "actual_hours": 10]]])["result"])
+        #expect(resubmitted["id"] == submitted["id"] && resubmitted["version"] == 3)
+        #expect(resubmitted["finance"] == [] && resubmitted["kpis"] == [] && resubmitted["notes"] == "")
+        let bulk = try await a.call("checkin.submit_many", ["items": [
+            ["engagement_id": tracked.id, "period": "2025-02", "replace": true, "reason": "import", "notes": "from the ERP",
+             "capacity": [["role": "Engineer", "actual_hours": 11]]]]])
+        #expect(bulk["result"]?["results"]?[0]?["version"] == 4 && bulk["result"]?["results"]?[0]?["id"] == submitted["id"])
+        let revisions = try #require(try await a.call("checkin.history", ["id": submitted["id"]!])["result"]?.arrayValue)
+        #expect(revisions.map { $0["reason"]?.stringValue ?? "?" } == ["", "invoice corrected", "resubmitted", "import"])
+        #expect(revisions[2]["changes"]?["capacity"]?["after"]?[0]?["role"] == "Engineer")
+
         // psql obeys the same rules: an item cannot change behind its check-in's back.
         let owner = try server.ownerConnection()
         defer { owner.close() }
         do {
             _ = try owner.query(
-                "UPDATE app.finance_lines SET actual = 1 WHERE organisation_id = $1::uuid", [server.orgA.id])
+                "UPDATE app.capacity_entries SET actual_hours = 1 WHERE organisation_id = $1::uuid", [server.orgA.id])
             Issue.record("a silent change of an item must fail")
         } catch {
             #expect(error.serverError?.sqlState.rawValue == "ES007")

@@ -11,7 +11,7 @@ enum CheckInBulkMethods {
         [
             .init("engagement_id", .uuid, "the engagement"),
             .init("period", CheckInMethods.period, "the month, YYYY-MM"),
-        ] + CheckInMethods.contentFields)
+        ] + CheckInMethods.contentFields + CheckInMethods.replaceFields)
 
     static let submitMany = MethodDefinition(
         "checkin.submit_many",
@@ -27,27 +27,30 @@ enum CheckInBulkMethods {
         var results = [JSONValue](repeating: .null, count: items.count)
         for (engagement, indices) in groupedByEngagement(items) {
             var statements: [Statement] = []
-            var ids: [UUID] = []
             for index in indices {
-                let id = UUID()
-                ids.append(id)
-                statements.append(CheckInMethods.submitStatement(
-                    id: id, engagement: engagement, period: items[index]["period"]?.stringValue,
-                    content: CheckInMethods.content(of: items[index])))
+                let period = items[index]["period"]?.stringValue
                 statements.append(Statement(
-                    "SELECT version FROM app.check_ins WHERE organisation_id = app.current_organisation_id() AND id = $1::uuid",
-                    [id]))
+                    "SELECT set_config('app.change_reason', $1, true)", [CheckInMethods.resubmissionReason(items[index])]))
+                statements.append(CheckInMethods.submitStatement(
+                    id: UUID(), engagement: engagement, period: period, content: CheckInMethods.content(of: items[index]),
+                    replace: items[index]["replace"]?.boolValue ?? false))
+                statements.append(Statement(
+                    """
+                    SELECT id, version FROM app.check_ins
+                    WHERE organisation_id = app.current_organisation_id() AND engagement_id = $1::uuid AND period = to_date($2, 'YYYY-MM')
+                    """, [engagement, period]))
             }
             do throws(TenantDatabase.LocatedFailure) {
                 let outcome = try await context.runLocatingFailure(statements, references: CheckInMethods.references)
                 for (position, index) in indices.enumerated() {
+                    let written = outcome[3 * position + 2]
                     results[index] = summary(index, items[index], status: "written", extra: [
-                        "id": .string(ids[position].uuidString.lowercased()),
-                        "version": .number(String(outcome[2 * position + 1].int(0, 0) ?? 1)),
+                        "id": written.string(0, 0).map(JSONValue.string) ?? .null,
+                        "version": .number(String(written.int(0, 1) ?? 1)),
                     ])
                 }
             } catch {
-                let failed = error.statementIndex.map { indices[$0 / 2] }
+                let failed = error.statementIndex.map { indices[$0 / 3] }
                 for index in indices {
                     if let failed, failed != index {
                         results[index] = summary(index, items[index], status: "rolled_back", extra: ["caused_by": .number(String(failed))])

@@ -56,16 +56,21 @@ enum CheckInMethods {
         params: [
             .init("engagement_id", .uuid, "the engagement"),
             .init("period", period, "the month, YYYY-MM, within the engagement's dates"),
-        ] + contentFields + [DomainSupport.idempotencyField],
+        ] + contentFields + replaceFields + [DomainSupport.idempotencyField],
         result: checkIn, access: .role(.member)
     ) { context, params throws(RPCError) in
         let key = params.string("idempotency_key")
         let hash = DomainSupport.requestHash(params)
-        let id = UUID()
+        let engagement = params.string("engagement_id")
+        let month = params.string("period")
         return try await context.jsonOfLast([
-            submitStatement(id: id, engagement: params.string("engagement_id"), period: params.string("period"),
-                            content: content(params), idempotency: (key, hash)),
-            DomainSQL.idempotentReply(table: "check_ins", method: "checkin.submit", render: "check_in_json", key: key, hash: hash, id: id),
+            Statement("SELECT set_config('app.change_reason', $1, true)", [resubmissionReason(params.values)]),
+            submitStatement(id: UUID(), engagement: engagement, period: month, content: content(params),
+                            replace: params.bool("replace") ?? false, idempotency: (key, hash)),
+            // By month rather than id: a resubmission keeps the check-in's id.
+            DomainSQL.idempotentReply(
+                table: "check_ins", method: "checkin.submit", render: "check_in_json", key: key, hash: hash,
+                match: ("row.engagement_id = $3::uuid AND row.period = to_date($4, 'YYYY-MM')", [engagement, month])),
         ], references: references)
     }
 
@@ -84,7 +89,7 @@ enum CheckInMethods {
             // Read by the revision trigger at commit; gone with the transaction.
             Statement("SELECT set_config('app.change_reason', $1, true)", [params.string("reason") ?? ""]),
             Statement(
-                "SELECT (w).written, (w).current_version FROM (SELECT app.write_check_in($1::uuid, NULL, NULL, $2, $3::jsonb) AS w OFFSET 0) s",
+                "SELECT (w).written, (w).current_version FROM (SELECT app.write_check_in($1::uuid, NULL, NULL, $2, $3::jsonb, false) AS w OFFSET 0) s",
                 [params.string("id"), version, content(params)]),
             Statement(DomainSQL.get(table: "check_ins", render: "check_in_json"), [params.string("id")]),
         ], references: references)
@@ -149,15 +154,27 @@ enum CheckInMethods {
             """, [params.string("id")]))
     }
 
+    /// Resubmission of a month that exists.
+    static let replaceFields: [Schema.Field] = [
+        .init("replace", .boolean, required: false, "true: resubmit a month that exists (its whole content is replaced, as a new revision); default false: -32004 already_exists"),
+        .init("reason", .string(maxLength: 1000), required: false, "why, kept in the history of a resubmission"),
+    ]
+
+    /// The reason a revision records for a submission: given, or "resubmitted" for a replacement.
+    static func resubmissionReason(_ values: JSONObject) -> String {
+        values["reason"]?.stringValue ?? (values["replace"]?.boolValue == true ? "resubmitted" : "")
+    }
+
     /// The write of a new check-in, skipped when `idempotency` names a request already answered.
     static func submitStatement(
-        id: UUID, engagement: String?, period: String?, content: String, idempotency: (key: String?, hash: String)? = nil
+        id: UUID, engagement: String?, period: String?, content: String, replace: Bool,
+        idempotency: (key: String?, hash: String)? = nil
     ) -> Statement {
         Statement(
             """
             SELECT CASE WHEN app.idempotent_replay($5, 'checkin.submit', $6) IS NULL
-                        THEN (app.write_check_in($1::uuid, $2::uuid, to_date($3, 'YYYY-MM'), NULL, $4::jsonb)).written END
-            """, [id, engagement, period, content, idempotency?.key, idempotency?.hash ?? ""])
+                        THEN (app.write_check_in($1::uuid, $2::uuid, to_date($3, 'YYYY-MM'), NULL, $4::jsonb, $7)).written END
+            """, [id, engagement, period, content, idempotency?.key, idempotency?.hash ?? "", replace])
     }
 
     /// The content params as the JSON document `app.write_check_in` takes (numbers keep their exact text).

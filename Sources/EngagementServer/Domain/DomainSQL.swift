@@ -26,24 +26,29 @@ enum DomainSQL {
             SELECT app.current_organisation_id(), $3::uuid, \(values.joined(separator: ", ")), app.current_user_id(), app.current_user_id()
             WHERE app.idempotent_replay($1, '\(method)', $2) IS NULL
             """
-        return [Statement(insert, [key, hash, id] + parameters), idempotentReply(table: table, method: method, render: render, key: key, hash: hash, id: id)]
+        return [Statement(insert, [key, hash, id] + parameters),
+                idempotentReply(table: table, method: method, render: render, key: key, hash: hash, match: ("row.id = $3::uuid", [id]))]
     }
 
-    /// The second statement of an idempotent create: the row with id $3 rendered and remembered under the key
-    /// ($1, with request hash $2), or the first reply when the key was seen before.
-    static func idempotentReply(table: String, method: String, render: String, key: String?, hash: String, id: UUID) -> Statement {
+    /// The second statement of an idempotent create: the row that `match` finds (SQL over `row` with its own
+    /// parameters from $3 on) rendered and remembered under the key ($1, with request hash $2), or the first
+    /// reply when the key was seen before.
+    static func idempotentReply(
+        table: String, method: String, render: String, key: String?, hash: String,
+        match: (condition: String, parameters: [(any PostgresParameter)?])
+    ) -> Statement {
         Statement(
             """
             WITH replay AS (SELECT app.idempotent_replay($1, '\(method)', $2) AS response),
             rendered AS (
                 SELECT app.\(render)(row) AS body FROM app.\(table) row
-                WHERE row.organisation_id = app.current_organisation_id() AND row.id = $3::uuid
+                WHERE row.organisation_id = app.current_organisation_id() AND \(match.condition)
                   AND (SELECT response FROM replay) IS NULL),
             remembered AS (
                 INSERT INTO app.idempotency_keys (organisation_id, key, method, request_hash, response)
                 SELECT app.current_organisation_id(), $1, '\(method)', $2, body FROM rendered WHERE $1::text IS NOT NULL)
             SELECT coalesce((SELECT response FROM replay), (SELECT body FROM rendered))
-            """, [key, hash, id])
+            """, [key, hash] + match.parameters)
     }
 
     /// An assignment for a param that may be given as null to clear the column: `$flag` says whether the param
