@@ -13,6 +13,9 @@
 --                         default full_at 0, zero_at 25
 --   capacity_utilisation  actual / planned hours × 100; scored on its distance from 100; default full_at 0,
 --                         zero_at 50
+--   checkin_freshness     days between the month's end and the check-in's first submission (0 when submitted
+--                         within the month); default full_at 10, zero_at 60. (Staleness after the latest check-in
+--                         is freshness decay, below.)
 -- Each metric's value maps linearly to 0–100 between zero_at (0) and full_at (100), clamped. The score is the
 -- weighted mean over metrics with data; a metric without data is left out and its weight redistributed.
 
@@ -81,7 +84,7 @@ BEGIN
     END IF;
     FOR i IN 0 .. jsonb_array_length(NEW.metrics) - 1 LOOP
         metric := NEW.metrics -> i;
-        IF metric ->> 'metric' IS NULL OR metric ->> 'metric' NOT IN ('kpi_attainment', 'kpi', 'budget_variance', 'capacity_utilisation') THEN
+        IF metric ->> 'metric' IS NULL OR metric ->> 'metric' NOT IN ('kpi_attainment', 'kpi', 'budget_variance', 'capacity_utilisation', 'checkin_freshness') THEN
             RAISE EXCEPTION 'is not a known metric' USING ERRCODE = 'EV008', COLUMN = format('metrics[%s].metric', i);
         END IF;
         IF (metric ->> 'metric' = 'kpi') <> (coalesce(btrim(metric ->> 'kpi'), '') <> '') THEN
@@ -220,6 +223,12 @@ BEGIN
             basis := abs(raw - 100);
             full_at := coalesce(full_at, 0);
             zero_at := coalesce(zero_at, 50);
+        WHEN 'checkin_freshness' THEN
+            raw := greatest(0, round(extract(epoch FROM check_in.created_at
+                                     - (check_in.period + interval '1 month')::timestamp AT TIME ZONE 'UTC') / 86400, 2));
+            basis := raw;
+            full_at := coalesce(full_at, 10);
+            zero_at := coalesce(zero_at, 60);
         ELSE
             raw := NULL;  -- unreachable: the model's trigger admits only the metrics above
         END CASE;

@@ -145,6 +145,17 @@ struct HealthTests {
         let history = try await a.call("checkin.history", ["id": checkIn["id"]!])
         #expect(history["result"]?[1]?["method"] == "sql")
 
+        // Freshness of the check-in itself: January's was submitted long after 31 January (today), so it scores 0.
+        _ = try await a.call("health_model.update", [
+            "id": model["id"]!, "version": 3, "metrics": [["metric": "checkin_freshness", "weight": 1]]])
+        let late = try await a.call("health.history", ["engagement_id": tracked.id])
+        #expect(late["result"]?[0]?["score"] == .number("0.00"), "\(JSONWriter.string(late))")
+        if case .number(let raw)? = late["result"]?[0]?["metrics"]?[0]?["raw"] {
+            #expect((Double(raw) ?? 0) > 300, "days late: \(raw)")
+        } else {
+            Issue.record("no raw freshness value")
+        }
+
         // Back to the default model (attainment 50, budget 30, capacity 20): (50 × 70 + 30 × 0) / 80 = 43.75.
         _ = try await a.call("engagement.set_health_model", ["id": tracked.id, "model_id": .null])
         let back = try await a.call("health.history", ["engagement_id": tracked.id])

@@ -12,7 +12,7 @@ enum HealthModelMethods {
         decay_points_per_30_days, red_below, amber_below, version, created_at, updated_at}
         """)
     static let metric = Schema.object([
-        .init("metric", .enumeration(["kpi_attainment", "kpi", "budget_variance", "capacity_utilisation"]), "what is measured"),
+        .init("metric", .enumeration(["kpi_attainment", "kpi", "budget_variance", "capacity_utilisation", "checkin_freshness"]), "what is measured"),
         .init("kpi", .string(minLength: 1, maxLength: 100), required: false, "the KPI's name (metric kpi only)"),
         .init("weight", .nonNegativeNumber, "relative weight; weights are normalised over the metrics with data"),
         .init("full_at", .number, required: false, "the value that scores 100 (default per metric, see docs)"),
