@@ -33,13 +33,16 @@ public struct EngagementApplication: Sendable {
             configuration: configuration, dispatcher: dispatcher, group: group, logger: logger)
         return EngagementApplication(
             server: server, pool: pool, registry: registry,
-            maintenance: MaintenanceService(pool: pool, interval: configuration.maintenanceInterval, logger: logger))
+            maintenance: MaintenanceService(pool: pool, interval: configuration.maintenanceInterval, logger: logger),
+            rollups: RollupRefresher(
+                conninfo: configuration.databaseURL, pool: pool, debounce: configuration.rollupDebounce, logger: logger))
     }
 
     let maintenance: MaintenanceService
+    let rollups: RollupRefresher
 
     /// In start order; `ServiceGroup` shuts them down in reverse.
-    public var services: [any Service] { [PoolService(pool: pool), maintenance, server] }
+    public var services: [any Service] { [PoolService(pool: pool), maintenance, rollups, server] }
 }
 
 extension MethodRegistry {

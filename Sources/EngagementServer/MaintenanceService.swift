@@ -3,8 +3,9 @@ import PostgresClient
 import ServiceLifecycle
 
 /// Periodic database work that no client write triggers: rules that depend on time alone (health decay,
-/// check-in freshness) are swept every `interval`. The database function takes an advisory lock, so several
-/// server instances never sweep at once. Failures are logged and retried at the next tick.
+/// check-in freshness) are swept, and the materialized rollups (whose current health decays with time) are
+/// refreshed, every `interval`. The database functions take advisory locks, so several server instances never
+/// do either at once. Failures are logged and retried at the next tick.
 struct MaintenanceService: Service {
     let pool: ConnectionPool
     let interval: Duration
@@ -30,8 +31,10 @@ struct MaintenanceService: Service {
                 try connection.pipeline([Statement("SELECT app.sweep_risk_rules()")])[0].int(0, 0) ?? 0
             }
             logger.debug("risk rule sweep done", metadata: ["signals_changed": "\(changed)"])
+            let refreshed = try await RollupRefresher.refresh(pool)
+            logger.debug("periodic rollup refresh", metadata: ["refreshed": "\(refreshed)"])
         } catch {
-            logger.warning("risk rule sweep failed; retrying at the next interval", metadata: ["error": "\(error)"])
+            logger.warning("maintenance failed; retrying at the next interval", metadata: ["error": "\(error)"])
         }
     }
 }

@@ -25,6 +25,8 @@ public struct ServerConfiguration: Sendable {
     public var logLevel = "info"
     /// How often time-driven risk rules (decay, freshness) are evaluated; zero turns the sweep off.
     public var maintenanceInterval: Duration = .seconds(900)
+    /// How long after the first write of a burst the materialized rollups are refreshed; zero: only periodically.
+    public var rollupDebounce: Duration = .seconds(2)
 
     public init() {}
 
@@ -111,6 +113,11 @@ public struct ServerConfiguration: Sendable {
                summary: "seconds between sweeps of time-driven risk rules (health decay, freshness); 0: off") {
             guard let v = Int($1), v >= 0 else { return false }
             $0.maintenanceInterval = .seconds(v); return true
+        },
+        Option(variable: "ENGAGEMENT_ROLLUP_DEBOUNCE_MS", defaultValue: "2000",
+               summary: "refresh the materialized rollups this long after the first write of a burst; 0: only with the maintenance sweep") {
+            guard let v = Int($1), v >= 0 else { return false }
+            $0.rollupDebounce = .milliseconds(v); return true
         },
         Option(variable: "ENGAGEMENT_LOG_LEVEL", defaultValue: "info", summary: "trace, debug, info, notice, warning, error or critical") {
             $0.logLevel = $1; return true

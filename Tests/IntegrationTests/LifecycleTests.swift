@@ -74,6 +74,9 @@ struct LifecycleTests {
             #expect(engagements.count == 6)
             let parent = try #require(engagements.first { $0["code"] == "KEY-ACCOUNT" })
             #expect(parent["children_count"] == 3, "one account, three products")
+            let rollup = try #require(try await client.call("engagement.rollup", ["id": parent["id"]!])["result"])
+            #expect(rollup["engagements"] == 4 && rollup["contract_value"]?["EUR"] == .number("480000.00"), "\(JSONWriter.string(rollup))")
+            #expect(rollup["health"]?["by_band"]?["green"] == 1 && rollup["health"]?["by_band"]?["amber"] == 1)
             // The organisation's DBA login from connection.json sees its own organisation.
             let reporting = try PostgresConnection.connect(try #require(organisation["reporting"]?["database_url"]?.stringValue))
             #expect(try reporting.query("SELECT name FROM organisation").string(0, 0) == organisation["name"]?.stringValue)

@@ -41,6 +41,7 @@ struct ReportingTests {
 
         let owner = try server.ownerConnection()
         defer { owner.close() }
+        try RollupTests.refresh(server)
         let admin = TenantAdministrator(owner: owner)
         let roleB = try admin.createReportingRole(organisationID: server.orgB.id, name: "rpt_b_\(randomSuffix().replacingOccurrences(of: "-", with: ""))")
         let dba = try login(server, roleB.name, roleB.password)

@@ -4,7 +4,7 @@ import PostgresClient
 /// Parent/child engagements. Cycles, depth and archived engagements are checked by the database's trigger
 /// (safe under concurrent moves); trees are read with recursive queries over the (organisation, parent) index.
 enum EngagementHierarchyMethods {
-    static let all: [MethodDefinition] = [setParent, tree, ancestors]
+    static let all: [MethodDefinition] = [setParent, tree, ancestors, rollup]
     static let references = [
         "engagements_parent_fk": "params.parent_id",
         "engagements_parent_cycle": "params.parent_id",
@@ -75,5 +75,25 @@ enum EngagementHierarchyMethods {
                 FROM up JOIN app.engagements e ON e.organisation_id = app.current_organisation_id() AND e.id = up.id
                 WHERE up.distance > 0), '[]'::jsonb) END
             """, [params.string("id")]))
+    }
+
+    static let rollup = MethodDefinition(
+        "engagement.rollup",
+        summary: "Rollups over the engagement's whole subtree (itself included): counts by status, contract value per currency, health, open risks, finance and capacity per month.",
+        params: [
+            .init("id", .uuid, "the engagement"),
+            .init("fresh", .boolean, required: false, "true: compute live now instead of reading the materialized rollups"),
+        ],
+        result: .any(description: """
+            {engagement_id, as_of, source: materialized | live, engagements, by_status: {draft, active, on_hold, completed, \
+            archived}, contract_value: {currency: amount}, health: {by_band: {red, amber, green, unknown}, mean, \
+            weighted_by_contract_value: {currency: mean}}, risks: {open, by_probability, by_severity, value_at_risk: \
+            {currency: amount}}, monthly: [{period, check_ins, planned_hours, actual_hours, health_mean, health_by_band}], \
+            finance: [{period, currency, revenue_plan, revenue_actual, cost_plan, cost_actual, cost_variance}]}
+            """),
+        access: .role(.viewer)
+    ) { context, params throws(RPCError) in
+        try await context.json(Statement(
+            "SELECT app.engagement_rollup($1::uuid, $2::boolean)", [params.string("id"), params.bool("fresh") ?? false]))
     }
 }

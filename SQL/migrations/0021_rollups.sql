@@ -1,0 +1,317 @@
+-- Rollups at every engagement over its whole subtree (itself included): counts by status, contract value per
+-- currency, current health (bands, mean, mean weighted by contract value), open risks by probability and
+-- severity with value at risk, and per month finance plan/actual and capacity planned/actual and health.
+--
+-- One definition serves both ways of reading them: the app.rollup_* functions compute rollups live for one
+-- subtree (p_root_id) under row-level security, or for every engagement (both arguments NULL) when a
+-- materialized view in the private schema `rollup` is refreshed by its owner. Materialized views have no
+-- row-level security, so no client role can read schema `rollup`; the server and DBAs read tenant-filtered
+-- views over it (app.engagement_rollup_*, reporting.engagement_rollup*).
+
+CREATE SCHEMA IF NOT EXISTS rollup;
+REVOKE ALL ON SCHEMA rollup FROM PUBLIC;
+
+-- Rows of the rollup functions are composite types (not RETURNS TABLE), so their column names never clash with
+-- the columns the queries read.
+
+-- Every (ancestor, descendant) pair of the hierarchy, each engagement its own ancestor at depth 0.
+CREATE OR REPLACE FUNCTION app.engagement_closure(p_organisation_id uuid, p_root_id uuid)
+RETURNS TABLE (organisation_id uuid, ancestor_id uuid, descendant_id uuid, depth integer)
+LANGUAGE sql STABLE
+AS $$
+    WITH RECURSIVE closure AS (
+        SELECT e.organisation_id, e.id AS ancestor_id, e.id AS descendant_id, 0 AS depth
+        FROM app.engagements e
+        WHERE (p_organisation_id IS NULL OR e.organisation_id = p_organisation_id)
+          AND (p_root_id IS NULL OR e.id = p_root_id)
+        UNION ALL
+        SELECT c.organisation_id, closure.ancestor_id, c.id, closure.depth + 1
+        FROM closure
+        JOIN app.engagements c ON c.organisation_id = closure.organisation_id AND c.parent_id = closure.descendant_id
+        WHERE closure.depth < 64  -- a bound even if the data were corrupt; the trigger keeps trees far shallower
+    )
+    SELECT * FROM closure
+$$;
+
+CREATE TYPE app.rollup_summary_row AS (
+    organisation_id uuid, engagement_id uuid, engagements bigint,
+    draft bigint, active bigint, on_hold bigint, completed bigint, archived bigint,
+    contract_value jsonb,
+    health_red bigint, health_amber bigint, health_green bigint, health_unknown bigint,
+    health_mean numeric, health_weighted jsonb,
+    open_risks bigint, risks_by_probability jsonb, risks_by_severity jsonb, value_at_risk jsonb,
+    as_of timestamptz);
+CREATE OR REPLACE FUNCTION app.rollup_summary(p_organisation_id uuid, p_root_id uuid, p_as_of timestamptz)
+RETURNS SETOF app.rollup_summary_row
+LANGUAGE sql STABLE
+AS $$
+    WITH closure AS MATERIALIZED (SELECT * FROM app.engagement_closure(p_organisation_id, p_root_id)),
+    facts AS MATERIALIZED (
+        SELECT e.organisation_id, e.id, e.status, e.contract_id, k.total_value, k.currency, h.score,
+               coalesce(h.band, 'unknown') AS band
+        FROM app.engagements e
+        LEFT JOIN app.contracts k ON k.organisation_id = e.organisation_id AND k.id = e.contract_id
+        LEFT JOIN LATERAL app.current_health(e.organisation_id, e.id, p_as_of) h ON true
+        WHERE (p_organisation_id IS NULL OR e.organisation_id = p_organisation_id)
+          AND (p_root_id IS NULL OR e.id IN (SELECT descendant_id FROM closure))),
+    pairs AS (
+        SELECT c.ancestor_id, f.*
+        FROM closure c JOIN facts f ON f.organisation_id = c.organisation_id AND f.id = c.descendant_id),
+    counts AS (
+        SELECT organisation_id, ancestor_id, count(*) AS engagements,
+               count(*) FILTER (WHERE status = 'draft') AS draft, count(*) FILTER (WHERE status = 'active') AS active,
+               count(*) FILTER (WHERE status = 'on_hold') AS on_hold,
+               count(*) FILTER (WHERE status = 'completed') AS completed,
+               count(*) FILTER (WHERE status = 'archived') AS archived,
+               count(*) FILTER (WHERE band = 'red') AS health_red, count(*) FILTER (WHERE band = 'amber') AS health_amber,
+               count(*) FILTER (WHERE band = 'green') AS health_green,
+               count(*) FILTER (WHERE band = 'unknown') AS health_unknown,
+               round(avg(score), 2) AS health_mean
+        FROM pairs GROUP BY organisation_id, ancestor_id),
+    -- Each contract once per subtree, even when several of its engagements are in it; never across currencies.
+    contract_values AS (
+        SELECT organisation_id, ancestor_id, jsonb_object_agg(currency, amount ORDER BY currency) AS contract_value
+        FROM (SELECT organisation_id, ancestor_id, currency, sum(total_value) AS amount
+              FROM (SELECT DISTINCT organisation_id, ancestor_id, contract_id, currency, total_value FROM pairs
+                    WHERE contract_id IS NOT NULL AND total_value IS NOT NULL) d
+              GROUP BY organisation_id, ancestor_id, currency) v
+        GROUP BY organisation_id, ancestor_id),
+    -- Scores weighted by each engagement's contract value, per currency of that value.
+    weighted AS (
+        SELECT organisation_id, ancestor_id, jsonb_object_agg(currency, mean ORDER BY currency) AS health_weighted
+        FROM (SELECT organisation_id, ancestor_id, currency, round(sum(score * total_value) / sum(total_value), 2) AS mean
+              FROM pairs WHERE score IS NOT NULL AND total_value > 0
+              GROUP BY organisation_id, ancestor_id, currency) w
+        GROUP BY organisation_id, ancestor_id),
+    open_risks AS (
+        SELECT c.organisation_id, c.ancestor_id, s.probability, s.severity, s.value_at_risk, s.currency
+        FROM closure c
+        JOIN app.risk_signals s ON s.organisation_id = c.organisation_id AND s.engagement_id = c.descendant_id
+        WHERE s.status IN ('open', 'mitigating')),
+    risk_counts AS (
+        SELECT organisation_id, ancestor_id, count(*) AS open_risks,
+               jsonb_build_object(
+                   'very_low', count(*) FILTER (WHERE probability = 'very_low'), 'low', count(*) FILTER (WHERE probability = 'low'),
+                   'medium', count(*) FILTER (WHERE probability = 'medium'), 'high', count(*) FILTER (WHERE probability = 'high'),
+                   'very_high', count(*) FILTER (WHERE probability = 'very_high')) AS risks_by_probability,
+               jsonb_build_object(
+                   'low', count(*) FILTER (WHERE severity = 'low'), 'medium', count(*) FILTER (WHERE severity = 'medium'),
+                   'high', count(*) FILTER (WHERE severity = 'high'),
+                   'critical', count(*) FILTER (WHERE severity = 'critical')) AS risks_by_severity
+        FROM open_risks GROUP BY organisation_id, ancestor_id),
+    risk_values AS (
+        SELECT organisation_id, ancestor_id, jsonb_object_agg(currency, amount ORDER BY currency) AS value_at_risk
+        FROM (SELECT organisation_id, ancestor_id, currency, sum(value_at_risk) AS amount FROM open_risks
+              WHERE value_at_risk IS NOT NULL GROUP BY organisation_id, ancestor_id, currency) v
+        GROUP BY organisation_id, ancestor_id)
+    SELECT n.organisation_id, n.ancestor_id, n.engagements, n.draft, n.active, n.on_hold, n.completed, n.archived,
+           coalesce(v.contract_value, '{}'), n.health_red, n.health_amber, n.health_green, n.health_unknown,
+           n.health_mean, coalesce(w.health_weighted, '{}'), coalesce(r.open_risks, 0),
+           coalesce(r.risks_by_probability, '{"very_low": 0, "low": 0, "medium": 0, "high": 0, "very_high": 0}'),
+           coalesce(r.risks_by_severity, '{"low": 0, "medium": 0, "high": 0, "critical": 0}'),
+           coalesce(x.value_at_risk, '{}'), p_as_of
+    FROM counts n
+    LEFT JOIN contract_values v ON v.organisation_id = n.organisation_id AND v.ancestor_id = n.ancestor_id
+    LEFT JOIN weighted w ON w.organisation_id = n.organisation_id AND w.ancestor_id = n.ancestor_id
+    LEFT JOIN risk_counts r ON r.organisation_id = n.organisation_id AND r.ancestor_id = n.ancestor_id
+    LEFT JOIN risk_values x ON x.organisation_id = n.organisation_id AND x.ancestor_id = n.ancestor_id
+$$;
+
+-- Per month: capacity hours and health (mean of the monthly scores, and band counts) over the subtree.
+CREATE TYPE app.rollup_monthly_row AS (
+    organisation_id uuid, engagement_id uuid, period date, check_ins bigint, planned_hours numeric,
+    actual_hours numeric, health_mean numeric, health_red bigint, health_amber bigint, health_green bigint);
+CREATE OR REPLACE FUNCTION app.rollup_monthly(p_organisation_id uuid, p_root_id uuid)
+RETURNS SETOF app.rollup_monthly_row
+LANGUAGE sql STABLE
+AS $$
+    WITH closure AS MATERIALIZED (SELECT * FROM app.engagement_closure(p_organisation_id, p_root_id)),
+    months AS (
+        SELECT c.organisation_id, c.engagement_id, c.period, s.score, s.band,
+               (SELECT sum(x.planned_hours) FROM app.capacity_entries x
+                WHERE x.organisation_id = c.organisation_id AND x.check_in_id = c.id) AS planned_hours,
+               (SELECT sum(x.actual_hours) FROM app.capacity_entries x
+                WHERE x.organisation_id = c.organisation_id AND x.check_in_id = c.id) AS actual_hours
+        FROM app.check_ins c
+        LEFT JOIN app.health_scores s
+               ON s.organisation_id = c.organisation_id AND s.engagement_id = c.engagement_id AND s.period = c.period
+        WHERE (p_organisation_id IS NULL OR c.organisation_id = p_organisation_id)
+          AND (p_root_id IS NULL OR c.engagement_id IN (SELECT descendant_id FROM closure)))
+    SELECT cl.organisation_id, cl.ancestor_id, m.period, count(*), sum(m.planned_hours), sum(m.actual_hours),
+           round(avg(m.score), 2), count(*) FILTER (WHERE m.band = 'red'), count(*) FILTER (WHERE m.band = 'amber'),
+           count(*) FILTER (WHERE m.band = 'green')
+    FROM closure cl
+    JOIN months m ON m.organisation_id = cl.organisation_id AND m.engagement_id = cl.descendant_id
+    GROUP BY cl.organisation_id, cl.ancestor_id, m.period
+$$;
+
+-- Per month and currency: revenue and cost, plan and actual, over the subtree.
+CREATE TYPE app.rollup_finance_row AS (
+    organisation_id uuid, engagement_id uuid, period date, currency text, revenue_plan numeric,
+    revenue_actual numeric, cost_plan numeric, cost_actual numeric);
+CREATE OR REPLACE FUNCTION app.rollup_finance(p_organisation_id uuid, p_root_id uuid)
+RETURNS SETOF app.rollup_finance_row
+LANGUAGE sql STABLE
+AS $$
+    WITH closure AS MATERIALIZED (SELECT * FROM app.engagement_closure(p_organisation_id, p_root_id))
+    SELECT cl.organisation_id, cl.ancestor_id, c.period, f.currency,
+           sum(f.plan) FILTER (WHERE f.category = 'revenue'), sum(f.actual) FILTER (WHERE f.category = 'revenue'),
+           sum(f.plan) FILTER (WHERE f.category <> 'revenue'), sum(f.actual) FILTER (WHERE f.category <> 'revenue')
+    FROM closure cl
+    JOIN app.check_ins c ON c.organisation_id = cl.organisation_id AND c.engagement_id = cl.descendant_id
+    JOIN app.finance_lines f ON f.organisation_id = c.organisation_id AND f.check_in_id = c.id
+    GROUP BY cl.organisation_id, cl.ancestor_id, c.period, f.currency
+$$;
+
+-- The materialized rollups, owner-only. Each has the unique index REFRESH ... CONCURRENTLY needs, which is also
+-- the tenant-first index the filtered views read through.
+CREATE MATERIALIZED VIEW rollup.engagement_summary AS SELECT * FROM app.rollup_summary(NULL, NULL, now());
+CREATE UNIQUE INDEX engagement_summary_key ON rollup.engagement_summary (organisation_id, engagement_id);
+CREATE MATERIALIZED VIEW rollup.engagement_monthly AS SELECT * FROM app.rollup_monthly(NULL, NULL);
+CREATE UNIQUE INDEX engagement_monthly_key ON rollup.engagement_monthly (organisation_id, engagement_id, period);
+CREATE MATERIALIZED VIEW rollup.engagement_finance AS SELECT * FROM app.rollup_finance(NULL, NULL);
+CREATE UNIQUE INDEX engagement_finance_key ON rollup.engagement_finance (organisation_id, engagement_id, period, currency);
+
+-- When each refresh ran and how long it took.
+CREATE TABLE rollup.refreshes (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    started_at timestamptz NOT NULL,
+    milliseconds numeric NOT NULL
+);
+
+-- Refreshes every rollup without blocking readers. At most one refresh runs at a time across all server
+-- instances (a transaction-level advisory lock); a caller that finds one running gets false and tries later.
+CREATE OR REPLACE FUNCTION app.refresh_rollups() RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    started timestamptz := clock_timestamp();
+BEGIN
+    IF NOT pg_try_advisory_xact_lock(hashtextextended('engagement-rollup-refresh', 0)) THEN
+        RETURN false;
+    END IF;
+    REFRESH MATERIALIZED VIEW CONCURRENTLY rollup.engagement_summary;
+    REFRESH MATERIALIZED VIEW CONCURRENTLY rollup.engagement_monthly;
+    REFRESH MATERIALIZED VIEW CONCURRENTLY rollup.engagement_finance;
+    INSERT INTO rollup.refreshes (started_at, milliseconds)
+    VALUES (started, round(extract(epoch FROM clock_timestamp() - started) * 1000, 1));
+    DELETE FROM rollup.refreshes WHERE started_at < now() - interval '7 days';
+    RETURN true;
+END
+$$;
+REVOKE ALL ON FUNCTION app.refresh_rollups() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION app.refresh_rollups() TO engagement_app;
+
+-- Writes that change a rollup's inputs tell listening servers (delivered at commit, once per transaction and
+-- channel); the server debounces and refreshes.
+CREATE OR REPLACE FUNCTION app.notify_rollup_stale() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM pg_notify('engagement_rollup_stale', '');
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER engagements_rollup_stale AFTER INSERT OR UPDATE OR DELETE ON app.engagements
+    FOR EACH STATEMENT EXECUTE FUNCTION app.notify_rollup_stale();
+CREATE TRIGGER contracts_rollup_stale AFTER INSERT OR UPDATE OR DELETE ON app.contracts
+    FOR EACH STATEMENT EXECUTE FUNCTION app.notify_rollup_stale();
+CREATE TRIGGER check_ins_rollup_stale AFTER INSERT OR UPDATE OR DELETE ON app.check_ins
+    FOR EACH STATEMENT EXECUTE FUNCTION app.notify_rollup_stale();
+CREATE TRIGGER health_scores_rollup_stale AFTER INSERT OR UPDATE OR DELETE ON app.health_scores
+    FOR EACH STATEMENT EXECUTE FUNCTION app.notify_rollup_stale();
+CREATE TRIGGER risk_signals_rollup_stale AFTER INSERT OR UPDATE OR DELETE ON app.risk_signals
+    FOR EACH STATEMENT EXECUTE FUNCTION app.notify_rollup_stale();
+
+-- Tenant-filtered views over the materialized rollups, for the server's role.
+CREATE VIEW app.engagement_rollup_summary WITH (security_barrier) AS
+SELECT * FROM rollup.engagement_summary WHERE organisation_id = (SELECT app.current_organisation_id());
+CREATE VIEW app.engagement_rollup_monthly WITH (security_barrier) AS
+SELECT * FROM rollup.engagement_monthly WHERE organisation_id = (SELECT app.current_organisation_id());
+CREATE VIEW app.engagement_rollup_finance WITH (security_barrier) AS
+SELECT * FROM rollup.engagement_finance WHERE organisation_id = (SELECT app.current_organisation_id());
+GRANT SELECT ON app.engagement_rollup_summary, app.engagement_rollup_monthly, app.engagement_rollup_finance TO engagement_app;
+
+-- engagement.rollup: from the materialized views, or live (p_fresh, or an engagement newer than the last
+-- refresh). Both sources go through the same rendering.
+CREATE OR REPLACE FUNCTION app.engagement_rollup(p_engagement_id uuid, p_fresh boolean) RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    org uuid := app.current_organisation_id();
+    live boolean := p_fresh;
+    s record;
+BEGIN
+    IF NOT EXISTS (SELECT FROM app.engagements WHERE organisation_id = org AND id = p_engagement_id) THEN
+        RETURN NULL;
+    END IF;
+    IF NOT live THEN
+        SELECT * INTO s FROM app.engagement_rollup_summary m WHERE m.engagement_id = p_engagement_id;
+        live := NOT FOUND;
+    END IF;
+    IF live THEN
+        SELECT * INTO s FROM app.rollup_summary(org, p_engagement_id, now()) r WHERE r.engagement_id = p_engagement_id;
+    END IF;
+    RETURN jsonb_build_object(
+        'engagement_id', p_engagement_id, 'as_of', s.as_of, 'source', CASE WHEN live THEN 'live' ELSE 'materialized' END,
+        'engagements', s.engagements,
+        'by_status', jsonb_build_object('draft', s.draft, 'active', s.active, 'on_hold', s.on_hold,
+                                        'completed', s.completed, 'archived', s.archived),
+        'contract_value', s.contract_value,
+        'health', jsonb_build_object(
+            'by_band', jsonb_build_object('red', s.health_red, 'amber', s.health_amber, 'green', s.health_green,
+                                          'unknown', s.health_unknown),
+            'mean', s.health_mean, 'weighted_by_contract_value', s.health_weighted),
+        'risks', jsonb_build_object('open', s.open_risks, 'by_probability', s.risks_by_probability,
+                                    'by_severity', s.risks_by_severity, 'value_at_risk', s.value_at_risk),
+        'monthly', coalesce((
+            SELECT jsonb_agg(jsonb_build_object(
+                       'period', to_char(m.period, 'YYYY-MM'), 'check_ins', m.check_ins, 'planned_hours', m.planned_hours,
+                       'actual_hours', m.actual_hours, 'health_mean', m.health_mean,
+                       'health_by_band', jsonb_build_object('red', m.health_red, 'amber', m.health_amber, 'green', m.health_green))
+                       ORDER BY m.period)
+            FROM (SELECT * FROM app.rollup_monthly(org, p_engagement_id) WHERE live
+                  UNION ALL
+                  SELECT * FROM app.engagement_rollup_monthly WHERE NOT live) m
+            WHERE m.engagement_id = p_engagement_id), '[]'),
+        'finance', coalesce((
+            SELECT jsonb_agg(jsonb_build_object(
+                       'period', to_char(f.period, 'YYYY-MM'), 'currency', f.currency,
+                       'revenue_plan', f.revenue_plan, 'revenue_actual', f.revenue_actual,
+                       'cost_plan', f.cost_plan, 'cost_actual', f.cost_actual, 'cost_variance', f.cost_actual - f.cost_plan)
+                       ORDER BY f.period, f.currency)
+            FROM (SELECT * FROM app.rollup_finance(org, p_engagement_id) WHERE live
+                  UNION ALL
+                  SELECT * FROM app.engagement_rollup_finance WHERE NOT live) f
+            WHERE f.engagement_id = p_engagement_id), '[]'));
+END
+$$;
+
+-- For DBAs: the same rollups, filtered to the login's organisation.
+CREATE VIEW reporting.engagement_rollup WITH (security_barrier) AS
+SELECT s.engagement_id, e.code AS engagement_code, e.name AS engagement_name, e.parent_id, s.engagements,
+       s.draft, s.active, s.on_hold, s.completed, s.archived, s.contract_value,
+       s.health_red, s.health_amber, s.health_green, s.health_unknown, s.health_mean,
+       s.health_weighted AS health_weighted_by_contract_value, s.open_risks, s.risks_by_probability,
+       s.risks_by_severity, s.value_at_risk, s.as_of
+FROM rollup.engagement_summary s
+JOIN app.engagements e ON e.organisation_id = s.organisation_id AND e.id = s.engagement_id
+WHERE s.organisation_id = (SELECT app.current_organisation_id());
+
+CREATE VIEW reporting.engagement_rollup_monthly WITH (security_barrier) AS
+SELECT m.engagement_id, e.code AS engagement_code, m.period, m.check_ins, m.planned_hours, m.actual_hours,
+       m.health_mean, m.health_red, m.health_amber, m.health_green
+FROM rollup.engagement_monthly m
+JOIN app.engagements e ON e.organisation_id = m.organisation_id AND e.id = m.engagement_id
+WHERE m.organisation_id = (SELECT app.current_organisation_id());
+
+CREATE VIEW reporting.engagement_rollup_finance WITH (security_barrier) AS
+SELECT f.engagement_id, e.code AS engagement_code, f.period, f.currency, f.revenue_plan, f.revenue_actual,
+       f.cost_plan, f.cost_actual, f.cost_actual - f.cost_plan AS cost_variance
+FROM rollup.engagement_finance f
+JOIN app.engagements e ON e.organisation_id = f.organisation_id AND e.id = f.engagement_id
+WHERE f.organisation_id = (SELECT app.current_organisation_id());
+
+GRANT SELECT ON reporting.engagement_rollup, reporting.engagement_rollup_monthly, reporting.engagement_rollup_finance
+    TO engagement_reporting;
