@@ -11,27 +11,17 @@
 CREATE SCHEMA IF NOT EXISTS rollup;
 REVOKE ALL ON SCHEMA rollup FROM PUBLIC;
 
+-- Subtrees come from app.engagement_subtree (one root, live) or app.engagement_closure (every engagement, for
+-- the materialized views), both in migration 0018.
+--
+-- The functions run with enable_nestloop off: the planner cannot estimate a recursive closure (it guesses a
+-- handful of rows where a wide tree has thousands) and would otherwise join its thousands of rows by nested
+-- loops over other CTEs, quadratically. Hash joins cost a scan of the organisation's rows instead, which stays
+-- linear; lookups that must be per row are written as LATERAL subqueries and stay index scans. jit is off as
+-- well: disabled paths carry a huge cost penalty, which would otherwise trigger seconds of JIT compilation.
+
 -- Rows of the rollup functions are composite types (not RETURNS TABLE), so their column names never clash with
 -- the columns the queries read.
-
--- Every (ancestor, descendant) pair of the hierarchy, each engagement its own ancestor at depth 0.
-CREATE OR REPLACE FUNCTION app.engagement_closure(p_organisation_id uuid, p_root_id uuid)
-RETURNS TABLE (organisation_id uuid, ancestor_id uuid, descendant_id uuid, depth integer)
-LANGUAGE sql STABLE
-AS $$
-    WITH RECURSIVE closure AS (
-        SELECT e.organisation_id, e.id AS ancestor_id, e.id AS descendant_id, 0 AS depth
-        FROM app.engagements e
-        WHERE (p_organisation_id IS NULL OR e.organisation_id = p_organisation_id)
-          AND (p_root_id IS NULL OR e.id = p_root_id)
-        UNION ALL
-        SELECT c.organisation_id, closure.ancestor_id, c.id, closure.depth + 1
-        FROM closure
-        JOIN app.engagements c ON c.organisation_id = closure.organisation_id AND c.parent_id = closure.descendant_id
-        WHERE closure.depth < 64  -- a bound even if the data were corrupt; the trigger keeps trees far shallower
-    )
-    SELECT * FROM closure
-$$;
 
 CREATE TYPE app.rollup_summary_row AS (
     organisation_id uuid, engagement_id uuid, engagements bigint,
@@ -44,16 +34,25 @@ CREATE TYPE app.rollup_summary_row AS (
 CREATE OR REPLACE FUNCTION app.rollup_summary(p_organisation_id uuid, p_root_id uuid, p_as_of timestamptz)
 RETURNS SETOF app.rollup_summary_row
 LANGUAGE sql STABLE
+SET enable_nestloop = off
+SET jit = off
 AS $$
-    WITH closure AS MATERIALIZED (SELECT * FROM app.engagement_closure(p_organisation_id, p_root_id)),
+    WITH closure AS MATERIALIZED (
+        SELECT * FROM app.engagement_subtree(p_organisation_id, p_root_id) WHERE p_root_id IS NOT NULL
+        UNION ALL
+        SELECT * FROM app.engagement_closure(p_organisation_id) WHERE p_root_id IS NULL),
+    health AS MATERIALIZED (
+        SELECT h.organisation_id, h.engagement_id, h.score, h.band
+        FROM app.health_now(p_organisation_id, p_root_id, true, p_as_of) h),
+    -- Every engagement of the scope is its own descendant in the closure.
     facts AS MATERIALIZED (
         SELECT e.organisation_id, e.id, e.status, e.contract_id, k.total_value, k.currency, h.score,
                coalesce(h.band, 'unknown') AS band
-        FROM app.engagements e
+        FROM closure d
+        JOIN app.engagements e ON e.organisation_id = d.organisation_id AND e.id = d.descendant_id
         LEFT JOIN app.contracts k ON k.organisation_id = e.organisation_id AND k.id = e.contract_id
-        LEFT JOIN LATERAL app.current_health(e.organisation_id, e.id, p_as_of) h ON true
-        WHERE (p_organisation_id IS NULL OR e.organisation_id = p_organisation_id)
-          AND (p_root_id IS NULL OR e.id IN (SELECT descendant_id FROM closure))),
+        LEFT JOIN health h ON h.organisation_id = e.organisation_id AND h.engagement_id = e.id
+        WHERE d.depth = 0 OR p_root_id IS NOT NULL),
     pairs AS (
         SELECT c.ancestor_id, f.*
         FROM closure c JOIN facts f ON f.organisation_id = c.organisation_id AND f.id = c.descendant_id),
@@ -124,19 +123,23 @@ CREATE TYPE app.rollup_monthly_row AS (
 CREATE OR REPLACE FUNCTION app.rollup_monthly(p_organisation_id uuid, p_root_id uuid)
 RETURNS SETOF app.rollup_monthly_row
 LANGUAGE sql STABLE
+SET enable_nestloop = off
+SET jit = off
 AS $$
-    WITH closure AS MATERIALIZED (SELECT * FROM app.engagement_closure(p_organisation_id, p_root_id)),
+    WITH closure AS MATERIALIZED (
+        SELECT * FROM app.engagement_subtree(p_organisation_id, p_root_id) WHERE p_root_id IS NOT NULL
+        UNION ALL
+        SELECT * FROM app.engagement_closure(p_organisation_id) WHERE p_root_id IS NULL),
     months AS (
         SELECT c.organisation_id, c.engagement_id, c.period, s.score, s.band,
                (SELECT sum(x.planned_hours) FROM app.capacity_entries x
                 WHERE x.organisation_id = c.organisation_id AND x.check_in_id = c.id) AS planned_hours,
                (SELECT sum(x.actual_hours) FROM app.capacity_entries x
                 WHERE x.organisation_id = c.organisation_id AND x.check_in_id = c.id) AS actual_hours
-        FROM app.check_ins c
+        FROM (SELECT DISTINCT organisation_id, descendant_id FROM closure) d
+        JOIN app.check_ins c ON c.organisation_id = d.organisation_id AND c.engagement_id = d.descendant_id
         LEFT JOIN app.health_scores s
-               ON s.organisation_id = c.organisation_id AND s.engagement_id = c.engagement_id AND s.period = c.period
-        WHERE (p_organisation_id IS NULL OR c.organisation_id = p_organisation_id)
-          AND (p_root_id IS NULL OR c.engagement_id IN (SELECT descendant_id FROM closure)))
+               ON s.organisation_id = c.organisation_id AND s.engagement_id = c.engagement_id AND s.period = c.period)
     SELECT cl.organisation_id, cl.ancestor_id, m.period, count(*), sum(m.planned_hours), sum(m.actual_hours),
            round(avg(m.score), 2), count(*) FILTER (WHERE m.band = 'red'), count(*) FILTER (WHERE m.band = 'amber'),
            count(*) FILTER (WHERE m.band = 'green')
@@ -152,8 +155,13 @@ CREATE TYPE app.rollup_finance_row AS (
 CREATE OR REPLACE FUNCTION app.rollup_finance(p_organisation_id uuid, p_root_id uuid)
 RETURNS SETOF app.rollup_finance_row
 LANGUAGE sql STABLE
+SET enable_nestloop = off
+SET jit = off
 AS $$
-    WITH closure AS MATERIALIZED (SELECT * FROM app.engagement_closure(p_organisation_id, p_root_id))
+    WITH closure AS MATERIALIZED (
+        SELECT * FROM app.engagement_subtree(p_organisation_id, p_root_id) WHERE p_root_id IS NOT NULL
+        UNION ALL
+        SELECT * FROM app.engagement_closure(p_organisation_id) WHERE p_root_id IS NULL)
     SELECT cl.organisation_id, cl.ancestor_id, c.period, f.currency,
            sum(f.plan) FILTER (WHERE f.category = 'revenue'), sum(f.actual) FILTER (WHERE f.category = 'revenue'),
            sum(f.plan) FILTER (WHERE f.category <> 'revenue'), sum(f.actual) FILTER (WHERE f.category <> 'revenue')
