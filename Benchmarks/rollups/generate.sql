@@ -1,6 +1,6 @@
 -- Bulk data for the rollup measurements: :orgs organisations with :per_org engagements each, arranged as
--- 10-ary trees, plus (in the first organisation) one subtree of 1,001 and one of 10,001 engagements for the live
--- recursive rollup. Each engagement: a contract (one of ten per organisation), three monthly check-ins with two
+-- 10-ary trees, plus (in the first organisation, when :subtrees is true) one subtree of 1,001 and one of 10,001
+-- engagements for the live recursive rollup. Each engagement: a contract (one of ten per organisation), three monthly check-ins with two
 -- finance lines and a capacity entry, a stored health score per month, and an open risk for every fifth.
 -- Loaded as the superuser with triggers off (session_replication_role = replica): this measures reading and
 -- refreshing rollups, not the write path.
@@ -33,7 +33,8 @@ FROM (SELECT 1000001 AS n, NULL::int AS p
       UNION ALL SELECT 1100000 + c * 100 + g, 1000001 + c FROM generate_series(1, 10) c, generate_series(1, 99) g
       UNION ALL SELECT 2000001, NULL
       UNION ALL SELECT 2000001 + c, 2000001 FROM generate_series(1, 100) c
-      UNION ALL SELECT 2100000 + c * 100 + g, 2000001 + c FROM generate_series(1, 100) c, generate_series(1, 99) g) t(n, p);
+      UNION ALL SELECT 2100000 + c * 100 + g, 2000001 + c FROM generate_series(1, 100) c, generate_series(1, 99) g) t(n, p)
+WHERE :subtrees;
 CREATE INDEX ON eng_map (organisation_id, i);
 ANALYZE eng_map;
 
