@@ -1,0 +1,100 @@
+import ArgumentParser
+import EngagementClient
+import Foundation
+import Histogram
+import JSONRPC
+
+/// Drives a running server over the real protocol (TLS, one JSON message per line, `session.authenticate` with
+/// the keys of every organisation in a connection file) and reports throughput, latency percentiles, errors by
+/// code and the CPU time and peak memory of the server and PostgreSQL. See Benchmarks/README.md.
+@main
+struct LoadGenerator: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "engagement-loadgen", abstract: "Load generator for engagement-service, over the real protocol.")
+
+    @Option(help: "connection file with host, port, ca_file and organisations[].api_key (engagementd dev writes one)")
+    var connectionFile = ".dev/connection.json"
+    @Option(help: "point-read, list-page, write, rollup or mix")
+    var scenario: Scenario = .pointRead
+    @Option(help: "client connections, spread over the organisations' keys")
+    var connections = 32
+    @Option(help: "requests in flight per connection (pipelining depth)")
+    var depth = 1
+    @Option(help: "seconds measured")
+    var duration = 10
+    @Option(help: "seconds run before measuring")
+    var warmup = 2
+    @Option(help: "pid of engagementd, for its CPU time and peak RSS")
+    var serverPid: Int32?
+    @Option(help: "pid of the postmaster, for the CPU time and peak RSS of PostgreSQL and its backends")
+    var postgresPid: Int32?
+    @Option(help: "write the result as JSON to this file")
+    var output: String?
+
+    func run() async throws {
+        let file = try JSONParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: connectionFile))))
+        guard let port = file["port"]?.intValue, let caFile = file["ca_file"]?.stringValue,
+            let keys = file["organisations"]?.arrayValue?.compactMap({ $0["api_key"]?.stringValue }), !keys.isEmpty
+        else { throw ValidationError("\(connectionFile) lacks port, ca_file or organisations[].api_key") }
+        let host = file["host"]?.stringValue ?? "127.0.0.1"
+        let tls = ClientTLS(caFile: caFile)
+
+        var engagements: [String: [String]] = [:]
+        for key in keys { engagements[key] = try await Self.engagementIDs(host: host, port: port, tls: tls, key: key) }
+        var clients: [(RPCConnection, [String])] = []
+        for index in 0..<connections {
+            let key = keys[index % keys.count]
+            let client = try await RPCConnection.connect(host: host, port: port, tls: tls)
+            guard try await client.call("session.authenticate", ["api_key": .string(key)])["result"] != nil else {
+                throw ValidationError("a key of \(connectionFile) was refused")
+            }
+            clients.append((client, engagements[key] ?? []))
+        }
+
+        let start = ContinuousClock.now
+        let measureFrom = start + .seconds(warmup)
+        let end = measureFrom + .seconds(duration)
+        var before: (server: ProcessUsage?, postgres: ProcessUsage?) = (nil, nil)
+        let results = try await withThrowingTaskGroup(of: WorkerResult.self) { group in
+            for (client, ids) in clients {
+                group.addTask { [scenario, depth] in
+                    try await Worker(connection: client, engagements: ids, scenario: scenario, depth: depth)
+                        .run(measureFrom: measureFrom, end: end)
+                }
+            }
+            try await Task.sleep(until: measureFrom)
+            before = (serverPid.map { ProcessUsage.of($0, withChildren: false) }, postgresPid.map { ProcessUsage.of($0, withChildren: true) })
+            var all: [WorkerResult] = []
+            for try await result in group { all.append(result) }
+            return all
+        }
+        let after = (serverPid.map { ProcessUsage.of($0, withChildren: false) }, postgresPid.map { ProcessUsage.of($0, withChildren: true) })
+        for (client, _) in clients { await client.close() }
+
+        var report = Report(scenario: scenario.rawValue, connections: connections, depth: depth, seconds: Double(duration))
+        for result in results { report.add(result) }
+        if let first = before.server, let last = after.0 { report.serverCPUSeconds = last.cpuSeconds - first.cpuSeconds; report.serverPeakRSSKiB = last.peakRSSKiB }
+        if let first = before.postgres, let last = after.1 { report.postgresCPUSeconds = last.cpuSeconds - first.cpuSeconds; report.postgresPeakRSSKiB = last.peakRSSKiB }
+        print(report.markdown)
+        if let output { try Data(JSONWriter.encode(report.json)).write(to: URL(fileURLWithPath: output)) }
+    }
+
+    /// Up to 2,000 engagement ids of the key's organisation.
+    static func engagementIDs(host: String, port: Int, tls: ClientTLS, key: String) async throws -> [String] {
+        let client = try await RPCConnection.connect(host: host, port: port, tls: tls)
+        defer { Task { await client.close() } }
+        _ = try await client.call("session.authenticate", ["api_key": .string(key)])
+        var ids: [String] = []
+        var cursor: JSONValue = .null
+        repeat {
+            var params: JSONObject = ["limit": 200]
+            if cursor != .null { params["cursor"] = cursor }
+            let page = try await client.call("engagement.list", .object(params))
+            ids += page["result"]?["items"]?.arrayValue?.compactMap { $0["id"]?.stringValue } ?? []
+            cursor = page["result"]?["next_cursor"] ?? .null
+        } while cursor != .null && ids.count < 2000
+        return ids
+    }
+}
+
+extension Scenario: ExpressibleByArgument {}
