@@ -107,7 +107,7 @@ let package = Package(
         .executableTarget(
             name: "engagementctl",
             dependencies: [
-                "EngagementClient", "DatabaseSetup", "TenantAdministration", "PostgresClient", "JSONRPC",
+                "EngagementClient", "DatabaseSetup", "TenantAdministration", "PostgresClient", "JSONRPC", "DevEnvironment",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

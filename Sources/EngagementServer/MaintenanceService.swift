@@ -12,7 +12,11 @@ struct MaintenanceService: Service {
     let logger: Logger
 
     func run() async throws {
-        guard interval > .zero else { return }
+        guard interval > .zero else {
+            // Turned off: stay until shutdown (a service that returns would end the whole service group).
+            try? await gracefulShutdown()
+            return
+        }
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {

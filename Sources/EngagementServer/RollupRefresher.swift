@@ -18,7 +18,11 @@ struct RollupRefresher: Service {
     let logger: Logger
 
     func run() async throws {
-        guard debounce > .zero else { return }
+        guard debounce > .zero else {
+            // Turned off: stay until shutdown (a service that returns would end the whole service group).
+            try? await gracefulShutdown()
+            return
+        }
         let threadPool = NIOThreadPool(numberOfThreads: 1)
         threadPool.start()
         await cancelWhenGracefulShutdown {

@@ -39,6 +39,10 @@ struct ServerFixture: Sendable {
         configuration.privateKeyFile = base.certificates.server.privateKey.path
         configuration.databaseURL = try deployment.applicationURL
         configuration.databasePoolSize = 4
+        // The rollup listener keeps a connection busy in libpq (and OpenSSL) all the time; fixtures are stopped
+        // asynchronously, so a listener still running when the test process exits could be inside OpenSSL while
+        // exit handlers tear it down. Tests that need it turn it on and stop their server before returning.
+        configuration.rollupDebounce = .zero
         configure(&configuration)
         let application = try await EngagementApplication.start(configuration: configuration, registry: registry, logger: logger)
         let group = ServiceGroup(configuration: .init(services: application.services.map { .init(service: $0) }, logger: logger))
