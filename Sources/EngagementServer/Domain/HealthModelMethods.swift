@@ -3,7 +3,7 @@ import PostgresClient
 
 /// Health models: weighted metrics, each normalised to 0–100, with bands and freshness decay. Written by
 /// managers; every organisation has a default model ("Standard") that engagements use unless their template or
-/// they themselves pick another. The arithmetic lives in the database (migration 0018).
+/// they themselves pick another. The arithmetic lives in the database (migrations 0018 and 0019).
 enum HealthModelMethods {
     static let all: [MethodDefinition] = [create, get, update, delete, list, assignToEngagement, assignToTemplate]
 

@@ -2,7 +2,7 @@ import JSONRPC
 import PostgresClient
 
 /// Risk signals of engagements: raised by hand or by threshold rules (RiskRuleMethods), with severity derived
-/// from probability × impact by the database (matrix in migration 0019).
+/// from probability × impact by the database (matrix in migration 0020).
 enum RiskMethods {
     static let all: [MethodDefinition] = [raise, get, update, resolve, list, summary]
 

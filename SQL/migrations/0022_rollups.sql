@@ -12,7 +12,7 @@ CREATE SCHEMA IF NOT EXISTS rollup;
 REVOKE ALL ON SCHEMA rollup FROM PUBLIC;
 
 -- Subtrees come from app.engagement_subtree (one root, live) or app.engagement_closure (every engagement, for
--- the materialized views), both in migration 0018.
+-- the materialized views), both in migration 0019.
 --
 -- The functions run with enable_nestloop off: the planner cannot estimate a recursive closure (it guesses a
 -- handful of rows where a wide tree has thousands) and would otherwise join its thousands of rows by nested
