@@ -30,6 +30,8 @@ struct LoadGenerator: AsyncParsableCommand {
     var postgresPid: Int32?
     @Option(help: "write the result as JSON to this file")
     var output: String?
+    @Option(help: "instead of load: open this many authenticated connections, hold them, and report the server's memory per connection (needs --server-pid)")
+    var idle: Int?
 
     func run() async throws {
         let file = try JSONParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: connectionFile))))
@@ -39,6 +41,11 @@ struct LoadGenerator: AsyncParsableCommand {
         let host = file["host"]?.stringValue ?? "127.0.0.1"
         let tls = ClientTLS(caFile: caFile)
 
+        if let idle {
+            guard let serverPid else { throw ValidationError("--idle needs --server-pid") }
+            try await measureIdle(idle, serverPid: serverPid, host: host, port: port, tls: tls, keys: keys)
+            return
+        }
         var engagements: [String: [String]] = [:]
         for key in keys { engagements[key] = try await Self.engagementIDs(host: host, port: port, tls: tls, key: key) }
         var clients: [(RPCConnection, [String])] = []
@@ -77,6 +84,42 @@ struct LoadGenerator: AsyncParsableCommand {
         if let first = before.postgres, let last = after.1 { report.postgresCPUSeconds = last.cpuSeconds - first.cpuSeconds; report.postgresPeakRSSKiB = last.peakRSSKiB }
         print(report.markdown)
         if let output { try Data(JSONWriter.encode(report.json)).write(to: URL(fileURLWithPath: output)) }
+    }
+
+    /// Opens `count` authenticated connections (100 at a time), waits for the server to settle, and prints its
+    /// resident memory before and after, per connection.
+    func measureIdle(_ count: Int, serverPid: Int32, host: String, port: Int, tls: ClientTLS, keys: [String]) async throws {
+        let before = ProcessUsage.currentRSS(serverPid)
+        var open: [RPCConnection] = []
+        for start in stride(from: 0, to: count, by: 100) {
+            open += try await withThrowingTaskGroup(of: RPCConnection.self) { group in
+                for index in start..<min(start + 100, count) {
+                    group.addTask {
+                        let client = try await RPCConnection.connect(host: host, port: port, tls: tls)
+                        guard try await client.call("session.authenticate", ["api_key": .string(keys[index % keys.count])])["result"] != nil else {
+                            throw ValidationError("a key was refused")
+                        }
+                        return client
+                    }
+                }
+                var batch: [RPCConnection] = []
+                for try await client in group { batch.append(client) }
+                return batch
+            }
+        }
+        try await Task.sleep(for: .seconds(3))
+        let after = ProcessUsage.currentRSS(serverPid)
+        let perConnection = Double(after - before) / Double(count)
+        print("| idle authenticated TLS connections | server RSS before (MiB) | after (MiB) | per connection (KiB) |")
+        print("|---|---|---|---|")
+        print(String(format: "| %d | %.1f | %.1f | %.1f |", count, Double(before) / 1024, Double(after) / 1024, perConnection))
+        if let output {
+            try Data(JSONWriter.encode([
+                "idle_connections": .number(String(count)), "rss_before_kib": .number(String(before)),
+                "rss_after_kib": .number(String(after)), "kib_per_connection": .number(String(format: "%.2f", perConnection)),
+            ])).write(to: URL(fileURLWithPath: output))
+        }
+        for client in open { await client.close() }
     }
 
     /// Up to 2,000 engagement ids of the key's organisation.

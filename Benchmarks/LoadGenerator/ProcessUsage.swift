@@ -35,9 +35,14 @@ struct ProcessUsage: Sendable {
         return ["\(pid)", "comm"] + text[text.index(after: close)...].split(separator: " ").map(String.init)
     }
 
-    private static func peakRSS(_ pid: Int32) -> Int {
+    private static func peakRSS(_ pid: Int32) -> Int { status(pid, "VmHWM:") }
+
+    /// The resident memory of one process now, in KiB.
+    static func currentRSS(_ pid: Int32) -> Int { status(pid, "VmRSS:") }
+
+    private static func status(_ pid: Int32, _ field: String) -> Int {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return 0 }
-        for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        for line in text.split(separator: "\n") where line.hasPrefix(field) {
             return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
         }
         return 0

@@ -81,6 +81,13 @@ struct Dev: AsyncParsableCommand {
         configuration.privateKeyFile = environment.serverCertificate.privateKey.path
         configuration.databaseURL = try environment.deployment.applicationURL
         configuration.logLevel = logLevel
+        // Tuning variables (ENGAGEMENT_MAX_CONNECTIONS, ENGAGEMENT_DB_POOL_SIZE, …) apply in dev mode too; the
+        // address, TLS files and database stay the dev environment's.
+        var environmentVariables = ProcessInfo.processInfo.environment
+        for fixed in ["ENGAGEMENT_HOST", "ENGAGEMENT_PORT", "ENGAGEMENT_TLS_CERT", "ENGAGEMENT_TLS_KEY", "ENGAGEMENT_DATABASE_URL"] {
+            environmentVariables[fixed] = nil
+        }
+        configuration = try ServerConfiguration.fromEnvironment(environmentVariables, base: configuration)
         let application: EngagementApplication
         do {
             application = try await EngagementApplication.start(configuration: configuration, logger: logger)

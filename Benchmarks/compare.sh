@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Side by side, in one run on one machine: the server's point read over the real protocol against pgbench running
+# the same SQL in the same transaction shape, the same pgbench through pgbouncer (transaction mode) as a reference
+# for what a thin C proxy costs, and the server's memory per idle authenticated TLS connection.
+#
+#   bash Benchmarks/compare.sh                    # about 6 minutes on 2 cores after the release build
+#   CLIENTS=32 DURATION=30 IDLE="1000 10000" bash Benchmarks/compare.sh
+#
+# Everything runs on a private cluster under $BENCH_DIR (default /tmp/engagement-compare), removed first.
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+dir="${BENCH_DIR:-/tmp/engagement-compare}"
+port="${BENCH_PORT:-7643}"
+clients="${CLIENTS:-32}"
+duration="${DURATION:-30}"
+orgs="${ORGS:-32}"
+per_org="${PER_ORG:-200}"
+idle_counts="${IDLE:-1000 10000}"
+pool="${POOL:-10}"
+bin=/usr/lib/postgresql/15/bin
+
+if ! command -v pgbouncer >/dev/null 2>&1; then
+    echo "installing pgbouncer" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends pgbouncer >/dev/null
+fi
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+cd "$repo"
+swift build -c release 2>&1 | tail -1
+release="$repo/.build/release"
+
+rm -rf "$dir" && mkdir -p "$dir"
+ENGAGEMENT_DB_POOL_SIZE=$pool ENGAGEMENT_MAX_CONNECTIONS=20000 ENGAGEMENT_LOG_LEVEL=warning \
+    "$release/engagementd" dev --directory "$dir/dev" --port "$port" > "$dir/server.log" 2>&1 &
+server=$!
+cleanup() {
+    kill -INT "$server" 2>/dev/null || true
+    [ -f "$dir/pgbouncer.pid" ] && kill "$(cat "$dir/pgbouncer.pid")" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
+}
+trap cleanup EXIT
+for _ in $(seq 1 120); do [ -f "$dir/dev/connection.json" ] && grep -q '"port"' "$dir/dev/connection.json" && break; sleep 1; done
+sleep 2
+
+"$release/engagementctl" seed --connection-file "$dir/dev/connection.json" --orgs "$orgs" \
+    --engagements-per-org "$per_org" --months 3 --seed 1 --keys-file "$dir/keys.json" 2>&1 | tail -1
+
+# Connection details: the application role's URL (what the server uses) and the postmaster's pid.
+eval "$(python3 - "$dir" <<'PY'
+import json, sys, urllib.parse
+d = sys.argv[1]
+conn = json.load(open(f"{d}/dev/connection.json"))
+creds = json.load(open(f"{d}/dev/credentials.json"))
+u = urllib.parse.urlparse(conn["database_url"])
+print(f"pghost={u.hostname}; pgport={u.port}; pgdb={u.path.lstrip('/')}; app_password={creds['application_password']}")
+PY
+)"
+postmaster=$(head -1 "$(find "$dir/dev/postgres" -name postmaster.pid | head -1)")
+
+# One pgbench script per seeded organisation: the server's two statements for engagement.get (tenant context,
+# then the rendered row), in one pipeline ending in one Sync, so one implicit transaction and one round trip,
+# exactly as TenantDatabase sends them. The only difference: the engagement id is computed from the seed's
+# deterministic formula (md5) instead of arriving as a bound uuid.
+mkdir -p "$dir/pgbench"
+psql "$(python3 -c "import json;print(json.load(open('$dir/dev/connection.json'))['database_url'])")" -qAt -F ' ' -c "
+    SELECT o.id, k.key_id FROM app.organisations o JOIN app.api_keys k ON k.organisation_id = o.id
+    WHERE o.name LIKE 'Seed 1 organisation %' AND k.label = 'seed'" | while read -r org key; do
+    cat > "$dir/pgbench/$org.sql" <<SQL
+\set n random(1, $per_org)
+\startpipeline
+SELECT app.begin_call('$key', 'engagement.get');
+SELECT app.engagement_json(row) FROM app.engagements row WHERE row.organisation_id = app.current_organisation_id() AND row.id = md5('1:engagement:$org:' || :n)::uuid;
+\endpipeline
+SQL
+done
+scripts=$(for f in "$dir"/pgbench/*.sql; do printf -- '-f %s ' "$f"; done)
+
+run_pgbench() {  # $1 label, $2 mode, $3 host, $4 port
+    local out
+    out=$(PGPASSWORD="$app_password" "$bin/pgbench" -n -M "$2" -c "$clients" -j 2 -T "$duration" $scripts \
+        -h "$3" -p "$4" -U engagement_app "$pgdb" 2>&1)
+    local tps
+    tps=$(echo "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | tail -1)
+    local latency
+    latency=$(echo "$out" | sed -n 's/^latency average = \([0-9.]*\) ms/\1/p')
+    echo "$1|$tps|$latency" >> "$dir/results.txt"
+    echo "$out" > "$dir/pgbench-$1.log"
+}
+
+: > "$dir/results.txt"
+run_pgbench "pgbench direct, prepared" prepared "$pghost" "$pgport"
+run_pgbench "pgbench direct, extended" extended "$pghost" "$pgport"
+
+# pgbouncer in transaction mode with as many server connections as the server's pool.
+cat > "$dir/pgbouncer.ini" <<INI
+[databases]
+$pgdb = host=$pghost port=$pgport dbname=$pgdb
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = 6543
+auth_type = plain
+auth_file = $dir/userlist.txt
+pool_mode = transaction
+default_pool_size = $pool
+max_client_conn = 1000
+pidfile = $dir/pgbouncer.pid
+logfile = $dir/pgbouncer.log
+INI
+echo "\"engagement_app\" \"$app_password\"" > "$dir/userlist.txt"
+chmod 600 "$dir/userlist.txt"
+[ "$(id -u)" = 0 ] && chown postgres "$dir" "$dir/pgbouncer.ini" "$dir/userlist.txt"
+if [ "$(id -u)" = 0 ]; then runuser -u postgres -- pgbouncer -d "$dir/pgbouncer.ini"; else pgbouncer -d "$dir/pgbouncer.ini"; fi
+sleep 1
+# Prepared statements do not survive transaction pooling in this pgbouncer: extended protocol, unnamed statements.
+run_pgbench "pgbench via pgbouncer, extended" extended 127.0.0.1 6543
+
+"$release/engagement-loadgen" --connection-file "$dir/keys.json" --scenario point-read --connections "$clients" \
+    --depth 1 --duration "$duration" --warmup 5 --server-pid "$server" --postgres-pid "$postmaster" \
+    --output "$dir/loadgen.json" > "$dir/loadgen.md"
+server_cps=$(python3 -c "import json;print(json.load(open('$dir/loadgen.json'))['calls_per_second'])")
+
+echo
+echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(date -u +%Y-%m-%d), commit $(git -C "$repo" rev-parse --short HEAD); $clients clients, ${duration} s, $orgs organisations × $per_org engagements, server pool $pool"
+echo
+echo "| what | transactions or calls/s | ratio server ÷ this |"
+echo "|---|---|---|"
+while IFS='|' read -r label tps latency; do
+    printf '| %s | %s | %s |\n' "$label" "$tps" "$(python3 -c "print(f'{$server_cps / $tps:.2f}' if float('$tps' or 0) > 0 else '–')")"
+done < "$dir/results.txt"
+printf '| server point read (engagement-loadgen) | %.0f | 1.00 |\n' "$server_cps"
+echo
+cat "$dir/loadgen.md"
+echo
+echo "| idle authenticated TLS connections | server RSS before (MiB) | after (MiB) | per connection (KiB) |"
+echo "|---|---|---|---|"
+for count in $idle_counts; do
+    "$release/engagement-loadgen" --connection-file "$dir/keys.json" --idle "$count" --server-pid "$server" | tail -1
+done
