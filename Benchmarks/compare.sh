@@ -21,7 +21,8 @@ bin=/usr/lib/postgresql/15/bin
 
 if ! command -v pgbouncer >/dev/null 2>&1; then
     echo "installing pgbouncer" >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends pgbouncer >/dev/null
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends pgbouncer >/dev/null
 fi
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
@@ -60,7 +61,8 @@ postmaster=$(head -1 "$(find "$dir/dev/postgres" -name postmaster.pid | head -1)
 # One pgbench script per seeded organisation: the server's two statements for engagement.get (tenant context,
 # then the rendered row), in one pipeline ending in one Sync, so one implicit transaction and one round trip,
 # exactly as TenantDatabase sends them. The only difference: the engagement id is computed from the seed's
-# deterministic formula (md5) instead of arriving as a bound uuid.
+# deterministic formula (md5 of "1:engagement:<organisation>:<n>"; chr(58) is the colon, which pgbench would
+# take for a variable) instead of arriving as a bound uuid.
 mkdir -p "$dir/pgbench"
 psql "$(python3 -c "import json;print(json.load(open('$dir/dev/connection.json'))['database_url'])")" -qAt -F ' ' -c "
     SELECT o.id, k.key_id FROM app.organisations o JOIN app.api_keys k ON k.organisation_id = o.id
@@ -69,7 +71,7 @@ psql "$(python3 -c "import json;print(json.load(open('$dir/dev/connection.json')
 \set n random(1, $per_org)
 \startpipeline
 SELECT app.begin_call('$key', 'engagement.get');
-SELECT app.engagement_json(row) FROM app.engagements row WHERE row.organisation_id = app.current_organisation_id() AND row.id = md5('1:engagement:$org:' || :n)::uuid;
+SELECT app.engagement_json(row) FROM app.engagements row WHERE row.organisation_id = app.current_organisation_id() AND row.id = md5(concat_ws(chr(58), '1', 'engagement', '$org', :n::text))::uuid;
 \endpipeline
 SQL
 done
@@ -78,7 +80,7 @@ scripts=$(for f in "$dir"/pgbench/*.sql; do printf -- '-f %s ' "$f"; done)
 run_pgbench() {  # $1 label, $2 mode, $3 host, $4 port
     local out
     out=$(PGPASSWORD="$app_password" "$bin/pgbench" -n -M "$2" -c "$clients" -j 2 -T "$duration" $scripts \
-        -h "$3" -p "$4" -U engagement_app "$pgdb" 2>&1)
+        -h "$3" -p "$4" -U engagement_app "$pgdb" 2>&1) || { echo "pgbench ($1) failed:" >&2; echo "$out" | tail -5 >&2; }
     local tps
     tps=$(echo "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | tail -1)
     local latency
@@ -125,7 +127,8 @@ echo
 echo "| what | transactions or calls/s | ratio server ÷ this |"
 echo "|---|---|---|"
 while IFS='|' read -r label tps latency; do
-    printf '| %s | %s | %s |\n' "$label" "$tps" "$(python3 -c "print(f'{$server_cps / $tps:.2f}' if float('$tps' or 0) > 0 else '–')")"
+    ratio=$(python3 -c "import sys; t = float(sys.argv[2] or 0); print(f'{float(sys.argv[1]) / t:.2f}' if t > 0 else '–')" "$server_cps" "$tps")
+    printf '| %s | %s | %s |\n' "$label" "${tps:-failed}" "$ratio"
 done < "$dir/results.txt"
 printf '| server point read (engagement-loadgen) | %.0f | 1.00 |\n' "$server_cps"
 echo
