@@ -118,19 +118,24 @@ BEGIN
 END
 $$;
 
--- The model an engagement is scored with: its own, else its template's, else the organisation's default.
+-- The model each engagement is scored with: its own, else its template's, else the organisation's default. The
+-- one statement of that rule: app.effective_health_model reads it for one engagement, app.health_now joins it
+-- for thousands. security_invoker: the server's role sees only its organisation's rows.
+CREATE VIEW app.engagement_health_models WITH (security_invoker = true) AS
+SELECT e.organisation_id, e.id AS engagement_id, coalesce(e.health_model_id, t.health_model_id, d.id) AS model_id
+FROM app.engagements e
+LEFT JOIN app.engagement_templates t ON t.organisation_id = e.organisation_id AND t.id = e.template_id
+LEFT JOIN app.health_models d ON d.organisation_id = e.organisation_id AND d.is_default;
+GRANT SELECT ON app.engagement_health_models TO engagement_app;
+
 CREATE OR REPLACE FUNCTION app.effective_health_model(p_organisation_id uuid, p_engagement_id uuid)
 RETURNS app.health_models
 LANGUAGE sql STABLE
 AS $$
-    SELECT m.* FROM app.health_models m
-    WHERE m.organisation_id = p_organisation_id AND m.id = coalesce(
-        (SELECT coalesce(e.health_model_id, t.health_model_id) FROM app.engagements e
-         LEFT JOIN app.engagement_templates t ON t.organisation_id = e.organisation_id AND t.id = e.template_id
-         WHERE e.organisation_id = p_organisation_id AND e.id = p_engagement_id),
-        (SELECT d.id FROM app.health_models d WHERE d.organisation_id = p_organisation_id AND d.is_default))
+    SELECT m.* FROM app.engagement_health_models x
+    JOIN app.health_models m ON m.organisation_id = x.organisation_id AND m.id = x.model_id
+    WHERE x.organisation_id = p_organisation_id AND x.engagement_id = p_engagement_id
 $$;
-
 CREATE OR REPLACE FUNCTION app.health_band(p_score numeric, p_red_below numeric, p_amber_below numeric) RETURNS text
 LANGUAGE sql IMMUTABLE
 AS $$

@@ -101,11 +101,8 @@ AS $$
     modelled AS (
         SELECT a.*, m.grace_days, m.decay_points_per_30_days, m.red_below, m.amber_below
         FROM aged a
-        JOIN app.engagements e ON e.organisation_id = a.org AND e.id = a.engagement
-        LEFT JOIN app.engagement_templates t ON t.organisation_id = e.organisation_id AND t.id = e.template_id
-        JOIN app.health_models m ON m.organisation_id = a.org AND m.id = coalesce(
-            e.health_model_id, t.health_model_id,
-            (SELECT d.id FROM app.health_models d WHERE d.organisation_id = a.org AND d.is_default))),
+        JOIN app.engagement_health_models x ON x.organisation_id = a.org AND x.engagement_id = a.engagement
+        JOIN app.health_models m ON m.organisation_id = x.organisation_id AND m.id = x.model_id),
     decayed AS (
         SELECT x.*, greatest(0, x.active - x.grace_days) AS overdue,
                round(x.decay_points_per_30_days * greatest(0, x.active - x.grace_days) / 30, 2) AS points

@@ -3,7 +3,8 @@
 -- As in 0008, the views run as their owner (who bypasses row-level security), so each one filters explicitly by
 -- the tenant of the login; security_barrier keeps a DBA's own predicates from running before that filter.
 -- Functions in a view run with the DBA's privileges, so these views call none that reads tables: attribution is
--- joined here (same rule as app.attributed_party), and the current, decayed health score comes with the rollups.
+-- joined from app.check_in_attribution (the rule app.attributed_party reads too), and the current, decayed health
+-- score comes with the rollups.
 
 CREATE VIEW reporting.kpis WITH (security_barrier) AS
 SELECT k.id, k.engagement_id, e.code AS engagement_code, k.name, k.unit, k.target, k.direction,
@@ -40,10 +41,8 @@ SELECT c.engagement_id, e.code AS engagement_code, c.period, f.line_no, f.catego
 FROM app.finance_lines f
 JOIN app.check_ins c ON c.organisation_id = f.organisation_id AND c.id = f.check_in_id
 JOIN app.engagements e ON e.organisation_id = c.organisation_id AND e.id = c.engagement_id
-LEFT JOIN app.attribution_periods ap ON ap.organisation_id = c.organisation_id AND ap.engagement_id = c.engagement_id
-     AND c.period >= ap.from_period AND (ap.to_period IS NULL OR c.period <= ap.to_period)
-LEFT JOIN app.engagement_default_deliverer dd ON dd.organisation_id = c.organisation_id AND dd.engagement_id = c.engagement_id
-CROSS JOIN LATERAL (SELECT coalesce(f.deliverer_party_id, ap.party_id, dd.party_id) AS party_id) a
+LEFT JOIN app.check_in_attribution ca ON ca.organisation_id = c.organisation_id AND ca.check_in_id = c.id
+CROSS JOIN LATERAL (SELECT coalesce(f.deliverer_party_id, ca.party_id) AS party_id) a
 LEFT JOIN app.parties p ON p.organisation_id = c.organisation_id AND p.id = a.party_id
 WHERE f.organisation_id = (SELECT app.current_organisation_id());
 
@@ -57,10 +56,8 @@ FROM app.kpi_values v
 JOIN app.engagement_kpis k ON k.organisation_id = v.organisation_id AND k.id = v.kpi_id
 JOIN app.check_ins c ON c.organisation_id = v.organisation_id AND c.id = v.check_in_id
 JOIN app.engagements e ON e.organisation_id = c.organisation_id AND e.id = c.engagement_id
-LEFT JOIN app.attribution_periods ap ON ap.organisation_id = c.organisation_id AND ap.engagement_id = c.engagement_id
-     AND c.period >= ap.from_period AND (ap.to_period IS NULL OR c.period <= ap.to_period)
-LEFT JOIN app.engagement_default_deliverer dd ON dd.organisation_id = c.organisation_id AND dd.engagement_id = c.engagement_id
-CROSS JOIN LATERAL (SELECT coalesce(v.deliverer_party_id, k.deliverer_party_id, ap.party_id, dd.party_id) AS party_id) a
+LEFT JOIN app.check_in_attribution ca ON ca.organisation_id = c.organisation_id AND ca.check_in_id = c.id
+CROSS JOIN LATERAL (SELECT coalesce(v.deliverer_party_id, k.deliverer_party_id, ca.party_id) AS party_id) a
 LEFT JOIN app.parties p ON p.organisation_id = c.organisation_id AND p.id = a.party_id
 WHERE v.organisation_id = (SELECT app.current_organisation_id());
 
@@ -72,10 +69,8 @@ SELECT c.engagement_id, e.code AS engagement_code, c.period, x.role, x.person, x
 FROM app.capacity_entries x
 JOIN app.check_ins c ON c.organisation_id = x.organisation_id AND c.id = x.check_in_id
 JOIN app.engagements e ON e.organisation_id = c.organisation_id AND e.id = c.engagement_id
-LEFT JOIN app.attribution_periods ap ON ap.organisation_id = c.organisation_id AND ap.engagement_id = c.engagement_id
-     AND c.period >= ap.from_period AND (ap.to_period IS NULL OR c.period <= ap.to_period)
-LEFT JOIN app.engagement_default_deliverer dd ON dd.organisation_id = c.organisation_id AND dd.engagement_id = c.engagement_id
-CROSS JOIN LATERAL (SELECT coalesce(x.deliverer_party_id, ap.party_id, dd.party_id) AS party_id) a
+LEFT JOIN app.check_in_attribution ca ON ca.organisation_id = c.organisation_id AND ca.check_in_id = c.id
+CROSS JOIN LATERAL (SELECT coalesce(x.deliverer_party_id, ca.party_id) AS party_id) a
 LEFT JOIN app.parties p ON p.organisation_id = c.organisation_id AND p.id = a.party_id
 WHERE x.organisation_id = (SELECT app.current_organisation_id());
 

@@ -20,6 +20,17 @@ REVOKE ALL ON SCHEMA rollup FROM PUBLIC;
 -- linear; lookups that must be per row are written as LATERAL subqueries and stay index scans. jit is off as
 -- well: disabled paths carry a huge cost penalty, which would otherwise trigger seconds of JIT compilation.
 
+-- The pairs a rollup aggregates: the subtree of p_root_id (live), or every engagement's (p_root_id NULL, for the
+-- materialized views). Each branch runs only when its condition holds.
+CREATE OR REPLACE FUNCTION app.rollup_closure(p_organisation_id uuid, p_root_id uuid)
+RETURNS TABLE (organisation_id uuid, ancestor_id uuid, descendant_id uuid, depth integer)
+LANGUAGE sql STABLE
+AS $$
+    SELECT * FROM app.engagement_subtree(p_organisation_id, p_root_id) WHERE p_root_id IS NOT NULL
+    UNION ALL
+    SELECT * FROM app.engagement_closure(p_organisation_id) WHERE p_root_id IS NULL
+$$;
+
 -- Rows of the rollup functions are composite types (not RETURNS TABLE), so their column names never clash with
 -- the columns the queries read.
 
@@ -37,10 +48,7 @@ LANGUAGE sql STABLE
 SET enable_nestloop = off
 SET jit = off
 AS $$
-    WITH closure AS MATERIALIZED (
-        SELECT * FROM app.engagement_subtree(p_organisation_id, p_root_id) WHERE p_root_id IS NOT NULL
-        UNION ALL
-        SELECT * FROM app.engagement_closure(p_organisation_id) WHERE p_root_id IS NULL),
+    WITH closure AS MATERIALIZED (SELECT * FROM app.rollup_closure(p_organisation_id, p_root_id)),
     health AS MATERIALIZED (
         SELECT h.organisation_id, h.engagement_id, h.score, h.band
         FROM app.health_now(p_organisation_id, p_root_id, true, p_as_of) h),
@@ -126,10 +134,7 @@ LANGUAGE sql STABLE
 SET enable_nestloop = off
 SET jit = off
 AS $$
-    WITH closure AS MATERIALIZED (
-        SELECT * FROM app.engagement_subtree(p_organisation_id, p_root_id) WHERE p_root_id IS NOT NULL
-        UNION ALL
-        SELECT * FROM app.engagement_closure(p_organisation_id) WHERE p_root_id IS NULL),
+    WITH closure AS MATERIALIZED (SELECT * FROM app.rollup_closure(p_organisation_id, p_root_id)),
     months AS (
         SELECT c.organisation_id, c.engagement_id, c.period, s.score, s.band,
                (SELECT sum(x.planned_hours) FROM app.capacity_entries x
@@ -158,10 +163,7 @@ LANGUAGE sql STABLE
 SET enable_nestloop = off
 SET jit = off
 AS $$
-    WITH closure AS MATERIALIZED (
-        SELECT * FROM app.engagement_subtree(p_organisation_id, p_root_id) WHERE p_root_id IS NOT NULL
-        UNION ALL
-        SELECT * FROM app.engagement_closure(p_organisation_id) WHERE p_root_id IS NULL)
+    WITH closure AS MATERIALIZED (SELECT * FROM app.rollup_closure(p_organisation_id, p_root_id))
     SELECT cl.organisation_id, cl.ancestor_id, c.period, f.currency,
            sum(f.plan) FILTER (WHERE f.category = 'revenue'), sum(f.actual) FILTER (WHERE f.category = 'revenue'),
            sum(f.plan) FILTER (WHERE f.category <> 'revenue'), sum(f.actual) FILTER (WHERE f.category <> 'revenue')
