@@ -279,7 +279,7 @@ END
 $$;
 
 -- Records a revision once the transaction's writes are complete (deferred to commit, so the items written after
--- the check-in row are included). Later migrations extend it (health scores, risk rules).
+-- the check-in row are included). Scores and rule evaluation have their own deferred trigger (0018, 0020).
 CREATE OR REPLACE FUNCTION app.after_check_in_write() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
