@@ -86,7 +86,11 @@ struct ReportingTests {
             "UPDATE reporting.engagements SET name = 'x'", "DELETE FROM reporting.audit_log", "TRUNCATE reporting.parties",
             "CREATE TABLE reporting.mine (x int)", "CREATE TABLE public.mine (x int)",
             "SELECT app.create_reporting_role('evil_role', 'SCRAM-SHA-256$x')",
+            "CREATE TEMP TABLE mine (x int)", "CREATE FUNCTION tenant.mine() RETURNS int LANGUAGE sql AS 'SELECT 1'",
+            "CREATE FUNCTION public.mine() RETURNS int LANGUAGE sql AS 'SELECT 1'", "SELECT app.engagement_rollup(gen_random_uuid(), true)",
         ] { expectDenied(dba, sql) }
+        // The tenant helper a reporting login may call gives its own organisation and nothing else.
+        #expect(try dba.query("SELECT tenant.reporting_organisation_id()").string(0, 0) == server.orgB.id.uuidString.lowercased())
 
         let grants = try server.superuserConnection().query(
             """

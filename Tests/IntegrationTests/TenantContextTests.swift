@@ -128,4 +128,33 @@ struct TenantContextTests {
         try owner.executeScript("SET app.organisation_id = '\(server.orgA.id.uuidString.lowercased())'")
         #expect(try owner.query("SELECT app.current_organisation_id() IS NULL").bool(0, 0) == true)
     }
+
+    @Test("the tenant context is inlined into every query: no function call per query, one definer helper only for reporting logins")
+    func contextIsInlined() async throws {
+        let server = try await ServerFixture.start("inlined")
+        defer { Task { try? await server.stop() } }
+        let app = try PostgresConnection.connect(try server.deployment.applicationURL)
+        defer { app.close() }
+        let plan = try app.query("EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM app.engagements WHERE code = 'x'")
+        let text = (0..<plan.rowCount).compactMap { plan.string($0, 0) }.joined(separator: "\n")
+        // The policy's (SELECT app.current_organisation_id()) became the function's expression.
+        #expect(text.contains("current_setting('app.organisation_id'"), "\(text)")
+        #expect(!text.contains("current_organisation_id"), "\(text)")
+        let superuser = try server.superuserConnection()
+        defer { superuser.close() }
+        let definers = try superuser.query(
+            """
+            SELECT p.prosecdef, p.proconfig IS NULL, n.nspname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+            WHERE p.oid = 'app.current_organisation_id()'::regprocedure
+            """)
+        #expect(definers.bool(0, 0) == false && definers.bool(0, 1) == true)
+        // The helper's schema holds nothing else a client could use.
+        let tenantSchema = try superuser.query(
+            """
+            SELECT (SELECT count(*) FROM pg_proc p WHERE p.pronamespace = n.oid),
+                   (SELECT count(*) FROM pg_class c WHERE c.relnamespace = n.oid)
+            FROM pg_namespace n WHERE n.nspname = 'tenant'
+            """)
+        #expect(tenantSchema.int(0, 0) == 1 && tenantSchema.int(0, 1) == 0)
+    }
 }
