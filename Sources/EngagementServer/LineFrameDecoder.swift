@@ -5,27 +5,6 @@ import NIOCore
 public enum InboundFrame: Sendable {
     case line(ByteBuffer)
     case lineTooLong(limit: Int)
-    /// The server is shutting down: read nothing more, answer what is in flight, close.
-    case shutdownRequested
-}
-
-/// Sent down a connection's pipeline on graceful shutdown.
-struct GracefulShutdownEvent: Sendable {}
-
-/// Turns `GracefulShutdownEvent` into an `InboundFrame.shutdownRequested` after the frames already decoded,
-/// so the connection's reader stops by itself, without cancelling (and thereby closing) its inbound stream.
-final class ShutdownFrameInjector: ChannelInboundHandler {
-    typealias InboundIn = InboundFrame
-    typealias InboundOut = InboundFrame
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is GracefulShutdownEvent {
-            context.fireChannelRead(wrapInboundOut(.shutdownRequested))
-            context.fireChannelReadComplete()  // NIOAsyncChannel hands reads over at read-complete
-            return
-        }
-        context.fireUserInboundEventTriggered(event)
-    }
 }
 
 /// Splits the byte stream at `\n`, dropping one `\r` before it, and refuses lines longer than `maximumLength`

@@ -32,6 +32,35 @@ struct LifecycleTests {
         #expect(await server.application.pool.statistics.open == 0, "the pool is closed")
     }
 
+    @Test("graceful shutdown also answers calls received but still waiting for a slot, and closes idle connections")
+    func gracefulShutdownAnswersWaitingCalls() async throws {
+        let server = try await ServerFixture.start("shutdown-waiting", registry: TestMethods.registry) {
+            $0.maximumInFlightPerConnection = 1
+        }
+        let busy = try await server.connect()
+        let idle = try await server.connect()
+        #expect(try await idle.call("system.ping")["result"] != nil)
+        // One line, three calls: the first runs, the other two wait for the single slot.
+        try await busy.send(line: [
+            #"{"jsonrpc":"2.0","method":"test.sleep","params":{"ms":600},"id":1}"#,
+            #"{"jsonrpc":"2.0","method":"system.ping","id":2}"#,
+            #"{"jsonrpc":"2.0","method":"system.ping","id":3}"#,
+        ].joined(separator: "\n"))
+        try await Task.sleep(for: .milliseconds(200))
+        let stopping = Task { try await server.stop() }
+        var ids: [Int] = []
+        for _ in 0..<3 {
+            let reply = try #require(try await busy.nextMessage(timeout: .seconds(10)))
+            #expect(reply["result"] != nil, "\(JSONWriter.string(reply))")
+            ids.append(try #require(reply["id"]?.intValue))
+        }
+        #expect(ids == [1, 2, 3], "with one slot the calls ran in order")
+        #expect(try await busy.nextLine(timeout: .seconds(5)) == nil, "then the connection closed")
+        #expect(try await idle.nextLine(timeout: .seconds(5)) == nil, "the idle connection was closed too")
+        try await stopping.value
+        #expect(server.application.server.connectionCount == 0)
+    }
+
     @Test("the dev environment is created once and reused: same cluster, organisations and keys")
     func devEnvironmentReuse() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("engagement-dev-\(randomToken(bytes: 4))")

@@ -1,0 +1,41 @@
+import Logging
+import NIOCore
+import NIOSSL
+import Synchronization
+
+/// The handlers of one client connection, from the socket up: TLS, the handshake deadline, read idleness,
+/// line framing, and the JSON-RPC connection itself.
+struct ConnectionPipeline: Sendable {
+    let configuration: ServerConfiguration
+    let sslContext: NIOSSLContext
+    let responder: MessageResponder
+    let logger: Logger
+    private let connectionSequence = ConnectionSequence()
+
+    init(configuration: ServerConfiguration, sslContext: NIOSSLContext, responder: MessageResponder, logger: Logger) {
+        self.configuration = configuration
+        self.sslContext = sslContext
+        self.responder = responder
+        self.logger = logger
+    }
+
+    func configure(_ pipeline: ChannelPipeline.SynchronousOperations, admission: ConnectionRegistry.Admission) throws {
+        let session = Session(connectionID: connectionSequence.next())
+        try pipeline.addHandler(NIOSSLServerHandler(context: sslContext))
+        // After the TLS handler: it fires the handshake-completed event towards the tail.
+        try pipeline.addHandler(HandshakeTimeoutHandler(timeout: TimeAmount(configuration.handshakeTimeout)))
+        try pipeline.addHandler(IdleStateHandler(readTimeout: TimeAmount(configuration.idleTimeout)))
+        try pipeline.addHandler(ByteToMessageHandler(LineFrameDecoder(maximumLength: configuration.maximumLineBytes)))
+        try pipeline.addHandler(
+            RPCConnectionHandler(
+                responder: responder, session: session, admission: admission,
+                inFlightLimit: configuration.maximumInFlightPerConnection,
+                maximumConnections: configuration.maximumConnections, logger: logger))
+    }
+}
+
+/// Connection numbers for logs.
+private final class ConnectionSequence: Sendable {
+    private let last = Atomic<UInt64>(0)
+    func next() -> UInt64 { last.add(1, ordering: .relaxed).newValue }
+}

@@ -1,0 +1,63 @@
+import JSONRPC
+import NIOCore
+
+/// Turns a received line into its reply: decoding, batches, dispatch. Shared by all connections; the
+/// connection handler decides when each message runs.
+struct MessageResponder: Sendable {
+    let dispatcher: Dispatcher
+    let maximumBatchSize: Int
+
+    /// Decodes a line; nil for a blank line (ignored, so a human typing into a terminal may press Enter).
+    func decode(_ line: ByteBuffer) -> IncomingMessage? {
+        let bytes = Array(line.readableBytesView)
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return nil }
+        guard String(validating: bytes, as: UTF8.self) != nil else {
+            return .rejected(RPCError(.parseError, "Parse error: the line is not valid UTF-8", reason: "invalid_utf8"))
+        }
+        return IncomingMessage.decode(line: bytes)
+    }
+
+    func containsBarrier(_ message: IncomingMessage) -> Bool {
+        switch message {
+        case .single(.request(let request)): dispatcher.isBarrier(request)
+        case .batch(let entries):
+            entries.contains { if case .request(let request) = $0 { dispatcher.isBarrier(request) } else { false } }
+        default: false
+        }
+    }
+
+    /// The reply line for a message, or nil when nothing is owed (a notification, a batch of notifications).
+    func respond(to message: IncomingMessage, session: Session) async -> [UInt8]? {
+        switch message {
+        case .rejected(let error):
+            return Response(id: .null, body: .error(error)).line
+        case .single(let entry):
+            return await respond(to: entry, session: session)?.line
+        case .batch(let entries):
+            guard entries.count <= maximumBatchSize else {
+                let error = RPCError(
+                    .invalidRequest, "Invalid Request: a batch may hold at most \(maximumBatchSize) requests",
+                    reason: "batch_too_large", limit: maximumBatchSize)
+                return Response(id: .null, body: .error(error)).line
+            }
+            // Batch members run one after another, in order: predictable, and one batch cannot take the whole
+            // database pool.
+            var responses: [Response] = []
+            for entry in entries {
+                if let response = await respond(to: entry, session: session) { responses.append(response) }
+            }
+            return responses.isEmpty ? nil : Response.batchLine(responses)
+        }
+    }
+
+    private func respond(to entry: RequestEntry, session: Session) async -> Response? {
+        switch entry {
+        case .invalid(let id, let error):
+            return Response(id: id, body: .error(error))
+        case .request(let request):
+            let body = await dispatcher.dispatch(request, session: session)
+            guard let id = request.id else { return nil }  // notifications are never answered
+            return Response(id: id, body: body)
+        }
+    }
+}
