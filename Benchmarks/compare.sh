@@ -5,6 +5,8 @@
 #
 #   bash Benchmarks/compare.sh                    # about 6 minutes on 2 cores after the release build
 #   CLIENTS=32 DURATION=30 IDLE="1000 10000" bash Benchmarks/compare.sh
+#   PROFILE=1 bash Benchmarks/compare.sh          # also a perf profile of the point read ($BENCH_DIR/profile.txt)
+#   SCENARIOS="list-page write rollup mix" bash Benchmarks/compare.sh   # also the other scenarios, one row each
 #
 # Everything runs on a private cluster under $BENCH_DIR (default /tmp/engagement-compare), removed first.
 set -euo pipefail
@@ -12,7 +14,7 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 dir="${BENCH_DIR:-/tmp/engagement-compare}"
 port="${BENCH_PORT:-7643}"
 clients="${CLIENTS:-32}"
-duration="${DURATION:-30}"
+duration="${DURATION:-20}"
 orgs="${ORGS:-32}"
 per_org="${PER_ORG:-200}"
 idle_counts="${IDLE:-1000 10000}"
@@ -27,8 +29,11 @@ fi
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 cd "$repo"
-swift build -c release 2>&1 | tail -1
-release="$repo/.build/release"
+# A release build of its own, without debug information (a third faster to build from scratch on 2 cores;
+# perf still finds every symbol in the symbol table).
+swift build -c release -debug-info-format none --scratch-path "$repo/.build-bench" 2>&1 | tail -1
+echo "release build: ${SECONDS} s"
+release="$repo/.build-bench/release"
 
 rm -rf "$dir" && mkdir -p "$dir"
 ENGAGEMENT_DB_POOL_SIZE=$pool ENGAGEMENT_MAX_CONNECTIONS=20000 ENGAGEMENT_LOG_LEVEL=warning \
@@ -121,6 +126,29 @@ run_pgbench "pgbench via pgbouncer, extended" extended 127.0.0.1 6543
     --output "$dir/loadgen.json" > "$dir/loadgen.md"
 server_cps=$(python3 -c "import json;print(json.load(open('$dir/loadgen.json'))['calls_per_second'])")
 
+# Optional: the other scenarios over the same data (list page, write, rollup, mix), one row each.
+for scenario in ${SCENARIOS:-}; do
+    "$release/engagement-loadgen" --connection-file "$dir/keys.json" --scenario "$scenario" --connections "$clients" \
+        --depth 1 --duration "$duration" --warmup 5 --server-pid "$server" --postgres-pid "$postmaster" \
+        --output "$dir/loadgen-$scenario.json" | tail -1 >> "$dir/scenarios.md"
+done
+
+# Optional: where the time goes. The same point-read load again, sampled system-wide by perf (every process on
+# the machine: server, PostgreSQL backends, load generator, kernel), summarised by process, by shared object
+# and by symbol.
+if [ "${PROFILE:-0}" = 1 ]; then
+    command -v perf >/dev/null 2>&1 || { export DEBIAN_FRONTEND=noninteractive; apt-get install -y -qq linux-perf >/dev/null; }
+    "$release/engagement-loadgen" --connection-file "$dir/keys.json" --scenario point-read --connections "$clients" \
+        --depth 1 --duration "$((duration + 10))" --warmup 5 > /dev/null &
+    loadgen=$!
+    sleep 8
+    perf record -a -F 999 -o "$dir/perf.data" -- sleep "$duration" 2> /dev/null
+    wait "$loadgen"
+    perf script -i "$dir/perf.data" -F comm,pid,ip,sym,dso 2>/dev/null | python3 "$repo/Benchmarks/perf-summary.py" \
+        | swift demangle --simplified > "$dir/profile.txt"
+    echo "profile: $dir/profile.txt"
+fi
+
 echo
 echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(date -u +%Y-%m-%d), commit $(git -C "$repo" rev-parse --short HEAD); $clients clients, ${duration} s, $orgs organisations × $per_org engagements, server pool $pool"
 echo
@@ -133,9 +161,12 @@ done < "$dir/results.txt"
 printf '| server point read (engagement-loadgen) | %.0f | 1.00 |\n' "$server_cps"
 echo
 cat "$dir/loadgen.md"
+[ -f "$dir/scenarios.md" ] && cat "$dir/scenarios.md"
 echo
 echo "| idle authenticated TLS connections | server RSS before (MiB) | after (MiB) | per connection (KiB) |"
 echo "|---|---|---|---|"
 for count in $idle_counts; do
     "$release/engagement-loadgen" --connection-file "$dir/keys.json" --idle "$count" --server-pid "$server" | tail -1
 done
+echo
+echo "compare.sh took ${SECONDS} s (release build included)"
