@@ -3,7 +3,7 @@
 # the same SQL in the same transaction shape, the same pgbench through pgbouncer (transaction mode) as a reference
 # for what a thin C proxy costs, and the server's memory per idle authenticated TLS connection.
 #
-#   bash Benchmarks/compare.sh                    # about 6 minutes on 2 cores after the release build
+#   bash Benchmarks/compare.sh                    # 9.5 minutes from a fresh clone on 2 cores (6.5 of them building)
 #   CLIENTS=32 DURATION=30 IDLE="1000 10000" bash Benchmarks/compare.sh
 #   PROFILE=1 bash Benchmarks/compare.sh          # also a perf profile of the point read ($BENCH_DIR/profile.txt)
 #   SCENARIOS="list-page write rollup mix" bash Benchmarks/compare.sh   # also the other scenarios, one row each
@@ -29,7 +29,7 @@ fi
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 cd "$repo"
-# A release build of its own, without debug information (a third faster to build from scratch on 2 cores;
+# A release build of its own, without debug information (387 s instead of 438 s from scratch on 2 cores;
 # perf still finds every symbol in the symbol table).
 swift build -c release -debug-info-format none --scratch-path "$repo/.build-bench" 2>&1 | tail -1
 echo "release build: ${SECONDS} s"

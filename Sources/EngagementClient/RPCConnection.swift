@@ -46,10 +46,12 @@ public actor RPCConnection {
     private let channel: any Channel
     private var writer: NIOAsyncChannelOutboundWriter<ByteBuffer>?
     private var lines: [[UInt8]] = []
-    private var lineWaiters: [(id: Int, continuation: CheckedContinuation<[UInt8]?, any Error>)] = []
+    private var lineWaiters: [(deadline: ContinuousClock.Instant, continuation: CheckedContinuation<[UInt8]?, any Error>)] = []
+    /// Fails waiters whose deadline passed: one task sleeping until the earliest deadline (and its target),
+    /// rather than a timer task started and cancelled for every line read.
+    private var waiterExpiry: (task: Task<Void, Never>, until: ContinuousClock.Instant)?
     private var closed = false
     private var closeError: (any Error)?
-    private var nextWaiterID = 0
     private var nextRequestID = 1
     /// Replies read while looking for another id, kept for whoever asks for them.
     private var unclaimed: [RequestID: JSONValue] = [:]
@@ -128,6 +130,8 @@ public actor RPCConnection {
         writer = nil
         for waiter in lineWaiters { waiter.continuation.resume(returning: nil) }
         lineWaiters.removeAll()
+        waiterExpiry?.task.cancel()
+        waiterExpiry = nil
     }
 
     /// Sends bytes as they are (the caller adds `\n`).
@@ -142,21 +146,31 @@ public actor RPCConnection {
     public func nextLine(timeout: Duration = .seconds(10)) async throws -> [UInt8]? {
         if !lines.isEmpty { return lines.removeFirst() }
         if closed { return nil }
-        let id = nextWaiterID
-        nextWaiterID += 1
-        let timer = Task {
-            try await Task.sleep(for: timeout)
-            self.expire(id)
-        }
-        defer { timer.cancel() }
+        let deadline = ContinuousClock.now + timeout
         return try await withCheckedThrowingContinuation { continuation in
-            lineWaiters.append((id, continuation))
+            lineWaiters.append((deadline, continuation))
+            if let expiry = waiterExpiry, expiry.until <= deadline { return }
+            waiterExpiry?.task.cancel()
+            waiterExpiry = (Task { await self.expireWaiters(sleepingUntil: deadline) }, deadline)
         }
     }
 
-    private func expire(_ id: Int) {
-        guard let index = lineWaiters.firstIndex(where: { $0.id == id }) else { return }
-        lineWaiters.remove(at: index).continuation.resume(throwing: RPCClientError.timedOut)
+    /// Sleeps until the earliest deadline, fails the waiters past theirs, and repeats while anyone waits.
+    private func expireWaiters(sleepingUntil first: ContinuousClock.Instant) async {
+        var until = first
+        while true {
+            do { try await Task.sleep(until: until, clock: .continuous) } catch { return }  // replaced by an earlier one
+            let now = ContinuousClock.now
+            for (index, waiter) in lineWaiters.enumerated().reversed() where waiter.deadline <= now {
+                lineWaiters.remove(at: index).continuation.resume(throwing: RPCClientError.timedOut)
+            }
+            guard let next = lineWaiters.map(\.deadline).min() else {
+                waiterExpiry = nil
+                return
+            }
+            until = next
+            waiterExpiry?.until = next
+        }
     }
 
     /// The next line parsed as JSON.

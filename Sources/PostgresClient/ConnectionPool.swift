@@ -47,7 +47,12 @@ public actor ConnectionPool {
     private var idle: [PostgresConnection] = []
     /// Connections that exist or are being opened (idle + leased + connecting).
     private var slotsInUse = 0
-    private var waiters: [(id: Int, continuation: CheckedContinuation<PostgresConnection?, any Error>)] = []
+    /// Callers waiting for a connection, oldest first. All wait for the same `acquireTimeout`, so the oldest
+    /// also has the earliest deadline.
+    private var waiters: [(id: Int, deadline: ContinuousClock.Instant, continuation: CheckedContinuation<PostgresConnection?, any Error>)] = []
+    /// Fails waiters whose deadline passed: one task while anyone waits, rather than a timer per waiting call
+    /// (under load most calls wait, and a timer task started and cancelled per call showed in the profile).
+    private var waiterExpiry: Task<Void, Never>?
     private var nextWaiterID = 0
     private var isShutDown = false
     private var opened = 0
@@ -147,6 +152,7 @@ public actor ConnectionPool {
         isShutDown = true
         for waiter in waiters { waiter.continuation.resume(throwing: PoolError.shutDown) }
         waiters.removeAll()
+        waiterExpiry?.cancel()
         let closing = idle
         idle.removeAll()
         slotsInUse -= closing.count
@@ -166,27 +172,32 @@ public actor ConnectionPool {
         }
         let id = nextWaiterID
         nextWaiterID += 1
-        let timeout = configuration.acquireTimeout
-        let timer = Task { [weak self] in
-            try await Task.sleep(for: timeout)
-            await self?.expireWaiter(id)
-        }
-        defer { timer.cancel() }
+        let deadline = ContinuousClock.now + configuration.acquireTimeout
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                waiters.append((id, continuation))
+                waiters.append((id, deadline, continuation))
+                if waiterExpiry == nil { waiterExpiry = Task { await self.expireWaiters() } }
             }
         } onCancel: {
             Task { await self.cancelWaiter(id) }
         }
     }
 
-    private func expireWaiter(_ id: Int) {
-        guard let index = waiters.firstIndex(where: { $0.id == id }) else { return }
-        let waiter = waiters.remove(at: index)
-        let (seconds, attoseconds) = configuration.acquireTimeout.components
-        let milliseconds = Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
-        waiter.continuation.resume(throwing: PoolError.acquireTimedOut(milliseconds: milliseconds))
+    /// Sleeps until the oldest waiter's deadline, fails those past theirs, and repeats while anyone waits.
+    private func expireWaiters() async {
+        defer { waiterExpiry = nil }
+        while let oldest = waiters.first?.deadline, !isShutDown {
+            if oldest > .now {
+                do { try await Task.sleep(until: oldest, clock: .continuous) } catch { return }
+                continue
+            }
+            let (seconds, attoseconds) = configuration.acquireTimeout.components
+            let milliseconds = Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
+            let now = ContinuousClock.now
+            while let first = waiters.first, first.deadline <= now {
+                waiters.removeFirst().continuation.resume(throwing: PoolError.acquireTimedOut(milliseconds: milliseconds))
+            }
+        }
     }
 
     private func cancelWaiter(_ id: Int) {

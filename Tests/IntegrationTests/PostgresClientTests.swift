@@ -120,6 +120,19 @@ struct PostgresClientTests {
             #expect(milliseconds == 200)
             #expect(holderDone.withLock { $0 } == false)
         }
+        // Several waiters at once: each fails at its own deadline (one expiry task serves them all).
+        let waiters = (0..<3).map { _ in
+            Task { () -> Bool in
+                do {
+                    _ = try await pool.withConnection { try $0.query("SELECT 1") }
+                    return false
+                } catch PoolError.acquireTimedOut {
+                    return true
+                }
+            }
+        }
+        for waiter in waiters { #expect(try await waiter.value, "timed out") }
+        #expect(holderDone.withLock { $0 } == false)
         _ = try await holder.value
         #expect(try await pool.withConnection { try $0.query("SELECT 7").int(0, 0) } == 7)
         await pool.shutdown()

@@ -140,6 +140,21 @@ struct ProtocolTests {
         #expect(ids == [1, 2])
     }
 
+    @Test("the client's reply wait: a shorter deadline expires first and alone; the longer wait still gets its line")
+    func clientWaitDeadlines() async throws {
+        let server = try await ServerFixture.start("client-deadlines")
+        defer { Task { try? await server.stop() } }
+        let client = try await server.connect()
+        let long = Task { try await client.nextLine(timeout: .seconds(20)) }
+        try await Task.sleep(for: .milliseconds(100))
+        let started = ContinuousClock.now
+        await #expect(throws: RPCClientError.self) { try await client.nextLine(timeout: .milliseconds(200)) }
+        #expect(ContinuousClock.now - started < .seconds(10), "the short wait did not wait for the long one's deadline")
+        try await client.send(line: #"{"jsonrpc":"2.0","method":"system.ping","id":1}"#)
+        let line = try #require(try await long.value)
+        #expect(try JSONParser.parse(line)["id"] == 1)
+    }
+
     @Test("pipelined calls are all answered, each with its own id")
     func pipelining() async throws {
         let server = try await ServerFixture.start("pipeline")
