@@ -36,17 +36,67 @@ struct Worker: Sendable {
         while !started.isEmpty {
             guard let line = try await connection.nextLine(timeout: .seconds(60)) else { break }
             let now = ContinuousClock.now
-            let reply = try JSONParser.parse(line)
-            guard let id = reply["id"]?.intValue, let sentAt = started.removeValue(forKey: id) else { continue }
+            let reply = try ReplySummary(line)
+            guard let id = reply.id, let sentAt = started.removeValue(forKey: id) else { continue }
             if sentAt >= measureFrom && now <= end {
                 let elapsed = (now - sentAt).components
                 _ = result.latencies.record(UInt64(elapsed.seconds) * 1_000_000 + UInt64(elapsed.attoseconds / 1_000_000_000_000))
                 result.calls += 1
-                if let code = reply["error"]?["code"]?.intValue { result.errors[code, default: 0] += 1 }
+                if let code = reply.errorCode { result.errors[code, default: 0] += 1 }
             }
             if now < end { try await send() }
         }
         return result
+    }
+}
+
+/// A reply's id and error code. The server writes `{"jsonrpc":"2.0","result":…,"id":N}` or
+/// `{"jsonrpc":"2.0","error":{"code":C,…},"id":N}`; those are read from both ends of the line without parsing
+/// the result (the load generator shares the machine with the server, so its own cost counts), anything else is
+/// parsed in full.
+struct ReplySummary {
+    let id: Int?
+    let errorCode: Int?
+
+    private static let resultPrefix = Array(#"{"jsonrpc":"2.0","result":"#.utf8)
+    private static let errorPrefix = Array(#"{"jsonrpc":"2.0","error":{"code":"#.utf8)
+    private static let idKey = Array(#","id":"#.utf8)
+
+    init(_ line: [UInt8]) throws {
+        if let id = Self.trailingID(line) {
+            if line.starts(with: Self.resultPrefix) {
+                (self.id, errorCode) = (id, nil)
+                return
+            }
+            if line.starts(with: Self.errorPrefix), let code = Self.integer(line[Self.errorPrefix.count...]) {
+                (self.id, errorCode) = (id, code)
+                return
+            }
+        }
+        let reply = try JSONParser.parse(line)
+        (id, errorCode) = (reply["id"]?.intValue, reply["error"]?["code"]?.intValue)
+    }
+
+    /// N of a line ending in `,"id":N}`: the top level's last member (a nested object would end in `}}`).
+    private static func trailingID(_ line: [UInt8]) -> Int? {
+        guard line.last == UInt8(ascii: "}") else { return nil }
+        var start = line.count - 1
+        while start > 0, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(line[start - 1]) { start -= 1 }
+        guard start < line.count - 1, start >= idKey.count, line[(start - idKey.count)..<start].elementsEqual(idKey) else { return nil }
+        return integer(line[start..<(line.count - 1)])
+    }
+
+    private static func integer(_ bytes: ArraySlice<UInt8>) -> Int? {
+        let negative = bytes.first == UInt8(ascii: "-")
+        var value = 0
+        var digits = 0
+        for byte in bytes.dropFirst(negative ? 1 : 0) {
+            guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { break }
+            value = value * 10 + Int(byte - UInt8(ascii: "0"))
+            digits += 1
+            if digits > 18 { return nil }
+        }
+        return digits == 0 ? nil : (negative ? -value : value)
     }
 }
 
