@@ -4,7 +4,8 @@
 # for what a thin C proxy costs, and the server's memory per idle authenticated TLS connection.
 #
 #   bash Benchmarks/compare.sh                    # 9.5 minutes from a fresh clone on 2 cores (6.5 of them building)
-#   CLIENTS=32 DURATION=30 IDLE="1000 10000" bash Benchmarks/compare.sh
+#   CLIENTS=32 DURATION=30 ROUNDS=3 IDLE="1000 10000" bash Benchmarks/compare.sh
+#   EXTENDED=1 bash Benchmarks/compare.sh         # also pgbench direct with the extended protocol
 #   PROFILE=1 bash Benchmarks/compare.sh          # also a perf profile of the point read ($BENCH_DIR/profile.txt)
 #   SCENARIOS="list-page write rollup mix" bash Benchmarks/compare.sh   # also the other scenarios, one row each
 #
@@ -14,7 +15,8 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 dir="${BENCH_DIR:-/tmp/engagement-compare}"
 port="${BENCH_PORT:-7643}"
 clients="${CLIENTS:-32}"
-duration="${DURATION:-20}"
+duration="${DURATION:-15}"
+rounds="${ROUNDS:-2}"
 orgs="${ORGS:-32}"
 per_org="${PER_ORG:-200}"
 idle_counts="${IDLE:-1000 10000}"
@@ -95,8 +97,20 @@ run_pgbench() {  # $1 label, $2 mode, $3 host, $4 port
 }
 
 : > "$dir/results.txt"
-run_pgbench "pgbench direct, prepared" prepared "$pghost" "$pgport"
-run_pgbench "pgbench direct, extended" extended "$pghost" "$pgport"
+# The server's point read and pgbench on its SQL, alternately, ROUNDS times: both see the same machine noise
+# (throughput on this shared 2-core machine drifts by ±15 % over minutes), and the ratio is taken per round.
+: > "$dir/loadgen.md"
+for round in $(seq 1 "$rounds"); do
+    run_pgbench "pgbench direct, prepared, round $round" prepared "$pghost" "$pgport"
+    "$release/engagement-loadgen" --connection-file "$dir/keys.json" --scenario point-read --connections "$clients" \
+        --depth 1 --duration "$duration" --warmup 5 --server-pid "$server" --postgres-pid "$postmaster" \
+        --output "$dir/loadgen-$round.json" > "$dir/loadgen-$round.md"
+    [ "$round" = 1 ] && head -2 "$dir/loadgen-$round.md" >> "$dir/loadgen.md"
+    tail -1 "$dir/loadgen-$round.md" >> "$dir/loadgen.md"
+    cps=$(python3 -c "import json;print(json.load(open('$dir/loadgen-$round.json'))['calls_per_second'])")
+    echo "server point read (engagement-loadgen), round $round|$cps|" >> "$dir/results.txt"
+done
+[ "${EXTENDED:-0}" = 1 ] && run_pgbench "pgbench direct, extended" extended "$pghost" "$pgport"
 
 # pgbouncer in transaction mode with as many server connections as the server's pool.
 cat > "$dir/pgbouncer.ini" <<INI
@@ -121,10 +135,6 @@ sleep 1
 # Prepared statements do not survive transaction pooling in this pgbouncer: extended protocol, unnamed statements.
 run_pgbench "pgbench via pgbouncer, extended" extended 127.0.0.1 6543
 
-"$release/engagement-loadgen" --connection-file "$dir/keys.json" --scenario point-read --connections "$clients" \
-    --depth 1 --duration "$duration" --warmup 5 --server-pid "$server" --postgres-pid "$postmaster" \
-    --output "$dir/loadgen.json" > "$dir/loadgen.md"
-server_cps=$(python3 -c "import json;print(json.load(open('$dir/loadgen.json'))['calls_per_second'])")
 
 # Optional: the other scenarios over the same data (list page, write, rollup, mix), one row each.
 for scenario in ${SCENARIOS:-}; do
@@ -152,13 +162,29 @@ fi
 echo
 echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(date -u +%Y-%m-%d), commit $(git -C "$repo" rev-parse --short HEAD); $clients clients, ${duration} s, $orgs organisations × $per_org engagements, server pool $pool"
 echo
-echo "| what | transactions or calls/s | ratio server ÷ this |"
-echo "|---|---|---|"
-while IFS='|' read -r label tps latency; do
-    ratio=$(python3 -c "import sys; t = float(sys.argv[2] or 0); print(f'{float(sys.argv[1]) / t:.2f}' if t > 0 else '–')" "$server_cps" "$tps")
-    printf '| %s | %s | %s |\n' "$label" "${tps:-failed}" "$ratio"
-done < "$dir/results.txt"
-printf '| server point read (engagement-loadgen) | %.0f | 1.00 |\n' "$server_cps"
+# Ratios: the server's round r against pgbench's round r; the references (pgbouncer, extended) against the
+# median of the server's rounds.
+python3 - "$dir/results.txt" <<'PY'
+import re, statistics, sys
+rows = [line.rstrip("\n").split("|") for line in open(sys.argv[1]) if line.strip()]
+server = {re.search(r"round (\d+)", label).group(1): float(tps) for label, tps, _ in rows if label.startswith("server")}
+median = statistics.median(server.values())
+print("| what | transactions or calls/s | ratio server ÷ this |")
+print("|---|---|---|")
+for label, tps, _ in rows:
+    if label.startswith("server"):
+        continue
+    value = float(tps or 0)
+    round_ = re.search(r"round (\d+)", label)
+    reference = server[round_.group(1)] if round_ else median
+    print(f"| {label} | {value:,.0f} | {reference / value:.2f} |" if value else f"| {label} | failed | – |")
+for round_, cps in server.items():
+    print(f"| server point read (engagement-loadgen), round {round_} | {cps:,.0f} | 1.00 |")
+ratios = [server[r] / float(tps) for label, tps, _ in rows if label.startswith("pgbench direct, prepared")
+          for r in [re.search(r"round (\d+)", label).group(1)] if float(tps or 0) > 0]
+if ratios:
+    print(f"\nserver ÷ pgbench prepared, per round: {', '.join(f'{x:.2f}' for x in ratios)}; median {statistics.median(ratios):.2f}")
+PY
 echo
 cat "$dir/loadgen.md"
 [ -f "$dir/scenarios.md" ] && cat "$dir/scenarios.md"
