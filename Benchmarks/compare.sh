@@ -19,6 +19,7 @@ duration="${DURATION:-15}"
 rounds="${ROUNDS:-2}"
 orgs="${ORGS:-32}"
 per_org="${PER_ORG:-200}"
+months="${MONTHS:-2}"
 idle_counts="${IDLE:-1000 10000}"
 pool="${POOL:-10}"
 bin=/usr/lib/postgresql/15/bin
@@ -51,7 +52,8 @@ for _ in $(seq 1 120); do [ -f "$dir/dev/connection.json" ] && grep -q '"port"' 
 sleep 2
 
 "$release/engagementctl" seed --connection-file "$dir/dev/connection.json" --orgs "$orgs" \
-    --engagements-per-org "$per_org" --months 3 --seed 1 --keys-file "$dir/keys.json" 2>&1 | tail -1
+    --engagements-per-org "$per_org" --months "$months" --seed 1 --keys-file "$dir/keys.json" 2>&1 | tail -1
+echo "seeded: ${SECONDS} s"
 
 # Connection details: the application role's URL (what the server uses) and the postmaster's pid.
 eval "$(python3 - "$dir" <<'PY'
@@ -160,7 +162,7 @@ if [ "${PROFILE:-0}" = 1 ]; then
 fi
 
 echo
-echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(date -u +%Y-%m-%d), commit $(git -C "$repo" rev-parse --short HEAD); $clients clients, ${duration} s, $orgs organisations × $per_org engagements, server pool $pool"
+echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(date -u +%Y-%m-%d), commit $(git -C "$repo" rev-parse --short HEAD); $clients clients, ${duration} s, $orgs organisations × $per_org engagements ($months months of check-ins), server pool $pool"
 echo
 # Ratios: the server's round r against pgbench's round r; the references (pgbouncer, extended) against the
 # median of the server's rounds.
