@@ -159,7 +159,10 @@ public actor RPCConnection {
     private func expireWaiters(sleepingUntil first: ContinuousClock.Instant) async {
         var until = first
         while true {
-            do { try await Task.sleep(until: until, clock: .continuous) } catch { return }  // replaced by an earlier one
+            try? await Task.sleep(until: until, clock: .continuous)
+            // Replaced by a task for an earlier deadline (possibly after this one woke, before it got back on
+            // the actor): that task owns `waiterExpiry` now.
+            if Task.isCancelled { return }
             let now = ContinuousClock.now
             for (index, waiter) in lineWaiters.enumerated().reversed() where waiter.deadline <= now {
                 lineWaiters.remove(at: index).continuation.resume(throwing: RPCClientError.timedOut)
