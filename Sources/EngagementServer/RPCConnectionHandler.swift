@@ -10,7 +10,8 @@ import NIOTLS
 /// concurrently up to the per-connection cap, so **replies may come out of order** (clients match them by id);
 /// barrier messages (`session.authenticate`, or a batch containing one) run alone, after those before them and
 /// before those after them. Back-pressure: while a call waits for a slot (or for a barrier) the handler holds
-/// the channel's reads, so a fast client fills its own socket buffer instead of the server's memory.
+/// the channel's reads, so a fast client fills its own socket buffer instead of the server's memory. Lines are
+/// decoded on the event loop (bounded by the line limit); the call itself runs in its task.
 ///
 /// Endings: a line over the limit is answered (after the calls before it) and the connection closes; on
 /// graceful shutdown the connection stops reading, answers what it has received, and closes; the idle timeout
