@@ -10,6 +10,8 @@ struct ConnectionPipeline: Sendable {
     let sslContext: NIOSSLContext
     let responder: MessageResponder
     let logger: Logger
+    private let handshakeTimeout: TimeAmount
+    private let idleTimeout: TimeAmount
     private let connectionSequence = ConnectionSequence()
 
     init(configuration: ServerConfiguration, sslContext: NIOSSLContext, responder: MessageResponder, logger: Logger) {
@@ -17,14 +19,16 @@ struct ConnectionPipeline: Sendable {
         self.sslContext = sslContext
         self.responder = responder
         self.logger = logger
+        self.handshakeTimeout = TimeAmount(configuration.handshakeTimeout)
+        self.idleTimeout = TimeAmount(configuration.idleTimeout)
     }
 
     func configure(_ pipeline: ChannelPipeline.SynchronousOperations, admission: ConnectionRegistry.Admission) throws {
         let session = Session(connectionID: connectionSequence.next())
         try pipeline.addHandler(NIOSSLServerHandler(context: sslContext))
         // After the TLS handler: it fires the handshake-completed event towards the tail.
-        try pipeline.addHandler(HandshakeTimeoutHandler(timeout: TimeAmount(configuration.handshakeTimeout)))
-        try pipeline.addHandler(IdleStateHandler(readTimeout: TimeAmount(configuration.idleTimeout)))
+        try pipeline.addHandler(HandshakeTimeoutHandler(timeout: handshakeTimeout))
+        try pipeline.addHandler(IdleStateHandler(readTimeout: idleTimeout))
         try pipeline.addHandler(ByteToMessageHandler(LineFrameDecoder(maximumLength: configuration.maximumLineBytes)))
         try pipeline.addHandler(
             RPCConnectionHandler(
@@ -38,4 +42,11 @@ struct ConnectionPipeline: Sendable {
 private final class ConnectionSequence: Sendable {
     private let last = Atomic<UInt64>(0)
     func next() -> UInt64 { last.add(1, ordering: .relaxed).newValue }
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
 }

@@ -64,11 +64,7 @@ final class ConnectionRegistry: Sendable {
     /// Refuses new connections, asks every open one to finish (`GracefulShutdownEvent`), and returns once all
     /// have closed.
     func drain() async {
-        let channels = state.withLock { state -> [any Channel] in
-            state.draining = true
-            return Array(state.channels.values)
-        }
-        for channel in channels { channel.pipeline.fireUserInboundEventTriggered(GracefulShutdownEvent()) }
+        for channel in stopAdmitting() { channel.pipeline.fireUserInboundEventTriggered(GracefulShutdownEvent()) }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let done = state.withLock { state -> Bool in
                 if state.channels.isEmpty { return true }
@@ -81,11 +77,15 @@ final class ConnectionRegistry: Sendable {
 
     /// Closes every connection at once (the server's task was cancelled rather than shut down gracefully).
     func closeAll() {
-        let channels = state.withLock { state -> [any Channel] in
+        for channel in stopAdmitting() { channel.close(promise: nil) }
+    }
+
+    /// Refuses connections from now on; returns those open.
+    private func stopAdmitting() -> [any Channel] {
+        state.withLock { state in
             state.draining = true
             return Array(state.channels.values)
         }
-        for channel in channels { channel.close(promise: nil) }
     }
 }
 
