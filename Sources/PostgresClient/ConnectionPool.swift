@@ -191,8 +191,7 @@ public actor ConnectionPool {
                 do { try await Task.sleep(until: oldest, clock: .continuous) } catch { return }
                 continue
             }
-            let (seconds, attoseconds) = configuration.acquireTimeout.components
-            let milliseconds = Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
+            let milliseconds = Int(configuration.acquireTimeout.wholeMilliseconds)
             let now = ContinuousClock.now
             while let first = waiters.first, first.deadline <= now {
                 waiters.removeFirst().continuation.resume(throwing: PoolError.acquireTimedOut(milliseconds: milliseconds))

@@ -26,8 +26,7 @@ extension PostgresConnection {
         let socket = PQsocket(handle)
         guard socket >= 0 else { throw .connectionLost("the connection has no socket") }
         var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
-        let milliseconds = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
-        let ready = poll(&descriptor, 1, milliseconds)
+        let ready = poll(&descriptor, 1, Int32(clamping: timeout.wholeMilliseconds))
         if ready < 0 && errno != EINTR { throw .connectionLost("poll failed: errno \(errno)") }
         if ready > 0 {
             guard PQconsumeInput(handle) == 1 else { throw .connectionLost(Self.errorMessage(handle)) }

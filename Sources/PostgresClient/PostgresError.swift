@@ -111,3 +111,11 @@ public enum PoolError: Error, Sendable, CustomStringConvertible {
         }
     }
 }
+
+extension Duration {
+    /// Whole milliseconds (fractions dropped), for libpq and poll timeouts and for error messages.
+    var wholeMilliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}
