@@ -29,8 +29,7 @@ enum CheckInBulkMethods {
             var statements: [Statement] = []
             for index in indices {
                 let period = items[index]["period"]?.stringValue
-                statements.append(Statement(
-                    "SELECT set_config('app.change_reason', $1, true)", [CheckInMethods.resubmissionReason(items[index])]))
+                statements.append(CheckInMethods.changeReason(CheckInMethods.resubmissionReason(items[index])))
                 statements.append(CheckInMethods.submitStatement(
                     id: UUID(), engagement: engagement, period: period, content: CheckInMethods.content(of: items[index]),
                     replace: items[index]["replace"]?.boolValue ?? false))

@@ -64,7 +64,7 @@ enum CheckInMethods {
         let engagement = params.string("engagement_id")
         let month = params.string("period")
         return try await context.jsonOfLast([
-            Statement("SELECT set_config('app.change_reason', $1, true)", [resubmissionReason(params.values)]),
+            changeReason(resubmissionReason(params.values)),
             submitStatement(id: UUID(), engagement: engagement, period: month, content: content(params),
                             replace: params.bool("replace") ?? false, idempotency: (key, hash)),
             // By month rather than id: a resubmission keeps the check-in's id.
@@ -86,8 +86,7 @@ enum CheckInMethods {
     ) { context, params throws(RPCError) in
         let version = params.int("version") ?? 0
         let results = try await context.run([
-            // Read by the revision trigger at commit; gone with the transaction.
-            Statement("SELECT set_config('app.change_reason', $1, true)", [params.string("reason") ?? ""]),
+            changeReason(params.string("reason") ?? ""),
             Statement(
                 "SELECT (w).written, (w).current_version FROM (SELECT app.write_check_in($1::uuid, NULL, NULL, $2, $3::jsonb, false) AS w OFFSET 0) s",
                 [params.string("id"), version, content(params)]),
@@ -159,6 +158,12 @@ enum CheckInMethods {
         .init("replace", .boolean, required: false, "true: resubmit a month that exists (its whole content is replaced, as a new revision); default false: -32004 already_exists"),
         .init("reason", .string(maxLength: 1000), required: false, "why, kept in the history of a resubmission"),
     ]
+
+    /// Sets the reason the revision of this transaction's check-in write records (read by the revision trigger at
+    /// commit; gone with the transaction).
+    static func changeReason(_ reason: String) -> Statement {
+        Statement("SELECT set_config('app.change_reason', $1, true)", [reason])
+    }
 
     /// The reason a revision records for a submission: given, or "resubmitted" for a replacement.
     static func resubmissionReason(_ values: JSONObject) -> String {
