@@ -96,9 +96,7 @@ run_pgbench() {  # $1 label, $2 mode, $3 host, $4 port
         -h "$3" -p "$4" -U engagement_app "$pgdb" 2>&1) || { echo "pgbench ($1) failed:" >&2; echo "$out" | tail -5 >&2; }
     local tps
     tps=$(echo "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | tail -1)
-    local latency
-    latency=$(echo "$out" | sed -n 's/^latency average = \([0-9.]*\) ms/\1/p')
-    echo "$1|$tps|$latency" >> "$dir/results.txt"
+    echo "$1|$tps" >> "$dir/results.txt"
     echo "$out" > "$dir/pgbench-$1.log"
 }
 
@@ -114,7 +112,7 @@ for round in $(seq 1 "$rounds"); do
     [ "$round" = 1 ] && head -2 "$dir/loadgen-$round.md" >> "$dir/loadgen.md"
     tail -1 "$dir/loadgen-$round.md" >> "$dir/loadgen.md"
     cps=$(python3 -c "import json;print(json.load(open('$dir/loadgen-$round.json'))['calls_per_second'])")
-    echo "server point read (engagement-loadgen), round $round|$cps|" >> "$dir/results.txt"
+    echo "server point read (engagement-loadgen), round $round|$cps" >> "$dir/results.txt"
 done
 [ "${EXTENDED:-0}" = 1 ] && run_pgbench "pgbench direct, extended" extended "$pghost" "$pgport"
 
@@ -173,11 +171,11 @@ echo
 python3 - "$dir/results.txt" <<'PY'
 import re, statistics, sys
 rows = [line.rstrip("\n").split("|") for line in open(sys.argv[1]) if line.strip()]
-server = {re.search(r"round (\d+)", label).group(1): float(tps) for label, tps, _ in rows if label.startswith("server")}
+server = {re.search(r"round (\d+)", label).group(1): float(tps) for label, tps in rows if label.startswith("server")}
 median = statistics.median(server.values())
 print("| what | transactions or calls/s | ratio server ÷ this |")
 print("|---|---|---|")
-for label, tps, _ in rows:
+for label, tps in rows:
     if label.startswith("server"):
         continue
     value = float(tps or 0)
@@ -186,7 +184,7 @@ for label, tps, _ in rows:
     print(f"| {label} | {value:,.0f} | {reference / value:.2f} |" if value else f"| {label} | failed | – |")
 for round_, cps in server.items():
     print(f"| server point read (engagement-loadgen), round {round_} | {cps:,.0f} | 1.00 |")
-ratios = [server[r] / float(tps) for label, tps, _ in rows if label.startswith("pgbench direct, prepared")
+ratios = [server[r] / float(tps) for label, tps in rows if label.startswith("pgbench direct, prepared")
           for r in [re.search(r"round (\d+)", label).group(1)] if float(tps or 0) > 0]
 if ratios:
     print(f"\nserver ÷ pgbench prepared, per round: {', '.join(f'{x:.2f}' for x in ratios)}; median {statistics.median(ratios):.2f}")

@@ -51,11 +51,7 @@ struct LoadGenerator: AsyncParsableCommand {
         var clients: [(RPCConnection, [String])] = []
         for index in 0..<connections {
             let key = keys[index % keys.count]
-            let client = try await RPCConnection.connect(host: host, port: port, tls: tls)
-            guard try await client.call("session.authenticate", ["api_key": .string(key)])["result"] != nil else {
-                throw ValidationError("a key of \(connectionFile) was refused")
-            }
-            clients.append((client, engagements[key] ?? []))
+            clients.append((try await Self.authenticatedConnection(host: host, port: port, tls: tls, key: key), engagements[key] ?? []))
         }
 
         let start = ContinuousClock.now
@@ -95,11 +91,7 @@ struct LoadGenerator: AsyncParsableCommand {
             open += try await withThrowingTaskGroup(of: RPCConnection.self) { group in
                 for index in start..<min(start + 100, count) {
                     group.addTask {
-                        let client = try await RPCConnection.connect(host: host, port: port, tls: tls)
-                        guard try await client.call("session.authenticate", ["api_key": .string(keys[index % keys.count])])["result"] != nil else {
-                            throw ValidationError("a key was refused")
-                        }
-                        return client
+                        try await Self.authenticatedConnection(host: host, port: port, tls: tls, key: keys[index % keys.count])
                     }
                 }
                 var batch: [RPCConnection] = []
@@ -124,9 +116,8 @@ struct LoadGenerator: AsyncParsableCommand {
 
     /// Up to 2,000 engagement ids of the key's organisation.
     static func engagementIDs(host: String, port: Int, tls: ClientTLS, key: String) async throws -> [String] {
-        let client = try await RPCConnection.connect(host: host, port: port, tls: tls)
+        let client = try await authenticatedConnection(host: host, port: port, tls: tls, key: key)
         defer { Task { await client.close() } }
-        _ = try await client.call("session.authenticate", ["api_key": .string(key)])
         var ids: [String] = []
         var cursor: JSONValue = .null
         repeat {
@@ -137,6 +128,16 @@ struct LoadGenerator: AsyncParsableCommand {
             cursor = page["result"]?["next_cursor"] ?? .null
         } while cursor != .null && ids.count < 2000
         return ids
+    }
+
+    /// A connection authenticated with `key`.
+    static func authenticatedConnection(host: String, port: Int, tls: ClientTLS, key: String) async throws -> RPCConnection {
+        let client = try await RPCConnection.connect(host: host, port: port, tls: tls)
+        guard try await client.call("session.authenticate", ["api_key": .string(key)])["result"] != nil else {
+            await client.close()
+            throw ValidationError("the server refused an API key of the connection file")
+        }
+        return client
     }
 }
 
