@@ -1,6 +1,11 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
+let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
+let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+
 let package = Package(
     name: "engagement-service",
     platforms: [.macOS(.v14)],
@@ -21,86 +26,74 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
+        // Each target's dependencies are exactly the modules its files import (checked by PackageManifestTests).
         // The only target that sees libpq's C API directly.
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
-        .target(
-            name: "PostgresClient",
-            dependencies: [
-                "CLibPQ",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-            ]
-        ),
+        .target(name: "PostgresClient", dependencies: ["CLibPQ", logging, .product(name: "NIOPosix", package: "swift-nio")]),
+        // JSON, the JSON-RPC 2.0 envelope, error codes and params schemas: no database, no network.
         .target(name: "JSONRPC"),
+        // One JSON-RPC message per line, for the server and the client alike.
+        .target(name: "LineFraming", dependencies: [nioCore]),
+        // API keys (format, hash, constant-time check) and generated secrets.
+        .target(name: "Credentials", dependencies: [crypto]),
+        // The network side: TLS, framing, limits, connection handling. Knows nothing of the domain: it hands
+        // each request to an `RPCResponder`.
         .target(
-            name: "DatabaseSetup",
+            name: "RPCTransport",
             dependencies: [
-                "PostgresClient",
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Logging", package: "swift-log"),
+                "JSONRPC", "LineFraming", logging, nioCore, .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "NIOTLS", package: "swift-nio"),
             ]
         ),
-        .target(name: "LocalPostgres", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        // The service: method registry, dispatch, sessions, the database runner, background jobs, and the
+        // domain methods grouped by context (Domain/<context>/).
+        .target(
+            name: "EngagementService",
+            dependencies: [
+                "JSONRPC", "PostgresClient", "RPCTransport", "Credentials", crypto, logging, nioCore,
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(name: "DatabaseSetup", dependencies: ["PostgresClient", crypto, logging]),
+        .target(name: "LocalPostgres", dependencies: [logging]),
         .target(
             name: "DevCertificates",
             dependencies: [
-                .product(name: "X509", package: "swift-certificates"),
-                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"), crypto,
                 .product(name: "SwiftASN1", package: "swift-asn1"),
             ]
         ),
-        .target(
-            name: "TenantAdministration",
-            dependencies: ["PostgresClient", .product(name: "Crypto", package: "swift-crypto")]
-        ),
+        // Operator tasks: organisations, keys, reporting logins.
+        .target(name: "TenantAdministration", dependencies: ["PostgresClient", "Credentials"]),
         .target(
             name: "DevEnvironment",
             dependencies: [
                 "LocalPostgres", "DatabaseSetup", "DevCertificates", "TenantAdministration", "PostgresClient", "JSONRPC",
-                .product(name: "Logging", package: "swift-log"),
-            ]
-        ),
-        .target(
-            name: "EngagementServer",
-            dependencies: [
-                "JSONRPC", "PostgresClient", "TenantAdministration",
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "NIOTLS", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                "Credentials", logging,
             ]
         ),
         .target(
             name: "EngagementClient",
             dependencies: [
-                "JSONRPC",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
+                "JSONRPC", "LineFraming", nioCore, .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         .executableTarget(
             name: "engagementd",
             dependencies: [
-                "EngagementServer", "DevEnvironment", "LocalPostgres", "DevCertificates", "DatabaseSetup",
-                "TenantAdministration", "JSONRPC",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "EngagementService", "DevEnvironment", "DatabaseSetup", logging,
+                .product(name: "NIOPosix", package: "swift-nio"), argumentParser,
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // The protocol-level load generator (Benchmarks/README.md); run it as a release build.
         .executableTarget(
             name: "engagement-loadgen",
             dependencies: [
-                "EngagementClient", "JSONRPC",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                "EngagementClient", "JSONRPC", argumentParser, .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             path: "Benchmarks/LoadGenerator"
         ),
@@ -108,20 +101,16 @@ let package = Package(
             name: "engagementctl",
             dependencies: [
                 "EngagementClient", "DatabaseSetup", "TenantAdministration", "PostgresClient", "JSONRPC", "DevEnvironment",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
+                argumentParser,
             ]
         ),
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "EngagementServer", "EngagementClient", "PostgresClient", "DatabaseSetup", "LocalPostgres", "DevEnvironment",
-                "DevCertificates", "TenantAdministration", "JSONRPC",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "Logging", package: "swift-log"),
+                "EngagementService", "EngagementClient", "PostgresClient", "DatabaseSetup", "LocalPostgres", "DevEnvironment",
+                "DevCertificates", "TenantAdministration", "JSONRPC", "Credentials", crypto, logging,
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
     ],

@@ -1,3 +1,4 @@
+import Credentials
 import DatabaseSetup
 import DevCertificates
 import Foundation

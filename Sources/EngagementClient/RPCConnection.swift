@@ -1,5 +1,6 @@
 import Foundation
 import JSONRPC
+import LineFraming
 import NIOCore
 import NIOPosix
 @_exported import enum NIOSSL.TLSVersion
@@ -84,8 +85,8 @@ public actor RPCConnection {
                     try channel.pipeline.syncOperations.addHandler(
                         NIOSSLClientHandler(context: context, serverHostname: serverHostname))
                     try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(ClientLineDecoder(maximumLength: 64 << 20)))
-                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                        ByteToMessageHandler(LineFrameDecoder(maximumLength: 64 << 20)))
+                    return try NIOAsyncChannel<InboundFrame, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
         let connection = RPCConnection(channel: asyncChannel.channel)
@@ -96,7 +97,7 @@ public actor RPCConnection {
     private init(channel: any Channel) { self.channel = channel }
 
     /// Starts the task that owns the channel: it hands the writer over, then appends every line read.
-    private func start(_ asyncChannel: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+    private func start(_ asyncChannel: NIOAsyncChannel<InboundFrame, ByteBuffer>) async {
         await withCheckedContinuation { (ready: CheckedContinuation<Void, Never>) in
             // The task inherits this actor's isolation, so lines are appended in the order they arrive.
             Task {
@@ -104,7 +105,12 @@ public actor RPCConnection {
                     try await asyncChannel.executeThenClose { inbound, outbound in
                         self.setWriter(outbound)
                         ready.resume()
-                        for try await line in inbound { self.received(Array(line.readableBytesView)) }
+                        for try await frame in inbound {
+                            switch frame {
+                            case .line(let line): self.received(Array(line.readableBytesView))
+                            case .lineTooLong(let limit): throw RPCClientError.replyTooLong(limit)
+                            }
+                        }
                     }
                     self.finished(nil)
                 } catch {

@@ -1,3 +1,4 @@
+import Credentials
 import Foundation
 import PostgresClient
 
@@ -7,14 +8,11 @@ extension TenantAdministrator {
         public let name: String
         /// Shown once; PostgreSQL keeps only a SCRAM verifier.
         public let password: String
-
-        /// A fresh password for a reporting login: 24 random bytes, hex encoded.
-        public static func generatePassword() -> String { hex(randomBytes(24)) }
     }
 
     /// Creates a reporting login for an organisation with a fresh random password.
     public func createReportingRole(organisationID: UUID, name: String) throws(Failure) -> ReportingRole {
-        let password = ReportingRole.generatePassword()
+        let password = RandomSecrets.reportingPassword()
         do {
             let verifier = try connection.scramVerifier(password: password, role: name)
             try connection.query("SELECT app.create_reporting_role_for($1::uuid, $2, $3)", [organisationID, name, verifier])

@@ -1,7 +1,7 @@
 import ArgumentParser
 import DatabaseSetup
 import DevEnvironment
-import EngagementServer
+import EngagementService
 import Foundation
 import Logging
 import NIOPosix

@@ -1,6 +1,7 @@
+import Credentials
 import Crypto
 import EngagementClient
-import EngagementServer
+import EngagementService
 import Foundation
 import JSONRPC
 import PostgresClient

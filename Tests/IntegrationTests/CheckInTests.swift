@@ -1,5 +1,5 @@
 import EngagementClient
-import EngagementServer
+import EngagementService
 import Foundation
 import JSONRPC
 import PostgresClient

@@ -1,7 +1,7 @@
 import DatabaseSetup
 import DevEnvironment
 import EngagementClient
-import EngagementServer
+import EngagementService
 import Foundation
 import JSONRPC
 import LocalPostgres

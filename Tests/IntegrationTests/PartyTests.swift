@@ -1,5 +1,6 @@
+import Credentials
 import EngagementClient
-import EngagementServer
+import EngagementService
 import Foundation
 import JSONRPC
 import PostgresClient

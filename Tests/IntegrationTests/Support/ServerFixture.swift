@@ -1,6 +1,6 @@
 import DevEnvironment
 import EngagementClient
-import EngagementServer
+import EngagementService
 import Foundation
 import JSONRPC
 import Logging

@@ -1,4 +1,4 @@
-import EngagementServer
+import EngagementService
 import Foundation
 import JSONRPC
 import Logging

@@ -1,27 +1,18 @@
 import Foundation
+import RPCTransport
 
 /// Everything the server can be configured with. `engagementd serve` reads it from `ENGAGEMENT_*`
-/// environment variables (see `ServerConfiguration.options` and the README's table); `engagementd dev`
-/// fills it in itself.
+/// environment variables (see `ServerConfiguration.options`; the README's table is checked against them by a
+/// test); `engagementd dev` fills it in itself. The transport's part (address, TLS, limits) is
+/// `transport`, whose fields read and write as if they were this struct's own (`configuration.port = 0`).
+@dynamicMemberLookup
 public struct ServerConfiguration: Sendable {
-    public var host = "127.0.0.1"
-    public var port = 7443
-    /// PEM files of the server certificate chain and its private key.
-    public var certificateFile = ""
-    public var privateKeyFile = ""
-    /// When set, clients must present a certificate signed by this CA (mutual TLS).
-    public var clientCAFile: String? = nil
+    public var transport = TransportConfiguration()
     /// URL or conninfo of the server's login role (`engagement_app`).
     public var databaseURL = ""
     public var databasePoolSize = 10
     public var databaseAcquireTimeout: Duration = .seconds(5)
     public var statementTimeout: Duration = .seconds(30)
-    public var maximumLineBytes = 1 << 20
-    public var maximumBatchSize = 100
-    public var maximumConnections = 1024
-    public var maximumInFlightPerConnection = 32
-    public var handshakeTimeout: Duration = .seconds(10)
-    public var idleTimeout: Duration = .seconds(300)
     public var logLevel = "info"
     /// How often time-driven risk rules (decay, freshness) are evaluated; zero turns the sweep off.
     public var maintenanceInterval: Duration = .seconds(900)
@@ -30,7 +21,13 @@ public struct ServerConfiguration: Sendable {
 
     public init() {}
 
-    /// One configurable option: its environment variable, default and meaning (rendered into the README).
+    public subscript<Value>(dynamicMember keyPath: WritableKeyPath<TransportConfiguration, Value>) -> Value {
+        get { transport[keyPath: keyPath] }
+        set { transport[keyPath: keyPath] = newValue }
+    }
+
+    /// One configurable option: its environment variable, default and meaning (the README's table is checked
+    /// against these).
     public struct Option: Sendable {
         public let variable: String
         public let defaultValue: String

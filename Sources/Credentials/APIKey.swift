@@ -20,8 +20,8 @@ public struct APIKey: Sendable, Hashable {
 
     /// A new random key.
     public static func generate() -> APIKey {
-        let keyID = hex(randomBytes(8))
-        let secret = hex(randomBytes(32))
+        let keyID = RandomSecrets.hex(RandomSecrets.bytes(8))
+        let secret = RandomSecrets.hex(RandomSecrets.bytes(32))
         return APIKey(keyID: keyID, text: "\(prefix)\(keyID)_\(secret)")
     }
 
@@ -63,10 +63,3 @@ extension APIKey: CustomStringConvertible {
     public var description: String { "\(Self.prefix)\(keyID)_…" }
 }
 
-func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
-
-/// Bytes from the system's CSPRNG (getrandom on Linux).
-func randomBytes(_ count: Int) -> [UInt8] {
-    var generator = SystemRandomNumberGenerator()
-    return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
-}

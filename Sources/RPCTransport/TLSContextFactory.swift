@@ -12,7 +12,7 @@ public enum TLSContextFactory {
         }
     }
 
-    public static func serverContext(_ configuration: ServerConfiguration) throws -> NIOSSLContext {
+    public static func serverContext(_ configuration: TransportConfiguration) throws -> NIOSSLContext {
         let chain = try load(configuration.certificateFile) { try NIOSSLCertificate.fromPEMFile($0) }
         let key = try load(configuration.privateKeyFile) { try NIOSSLPrivateKey(file: $0, format: .pem) }
         var tls = TLSConfiguration.makeServerConfiguration(

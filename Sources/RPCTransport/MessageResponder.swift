@@ -1,10 +1,10 @@
 import JSONRPC
 import NIOCore
 
-/// Turns a received line into its reply: decoding, batches, dispatch. Shared by all connections; the
-/// connection handler decides when each message runs.
-struct MessageResponder: Sendable {
-    let dispatcher: Dispatcher
+/// Turns a received line into its reply: decoding, batches, and the responder for each request. Shared by
+/// all connections; the connection handler decides when each message runs.
+struct MessageResponder<Responder: RPCResponder>: Sendable {
+    let responder: Responder
     let maximumBatchSize: Int
 
     /// Decodes a line; nil for a blank line (ignored, so a human typing into a terminal may press Enter).
@@ -19,15 +19,15 @@ struct MessageResponder: Sendable {
 
     func containsBarrier(_ message: IncomingMessage) -> Bool {
         switch message {
-        case .single(.request(let request)): dispatcher.isBarrier(request)
+        case .single(.request(let request)): responder.isBarrier(request)
         case .batch(let entries):
-            entries.contains { if case .request(let request) = $0 { dispatcher.isBarrier(request) } else { false } }
+            entries.contains { if case .request(let request) = $0 { responder.isBarrier(request) } else { false } }
         default: false
         }
     }
 
     /// The reply line for a message, or nil when nothing is owed (a notification, a batch of notifications).
-    func respond(to message: IncomingMessage, session: Session) async -> [UInt8]? {
+    func respond(to message: IncomingMessage, session: Responder.Session) async -> [UInt8]? {
         switch message {
         case .rejected(let error):
             return Response(id: .null, body: .error(error)).line
@@ -50,12 +50,12 @@ struct MessageResponder: Sendable {
         }
     }
 
-    private func respond(to entry: RequestEntry, session: Session) async -> Response? {
+    private func respond(to entry: RequestEntry, session: Responder.Session) async -> Response? {
         switch entry {
         case .invalid(let id, let error):
             return Response(id: id, body: .error(error))
         case .request(let request):
-            let body = await dispatcher.dispatch(request, session: session)
+            let body = await responder.respond(to: request, session: session)
             guard let id = request.id else { return nil }  // notifications are never answered
             return Response(id: id, body: body)
         }

@@ -1,7 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
-import ServiceLifecycle
+import Synchronization
 
 /// The TLS, line-delimited JSON-RPC 2.0 server.
 ///
@@ -9,23 +9,24 @@ import ServiceLifecycle
 /// in-flight cap), so **replies may come out of order**: clients match them by id. Barrier methods
 /// (`session.authenticate`) and batches containing one run alone. On graceful shutdown the server stops
 /// accepting, every connection stops reading, answers what it has received, and closes.
-public final class RPCServer: Service, Sendable {
-    public let configuration: ServerConfiguration
+public final class RPCServer: Sendable {
+    public let configuration: TransportConfiguration
     let logger: Logger
     private let serverChannel: any Channel
     private let connections: ConnectionRegistry
+    private let immediateClose = Atomic<Bool>(false)
 
     /// The port actually bound (useful with port 0).
     public let port: Int
 
     /// Binds the listening socket; `run()` then serves.
-    public static func bind(
-        configuration: ServerConfiguration, dispatcher: Dispatcher, group: any EventLoopGroup, logger: Logger
+    public static func bind<Responder: RPCResponder>(
+        configuration: TransportConfiguration, responder: Responder, group: any EventLoopGroup, logger: Logger
     ) async throws -> RPCServer {
         let connections = ConnectionRegistry(maximumConnections: configuration.maximumConnections)
         let pipeline = ConnectionPipeline(
             configuration: configuration, sslContext: try TLSContextFactory.serverContext(configuration),
-            responder: MessageResponder(dispatcher: dispatcher, maximumBatchSize: configuration.maximumBatchSize),
+            responder: MessageResponder(responder: responder, maximumBatchSize: configuration.maximumBatchSize),
             logger: logger)
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
@@ -42,7 +43,7 @@ public final class RPCServer: Service, Sendable {
         return RPCServer(configuration: configuration, logger: logger, serverChannel: channel, connections: connections)
     }
 
-    private init(configuration: ServerConfiguration, logger: Logger, serverChannel: any Channel, connections: ConnectionRegistry) {
+    private init(configuration: TransportConfiguration, logger: Logger, serverChannel: any Channel, connections: ConnectionRegistry) {
         self.configuration = configuration
         self.logger = logger
         self.serverChannel = serverChannel
@@ -53,20 +54,23 @@ public final class RPCServer: Service, Sendable {
     /// Connections being served.
     public var connectionCount: Int { connections.admittedCount }
 
-    public func run() async throws {
+    /// Serves until `shutdown(graceful:)`, then returns once every connection has closed: after answering what
+    /// each had received (graceful), or at once (not graceful, or this task was cancelled).
+    public func run() async {
         logger.info("listening", metadata: ["host": "\(configuration.host)", "port": "\(port)"])
-        let serverChannel = self.serverChannel
-        await withTaskCancellationOrGracefulShutdownHandler {
-            try? await serverChannel.closeFuture.get()
-        } onCancelOrGracefulShutdown: {
-            self.logger.info("graceful shutdown: no longer accepting connections")
-            serverChannel.close(promise: nil)
-        }
-        if Task.isCancelled {
+        try? await serverChannel.closeFuture.get()
+        if Task.isCancelled || immediateClose.load(ordering: .acquiring) {
             connections.closeAll()
         } else {
             await connections.drain()
         }
         logger.info("stopped")
+    }
+
+    /// Stops accepting connections; `run()` then drains (graceful) or closes every connection.
+    public func shutdown(graceful: Bool) {
+        if !graceful { immediateClose.store(true, ordering: .releasing) }
+        logger.info("shutdown: no longer accepting connections", metadata: ["graceful": "\(graceful)"])
+        serverChannel.close(promise: nil)
     }
 }

@@ -1,3 +1,4 @@
+import LineFraming
 import Logging
 import NIOCore
 import NIOSSL
@@ -5,16 +6,16 @@ import Synchronization
 
 /// The handlers of one client connection, from the socket up: TLS, the handshake deadline, read idleness,
 /// line framing, and the JSON-RPC connection itself.
-struct ConnectionPipeline: Sendable {
-    let configuration: ServerConfiguration
+struct ConnectionPipeline<Responder: RPCResponder>: Sendable {
+    let configuration: TransportConfiguration
     let sslContext: NIOSSLContext
-    let responder: MessageResponder
+    let responder: MessageResponder<Responder>
     let logger: Logger
     private let handshakeTimeout: TimeAmount
     private let idleTimeout: TimeAmount
     private let connectionSequence = ConnectionSequence()
 
-    init(configuration: ServerConfiguration, sslContext: NIOSSLContext, responder: MessageResponder, logger: Logger) {
+    init(configuration: TransportConfiguration, sslContext: NIOSSLContext, responder: MessageResponder<Responder>, logger: Logger) {
         self.configuration = configuration
         self.sslContext = sslContext
         self.responder = responder
@@ -24,7 +25,8 @@ struct ConnectionPipeline: Sendable {
     }
 
     func configure(_ pipeline: ChannelPipeline.SynchronousOperations, admission: ConnectionRegistry.Admission) throws {
-        let session = Session(connectionID: connectionSequence.next())
+        let connectionID = connectionSequence.next()
+        let session = responder.responder.openSession(connectionID: connectionID)
         try pipeline.addHandler(NIOSSLServerHandler(context: sslContext))
         // After the TLS handler: it fires the handshake-completed event towards the tail.
         try pipeline.addHandler(HandshakeTimeoutHandler(timeout: handshakeTimeout))
@@ -32,7 +34,7 @@ struct ConnectionPipeline: Sendable {
         try pipeline.addHandler(ByteToMessageHandler(LineFrameDecoder(maximumLength: configuration.maximumLineBytes)))
         try pipeline.addHandler(
             RPCConnectionHandler(
-                responder: responder, session: session, admission: admission,
+                responder: responder, session: session, connectionID: connectionID, admission: admission,
                 inFlightLimit: configuration.maximumInFlightPerConnection,
                 maximumConnections: configuration.maximumConnections, logger: logger))
     }

@@ -1,7 +1,7 @@
 import Foundation
 import JSONRPC
 import PostgresClient
-import TenantAdministration
+import Credentials
 
 /// The methods of the platform itself: discovery, liveness and the session.
 enum BuiltinMethods {

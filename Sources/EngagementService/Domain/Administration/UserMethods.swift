@@ -1,7 +1,7 @@
 import Foundation
 import JSONRPC
 import PostgresClient
-import TenantAdministration
+import Credentials
 
 /// Users of the organisation and their API keys. Everyone may list users (to pick owners); only admins
 /// create, change, disable users and issue or revoke keys. An organisation always keeps an active admin.

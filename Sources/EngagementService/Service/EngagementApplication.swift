@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import PostgresClient
+import RPCTransport
 import ServiceLifecycle
 import Synchronization
 
@@ -30,7 +31,7 @@ public struct EngagementApplication: Sendable {
             logger: logger)
         let dispatcher = Dispatcher(registry: registry, database: TenantDatabase(pool: pool), logger: logger)
         let server = try await RPCServer.bind(
-            configuration: configuration, dispatcher: dispatcher, group: group, logger: logger)
+            configuration: configuration.transport, responder: dispatcher, group: group, logger: logger)
         return EngagementApplication(
             server: server, pool: pool, registry: registry,
             maintenance: MaintenanceService(pool: pool, interval: configuration.maintenanceInterval, logger: logger),
@@ -42,7 +43,7 @@ public struct EngagementApplication: Sendable {
     let rollups: RollupRefresher
 
     /// In start order; `ServiceGroup` shuts them down in reverse.
-    public var services: [any Service] { [PoolService(pool: pool), maintenance, rollups, server] }
+    public var services: [any Service] { [PoolService(pool: pool), maintenance, rollups, TransportService(server: server)] }
 }
 
 extension MethodRegistry {
@@ -70,5 +71,20 @@ struct PoolService: Service {
         let pool = self.pool
         await cancelWhenGracefulShutdown { await pool.run() }
         await pool.shutdown()
+    }
+}
+
+/// Serves the transport; graceful shutdown lets every connection answer what it received, cancellation closes
+/// them at once.
+struct TransportService: Service {
+    let server: RPCServer
+
+    func run() async throws {
+        let server = self.server
+        await withTaskCancellationOrGracefulShutdownHandler {
+            await server.run()
+        } onCancelOrGracefulShutdown: {
+            server.shutdown(graceful: true)
+        }
     }
 }

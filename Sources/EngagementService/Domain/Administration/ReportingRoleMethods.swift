@@ -1,7 +1,7 @@
 import Foundation
 import JSONRPC
 import PostgresClient
-import TenantAdministration
+import Credentials
 
 /// Reporting logins for an organisation's DBAs (admins only). The password is generated here, returned once,
 /// and reaches PostgreSQL only as a SCRAM verifier.
@@ -16,7 +16,7 @@ enum ReportingRoleMethods {
         result: .any(description: "{name, password}"), access: .role(.admin)
     ) { context, params throws(RPCError) in
         let roleName = params.requiredString("name")
-        let password = TenantAdministrator.ReportingRole.generatePassword()
+        let password = RandomSecrets.reportingPassword()
         let verifier: String
         do {
             // libpq computes the verifier; any pooled connection will do, nothing is sent to the server.

@@ -1,5 +1,7 @@
 import NIOCore
 
+/// Line framing, shared by the server and the client (one JSON-RPC message per line).
+///
 /// What the framing layer hands to the connection: a complete line, or the news that a line grew past the
 /// limit (after which nothing more is decoded; the connection answers and closes).
 public enum InboundFrame: Sendable {

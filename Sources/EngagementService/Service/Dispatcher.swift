@@ -2,10 +2,12 @@ import Foundation
 import JSONRPC
 import Logging
 import Metrics
+import RPCTransport
 
 /// Turns one valid request into a response body: finds the method, checks authentication and role,
-/// validates params, runs the handler and maps every failure to the documented error set.
-public struct Dispatcher: Sendable {
+/// validates params, runs the handler and maps every failure to the documented error set. It is what the
+/// transport hands each request to.
+public struct Dispatcher: RPCResponder {
     public let registry: MethodRegistry
     public let database: TenantDatabase
     public let logger: Logger
@@ -16,9 +18,11 @@ public struct Dispatcher: Sendable {
         self.logger = logger
     }
 
+    public func openSession(connectionID: UInt64) -> Session { Session(connectionID: connectionID) }
+
     public func isBarrier(_ request: Request) -> Bool { registry[request.method]?.isBarrier ?? false }
 
-    public func dispatch(_ request: Request, session: Session) async -> ResponseBody {
+    public func respond(to request: Request, session: Session) async -> ResponseBody {
         let requestID = session.nextRequestID()
         var logger = self.logger
         logger[metadataKey: "request"] = "\(requestID)"

@@ -1,4 +1,5 @@
 import JSONRPC
+import LineFraming
 import Logging
 import NIOCore
 import NIOTLS
@@ -17,7 +18,7 @@ import NIOTLS
 /// graceful shutdown the connection stops reading, answers what it has received, and closes; the idle timeout
 /// closes a connection with nothing in flight; a connection over the cap gets the over-capacity error after
 /// its handshake and is closed.
-final class RPCConnectionHandler: ChannelDuplexHandler {
+final class RPCConnectionHandler<Responder: RPCResponder>: ChannelDuplexHandler {
     typealias InboundIn = InboundFrame
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -30,8 +31,9 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
         case closed
     }
 
-    private let responder: MessageResponder
-    private let session: Session
+    private let responder: MessageResponder<Responder>
+    private let session: Responder.Session
+    private let connectionID: UInt64
     private let admission: ConnectionRegistry.Admission
     private let inFlightLimit: Int
     private let maximumConnections: Int
@@ -49,11 +51,12 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
     private var ending = Ending.none
 
     init(
-        responder: MessageResponder, session: Session, admission: ConnectionRegistry.Admission, inFlightLimit: Int,
+        responder: MessageResponder<Responder>, session: Responder.Session, connectionID: UInt64, admission: ConnectionRegistry.Admission, inFlightLimit: Int,
         maximumConnections: Int, logger: Logger
     ) {
         self.responder = responder
         self.session = session
+        self.connectionID = connectionID
         self.admission = admission
         self.inFlightLimit = inFlightLimit
         self.maximumConnections = maximumConnections
@@ -69,7 +72,7 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
             guard let message = responder.decode(line) else { return }  // blank line
             waiting.append(message)
         case .lineTooLong(let limit):
-            logger.info("closing connection: line too long", metadata: ["connection": "\(session.connectionID)", "limit": "\(limit)"])
+            logger.info("closing connection: line too long", metadata: ["connection": "\(connectionID)", "limit": "\(limit)"])
             ending = .lineTooLong(limit: limit)
         }
         startWaiting(context: context)
@@ -91,12 +94,12 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
     func channelInactive(context: ChannelHandlerContext) {
         ending = .closed
         waiting.removeAll()
-        logger.debug("connection closed", metadata: ["connection": "\(session.connectionID)", "in_flight": "\(inFlight)"])
+        logger.debug("connection closed", metadata: ["connection": "\(connectionID)", "in_flight": "\(inFlight)"])
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        logger.debug("connection error", metadata: ["connection": "\(session.connectionID)", "error": "\(error)"])
+        logger.debug("connection error", metadata: ["connection": "\(connectionID)", "error": "\(error)"])
         close(context: context)
     }
 
