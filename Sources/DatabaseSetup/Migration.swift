@@ -43,20 +43,82 @@ public struct Migration: Sendable, Hashable {
         }
         return migrations
     }
+}
 
-    /// `SQL/migrations` of this source tree: the default when no directory is configured and the working
-    /// directory has none (for example when tests run from elsewhere).
-    public static func defaultDirectory(filePath: String = #filePath) -> URL {
-        let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("SQL/migrations")
-        if FileManager.default.fileExists(atPath: cwd.path) { return cwd }
-        return URL(fileURLWithPath: filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("SQL/migrations")
+/// One file of current definitions, `SQL/definitions/NNNN_name.sql`: functions, procedures, views and
+/// policies written so that applying the file again is harmless (CREATE OR REPLACE, policies reset first).
+/// Every file is re-applied, in name order, whenever one of them changed or a migration ran.
+public struct Definition: Sendable, Hashable {
+    /// The file name, e.g. `0005_parties.sql`.
+    public let name: String
+    public let sql: String
+    public let checksum: String
+
+    public init(name: String, sql: String) {
+        self.name = name
+        self.sql = sql
+        self.checksum = SHA256.hash(data: Data(sql.utf8)).map { String(format: "%02x", $0) }.joined()
     }
+}
+
+/// Everything that makes the schema: the ordered migrations (tables and data) and the current definitions.
+public struct SchemaSource: Sendable {
+    public var migrations: [Migration]
+    public var definitions: [Definition]
+
+    public init(migrations: [Migration], definitions: [Definition] = []) {
+        self.migrations = migrations
+        self.definitions = definitions
+    }
+
+    /// Reads `migrations/` and `definitions/` of an `SQL` directory.
+    public static func load(from directory: URL) throws(MigrationError) -> SchemaSource {
+        let migrations = try Migration.load(from: directory.appendingPathComponent("migrations"))
+        let folder = directory.appendingPathComponent("definitions")
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else {
+            throw .directoryUnreadable(folder.path)
+        }
+        var definitions: [Definition] = []
+        for file in names.sorted() where file.hasSuffix(".sql") {
+            guard let sql = try? String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8) else {
+                throw .directoryUnreadable(folder.appendingPathComponent(file).path)
+            }
+            definitions.append(Definition(name: file, sql: sql))
+        }
+        return SchemaSource(migrations: migrations, definitions: definitions)
+    }
+
+    /// Where the `SQL` directory is, first match wins: `ENGAGEMENT_SQL_DIR`; `SQL` in the working directory (a
+    /// source checkout: `swift run`, `swift test`); `../share/engagement-service/SQL` and `SQL` beside the
+    /// executable (an installed build: copy the repository's `SQL` there, as the Docker image does).
+    public static func defaultDirectory(
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(MigrationError) -> URL {
+        var candidates: [URL] = []
+        if let configured = environment["ENGAGEMENT_SQL_DIR"], !configured.isEmpty {
+            return URL(fileURLWithPath: configured)
+        }
+        candidates.append(URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("SQL"))
+        let executable = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath().deletingLastPathComponent()
+        candidates.append(executable.deletingLastPathComponent().appendingPathComponent("share/engagement-service/SQL"))
+        candidates.append(executable.appendingPathComponent("SQL"))
+        for candidate in candidates
+        where FileManager.default.fileExists(atPath: candidate.appendingPathComponent("migrations").path) {
+            return candidate
+        }
+        throw .notFound(candidates.map(\.path))
+    }
+
+    /// The schema of the default directory.
+    public static func locate() throws(MigrationError) -> SchemaSource { try load(from: defaultDirectory()) }
 }
 
 public enum MigrationError: Error, Sendable, CustomStringConvertible {
     case directoryUnreadable(String)
+    /// No SQL directory in any of these places.
+    case notFound([String])
+    /// A definitions file failed; the migration applied with it (if any) was rolled back too.
+    case definitionFailed(name: String, underlying: String)
     case badFileName(String)
     case duplicateVersion(Int)
     /// An applied migration's file changed since it was applied.
@@ -71,6 +133,10 @@ public enum MigrationError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .directoryUnreadable(let path): "cannot read migrations from \(path)"
+        case .notFound(let paths):
+            "no SQL directory (with migrations/ and definitions/) found; looked in \(paths.joined(separator: ", ")); set ENGAGEMENT_SQL_DIR"
+        case .definitionFailed(let name, let underlying):
+            "definitions file \(name) failed and was rolled back (with the migration applied beside it): \(underlying)"
         case .badFileName(let name): "migration file \(name) is not named NNNN_name.sql"
         case .duplicateVersion(let version): "two migration files have version \(version)"
         case .checksumMismatch(let version, let name, let applied, let file):

@@ -2,18 +2,28 @@ import Logging
 import PostgresClient
 
 /// Applies migrations in order, each in its own transaction, recording version, name and checksum in
-/// `meta.schema_migrations`. Concurrent runs (two servers starting at once) are serialised by an advisory
-/// lock held for the whole run.
+/// `meta.schema_migrations`; then re-applies the current definitions (`SQL/definitions`) when any of them
+/// changed or a migration ran, inside the transaction of the last migration applied (or one of their own), so
+/// the database never commits a migrated schema without its functions, views and policies. The definitions'
+/// checksums are recorded in `meta.schema_definitions`. Concurrent runs (two servers starting at once) are
+/// serialised by an advisory lock held for the whole run.
 public struct Migrator: Sendable {
     /// Advisory lock key: the bytes of "engmigr" as an integer, fixed so every instance agrees.
     static let advisoryLockKey: Int64 = 0x656E_676D_6967_72
 
     public let migrations: [Migration]
+    /// Empty: definitions are left as they are (tests that exercise migrations alone).
+    public let definitions: [Definition]
     public let logger: Logger
 
-    public init(migrations: [Migration], logger: Logger = Logger(label: "migrations")) {
+    public init(migrations: [Migration], definitions: [Definition] = [], logger: Logger = Logger(label: "migrations")) {
         self.migrations = migrations
+        self.definitions = definitions
         self.logger = logger
+    }
+
+    public init(_ schema: SchemaSource, logger: Logger = Logger(label: "migrations")) {
+        self.init(migrations: schema.migrations, definitions: schema.definitions, logger: logger)
     }
 
     /// Applies what is pending and returns the versions applied now. Runs on the calling thread (blocking).
@@ -43,10 +53,20 @@ public struct Migrator: Sendable {
         if let early = pending.first(where: { $0.version < latest }) {
             throw .outOfOrder(version: early.version, name: early.name, latestApplied: latest)
         }
-        for migration in pending {
-            try apply(migration, on: connection)
+        var definitionsNeeded = false
+        if !definitions.isEmpty {
+            let recorded = try appliedDefinitions(connection)
+            definitionsNeeded = !pending.isEmpty || recorded != currentDefinitions
+        }
+        for (index, migration) in pending.enumerated() {
+            let last = index == pending.count - 1
+            try apply(migration, withDefinitions: last && definitionsNeeded, on: connection)
             logger.info("applied migration", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
         }
+        if pending.isEmpty, definitionsNeeded {
+            try inTransaction(connection, failure: { .database($0) }) { () throws(MigrationError) in try applyDefinitions(on: connection) }
+        }
+        if definitionsNeeded { logger.info("applied definitions", metadata: ["files": "\(definitions.count)"]) }
         return pending.map(\.version)
     }
 
@@ -59,6 +79,11 @@ public struct Migrator: Sendable {
                 """
                 CREATE SCHEMA IF NOT EXISTS meta;
                 REVOKE ALL ON SCHEMA meta FROM PUBLIC;
+                CREATE TABLE IF NOT EXISTS meta.schema_definitions (
+                    name text PRIMARY KEY,
+                    checksum text NOT NULL,
+                    applied_at timestamptz NOT NULL DEFAULT now()
+                );
                 CREATE TABLE IF NOT EXISTS meta.schema_migrations (
                     version integer PRIMARY KEY,
                     name text NOT NULL,
@@ -76,17 +101,74 @@ public struct Migrator: Sendable {
         }
     }
 
-    private func apply(_ migration: Migration, on connection: PostgresConnection) throws(MigrationError) {
+    /// The definitions recorded in the database, by file name.
+    public func appliedDefinitions(_ connection: PostgresConnection) throws(MigrationError) -> [String: String] {
+        do throws(PostgresError) {
+            let result = try connection.query("SELECT name, checksum FROM meta.schema_definitions")
+            var applied: [String: String] = [:]
+            for row in 0..<result.rowCount { applied[result.string(row, 0) ?? ""] = result.string(row, 1) ?? "" }
+            return applied
+        } catch {
+            throw .database(error.description)
+        }
+    }
+
+    private var currentDefinitions: [String: String] {
+        Dictionary(uniqueKeysWithValues: definitions.map { ($0.name, $0.checksum) })
+    }
+
+    private func apply(_ migration: Migration, withDefinitions: Bool, on connection: PostgresConnection) throws(MigrationError) {
+        try inTransaction(connection, failure: { .failed(version: migration.version, name: migration.name, underlying: $0) }) {
+            () throws(MigrationError) in
+            do throws(PostgresError) {
+                try connection.executeScript(migration.sql)
+                try connection.query(
+                    "INSERT INTO meta.schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                    [migration.version, migration.name, migration.checksum])
+            } catch {
+                throw .failed(version: migration.version, name: migration.name, underlying: error.description)
+            }
+            if withDefinitions { try applyDefinitions(on: connection) }
+        }
+    }
+
+    /// Every definitions file in order, then their checksums; inside the caller's transaction.
+    private func applyDefinitions(on connection: PostgresConnection) throws(MigrationError) {
+        for definition in definitions {
+            do throws(PostgresError) {
+                try connection.executeScript(definition.sql)
+            } catch {
+                throw .definitionFailed(name: definition.name, underlying: error.description)
+            }
+        }
+        do throws(PostgresError) {
+            try connection.query("DELETE FROM meta.schema_definitions")
+            for definition in definitions {
+                try connection.query(
+                    "INSERT INTO meta.schema_definitions (name, checksum) VALUES ($1, $2)", [definition.name, definition.checksum])
+            }
+        } catch {
+            throw .database(error.description)
+        }
+    }
+
+    private func inTransaction(
+        _ connection: PostgresConnection, failure: (String) -> MigrationError, _ body: () throws(MigrationError) -> Void
+    ) throws(MigrationError) {
         do throws(PostgresError) {
             try connection.executeScript("BEGIN")
-            try connection.executeScript(migration.sql)
-            try connection.query(
-                "INSERT INTO meta.schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-                [migration.version, migration.name, migration.checksum])
+        } catch {
+            throw failure(error.description)
+        }
+        do {
+            try body()
             try connection.executeScript("COMMIT")
+        } catch let error as MigrationError {
+            _ = try? connection.executeScript("ROLLBACK")
+            throw error
         } catch {
             _ = try? connection.executeScript("ROLLBACK")
-            throw .failed(version: migration.version, name: migration.name, underlying: error.description)
+            throw failure("\(error)")
         }
     }
 }

@@ -40,14 +40,14 @@ public struct DevEnvironment: Sendable {
 
     public var connectionFile: URL { directory.appendingPathComponent("connection.json") }
 
-    public static func prepare(directory: URL, migrations: [Migration], logger: Logger) throws -> DevEnvironment {
+    public static func prepare(directory: URL, schema: SchemaSource, logger: Logger) throws -> DevEnvironment {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var cluster = try LocalCluster.createOrReuse(at: directory.appendingPathComponent("postgres"), logger: logger)
         try cluster.start()
         let credentials = try Credentials.loadOrCreate(directory.appendingPathComponent("credentials.json"))
         let deployment = try LocalDeployment.prepare(
             superuserConninfo: cluster.url(), database: databaseName, ownerPassword: credentials.owner,
-            applicationPassword: credentials.application, migrations: migrations, logger: logger)
+            applicationPassword: credentials.application, schema: schema, logger: logger)
         let tls = directory.appendingPathComponent("tls")
         let authority = try DevCertificateAuthority.loadOrCreate(in: tls)
         let serverCertificate = try authority.serverCertificate(in: tls)

@@ -37,7 +37,7 @@ public struct LocalDeployment: Sendable {
 
     public static func prepare(
         superuserConninfo: String, database: String, ownerPassword: String, applicationPassword: String,
-        migrations: [Migration], logger: Logger
+        schema: SchemaSource, logger: Logger
     ) throws -> LocalDeployment {
         let superuser = try PostgresConnection.connect(superuserConninfo)
         defer { superuser.close() }
@@ -47,7 +47,7 @@ public struct LocalDeployment: Sendable {
             applicationPassword: applicationPassword)
         let owner = try PostgresConnection.connect(try deployment.ownerURL)
         defer { owner.close() }
-        try Migrator(migrations: migrations, logger: logger).migrate(owner)
+        try Migrator(schema, logger: logger).migrate(owner)
         try DatabaseBootstrap.enableApplicationLogin(owner: owner, password: applicationPassword)
         return deployment
     }

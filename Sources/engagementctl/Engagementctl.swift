@@ -62,15 +62,15 @@ struct Bootstrap: ParsableCommand {
     @Option(help: "Password for engagement_app (default: $ENGAGEMENT_APP_PASSWORD).")
     var appPassword: String?
 
-    @Option(help: "Migrations directory.")
-    var migrations: String?
+    @Option(help: "The SQL directory (migrations/ and definitions/; default: ENGAGEMENT_SQL_DIR, ./SQL, or beside the executable).")
+    var sql: String?
 
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
         guard let ownerPassword = ownerPassword ?? environment["ENGAGEMENT_OWNER_PASSWORD"],
             let appPassword = appPassword ?? environment["ENGAGEMENT_APP_PASSWORD"]
         else { throw ValidationError("set --owner-password and --app-password (or their environment variables)") }
-        let files = try Migration.load(from: migrations.map { URL(fileURLWithPath: $0) } ?? Migration.defaultDirectory())
+        let schema = try SchemaSource.load(from: sql.map { URL(fileURLWithPath: $0) } ?? SchemaSource.defaultDirectory())
         let superuser = try PostgresConnection.connect(superuserURL)
         try DatabaseBootstrap.prepare(superuser: superuser, database: database, ownerPassword: ownerPassword)
         superuser.close()
@@ -79,7 +79,7 @@ struct Bootstrap: ParsableCommand {
             superuserURL,
             overriding: ["dbname": database, "user": DatabaseBootstrap.ownerRole, "password": ownerPassword])
         defer { owner.close() }
-        let applied = try Migrator(migrations: files).migrate(owner)
+        let applied = try Migrator(schema).migrate(owner)
         try DatabaseBootstrap.enableApplicationLogin(owner: owner, password: appPassword)
         print("database \(database): owner \(DatabaseBootstrap.ownerRole), \(applied.count) migrations applied, \(DatabaseBootstrap.applicationRole) may log in")
     }
@@ -90,18 +90,18 @@ struct Migrate: ParsableCommand {
 
     @OptionGroup var database: OwnerDatabaseOptions
 
-    @Option(help: "Migrations directory (default: SQL/migrations).")
-    var migrations: String?
+    @Option(help: "The SQL directory (migrations/ and definitions/; default: ENGAGEMENT_SQL_DIR, ./SQL, or beside the executable).")
+    var sql: String?
 
     @Option(help: "Also let engagement_app log in with this password (default: $ENGAGEMENT_APP_PASSWORD, if set).")
     var appPassword: String?
 
     func run() throws {
-        let files = try Migration.load(from: migrations.map { URL(fileURLWithPath: $0) } ?? Migration.defaultDirectory())
+        let schema = try SchemaSource.load(from: sql.map { URL(fileURLWithPath: $0) } ?? SchemaSource.defaultDirectory())
         let connection = try database.connect()
         defer { connection.close() }
-        let applied = try Migrator(migrations: files).migrate(connection)
-        print(applied.isEmpty ? "up to date (\(files.count) migrations)" : "applied \(applied.map { String(format: "%04d", $0) }.joined(separator: ", "))")
+        let applied = try Migrator(schema).migrate(connection)
+        print(applied.isEmpty ? "up to date (\(schema.migrations.count) migrations)" : "applied \(applied.map { String(format: "%04d", $0) }.joined(separator: ", "))")
         if let password = appPassword ?? ProcessInfo.processInfo.environment["ENGAGEMENT_APP_PASSWORD"] {
             try DatabaseBootstrap.enableApplicationLogin(owner: connection, password: password)
             print("\(DatabaseBootstrap.applicationRole) may log in")

@@ -63,8 +63,8 @@ struct Dev: AsyncParsableCommand {
     @Option(help: "TLS port of the server (0: any free port).")
     var port = 7443
 
-    @Option(help: "Migrations directory.")
-    var migrations: String?
+    @Option(help: "The SQL directory (migrations/ and definitions/; default: ENGAGEMENT_SQL_DIR, ./SQL, or beside the executable).")
+    var sql: String?
 
     @Option(help: "Log level.")
     var logLevel = "info"
@@ -72,9 +72,8 @@ struct Dev: AsyncParsableCommand {
     func run() async throws {
         let logger = makeLogger(level: logLevel)
         let directoryURL = URL(fileURLWithPath: directory).standardizedFileURL
-        let migrationFiles = try Migration.load(
-            from: migrations.map { URL(fileURLWithPath: $0) } ?? Migration.defaultDirectory())
-        let environment = try DevEnvironment.prepare(directory: directoryURL, migrations: migrationFiles, logger: logger)
+        let schema = try SchemaSource.load(from: sql.map { URL(fileURLWithPath: $0) } ?? SchemaSource.defaultDirectory())
+        let environment = try DevEnvironment.prepare(directory: directoryURL, schema: schema, logger: logger)
         var configuration = ServerConfiguration()
         configuration.port = port
         configuration.certificateFile = environment.serverCertificate.certificate.path

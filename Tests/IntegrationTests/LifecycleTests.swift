@@ -66,10 +66,10 @@ struct LifecycleTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("engagement-dev-\(randomToken(bytes: 4))")
         defer { try? FileManager.default.removeItem(at: directory) }
         let logger = Logger(label: "dev-test")
-        let first = try DevEnvironment.prepare(directory: directory, migrations: TestCluster.migrations, logger: logger)
+        let first = try DevEnvironment.prepare(directory: directory, schema: TestCluster.schema, logger: logger)
         try first.writeConnectionFile(host: "127.0.0.1", port: 1)
         try first.stopDatabase()
-        let second = try DevEnvironment.prepare(directory: directory, migrations: TestCluster.migrations, logger: logger)
+        let second = try DevEnvironment.prepare(directory: directory, schema: TestCluster.schema, logger: logger)
         defer { try? second.stopDatabase() }
         #expect(second.organisations.map(\.id) == first.organisations.map(\.id))
         #expect(second.organisations.map(\.apiKey) == first.organisations.map(\.apiKey))

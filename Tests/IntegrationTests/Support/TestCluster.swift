@@ -28,7 +28,8 @@ actor TestCluster {
     }
 
     private var starting: Task<Base, any Error>?
-    static let migrations: [Migration] = try! Migration.load(from: Migration.defaultDirectory())
+    static let schema = try! SchemaSource.locate()
+    static let migrations: [Migration] = schema.migrations
     static let ownerPassword = randomToken()
     static let applicationPassword = randomToken()
 
@@ -45,7 +46,7 @@ actor TestCluster {
         let name = "t_\(label)_\(randomToken(bytes: 4))"
         return try LocalDeployment.prepare(
             superuserConninfo: base.superuserConninfo, database: name, ownerPassword: Self.ownerPassword,
-            applicationPassword: Self.applicationPassword, migrations: Self.migrations, logger: Logger(label: "test"))
+            applicationPassword: Self.applicationPassword, schema: Self.schema, logger: Logger(label: "test"))
     }
 
     /// A database with the owner role but no migrations applied; returns the owner's conninfo. Runs on this

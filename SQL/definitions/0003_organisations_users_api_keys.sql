@@ -1,0 +1,42 @@
+-- Current definitions (first made by migration 0003_organisations_users_api_keys). Edit them here, never in a migration: every
+-- definitions file is re-applied whenever one of them changes or a migration runs (SQL/README.md).
+
+-- Authentication: look up a key by its public id before any tenant context exists. Runs as the owner so it
+-- can see every organisation's keys, returns only what the server needs to check the hash in constant time.
+CREATE OR REPLACE FUNCTION app.find_api_key(p_key_id text)
+RETURNS TABLE (organisation_id uuid, organisation_name text, user_id uuid, user_role text, key_hash bytea)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT k.organisation_id, o.name, k.user_id, u.role, k.key_hash
+    FROM app.api_keys k
+    JOIN app.users u ON u.organisation_id = k.organisation_id AND u.id = k.user_id
+    JOIN app.organisations o ON o.id = k.organisation_id
+    WHERE k.key_id = p_key_id AND k.revoked_at IS NULL AND u.disabled_at IS NULL
+$$;
+REVOKE ALL ON FUNCTION app.find_api_key(p_key_id text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION app.find_api_key(p_key_id text) TO engagement_app;
+
+CREATE OR REPLACE FUNCTION app.begin_call(p_key_id text, p_method text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    k record;
+BEGIN
+    SELECT a.organisation_id, a.user_id, u.role INTO k
+    FROM app.api_keys a
+    JOIN app.users u ON u.organisation_id = a.organisation_id AND u.id = a.user_id
+    WHERE a.key_id = p_key_id AND a.revoked_at IS NULL AND u.disabled_at IS NULL;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'API key is revoked or unknown' USING ERRCODE = 'EA001';
+    END IF;
+    PERFORM set_config('app.organisation_id', k.organisation_id::text, true);
+    PERFORM set_config('app.user_id', k.user_id::text, true);
+    PERFORM set_config('app.user_role', k.role, true);
+    PERFORM set_config('app.method', coalesce(p_method, ''), true);
+END
+$$;
+REVOKE ALL ON FUNCTION app.begin_call(p_key_id text, p_method text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION app.begin_call(p_key_id text, p_method text) TO engagement_app;

@@ -1,0 +1,276 @@
+-- Current definitions (first made by migration 0022_rollups). Edit them here, never in a migration: every
+-- definitions file is re-applied whenever one of them changes or a migration runs (SQL/README.md).
+
+-- Subtrees come from app.engagement_subtree (one root, live) or app.engagement_closure (every engagement, for
+-- the materialized views), both in 0019_health_now.sql.
+--
+-- The functions run with enable_nestloop off: the planner cannot estimate a recursive closure (it guesses a
+-- handful of rows where a wide tree has thousands) and would otherwise join its thousands of rows by nested
+-- loops over other CTEs, quadratically. Hash joins cost a scan of the organisation's rows instead, which stays
+-- linear; lookups that must be per row are written as LATERAL subqueries and stay index scans. jit is off as
+-- well: disabled paths carry a huge cost penalty, which would otherwise trigger seconds of JIT compilation.
+
+-- The pairs a rollup aggregates: the subtree of p_root_id (live), or every engagement's (p_root_id NULL, for the
+-- materialized views). Each branch runs only when its condition holds.
+CREATE OR REPLACE FUNCTION app.rollup_closure(p_organisation_id uuid, p_root_id uuid)
+RETURNS TABLE (organisation_id uuid, ancestor_id uuid, descendant_id uuid, depth integer)
+LANGUAGE sql STABLE
+AS $$
+    SELECT * FROM app.engagement_subtree(p_organisation_id, p_root_id) WHERE p_root_id IS NOT NULL
+    UNION ALL
+    SELECT * FROM app.engagement_closure(p_organisation_id) WHERE p_root_id IS NULL
+$$;
+
+CREATE OR REPLACE FUNCTION app.rollup_summary(p_organisation_id uuid, p_root_id uuid, p_as_of timestamptz)
+RETURNS SETOF app.rollup_summary_row
+LANGUAGE sql STABLE
+SET enable_nestloop = off
+SET jit = off
+AS $$
+    WITH closure AS MATERIALIZED (SELECT * FROM app.rollup_closure(p_organisation_id, p_root_id)),
+    health AS MATERIALIZED (
+        SELECT h.organisation_id, h.engagement_id, h.score, h.band
+        FROM app.health_now(p_organisation_id, p_root_id, true, p_as_of) h),
+    -- Every engagement of the scope is its own descendant in the closure.
+    facts AS MATERIALIZED (
+        SELECT e.organisation_id, e.id, e.status, e.contract_id, k.total_value, k.currency, h.score,
+               coalesce(h.band, 'unknown') AS band
+        FROM closure d
+        JOIN app.engagements e ON e.organisation_id = d.organisation_id AND e.id = d.descendant_id
+        LEFT JOIN app.contracts k ON k.organisation_id = e.organisation_id AND k.id = e.contract_id
+        LEFT JOIN health h ON h.organisation_id = e.organisation_id AND h.engagement_id = e.id
+        WHERE d.depth = 0 OR p_root_id IS NOT NULL),
+    pairs AS (
+        SELECT c.ancestor_id, f.*
+        FROM closure c JOIN facts f ON f.organisation_id = c.organisation_id AND f.id = c.descendant_id),
+    counts AS (
+        SELECT organisation_id, ancestor_id, count(*) AS engagements,
+               count(*) FILTER (WHERE status = 'draft') AS draft, count(*) FILTER (WHERE status = 'active') AS active,
+               count(*) FILTER (WHERE status = 'on_hold') AS on_hold,
+               count(*) FILTER (WHERE status = 'completed') AS completed,
+               count(*) FILTER (WHERE status = 'archived') AS archived,
+               count(*) FILTER (WHERE band = 'red') AS health_red, count(*) FILTER (WHERE band = 'amber') AS health_amber,
+               count(*) FILTER (WHERE band = 'green') AS health_green,
+               count(*) FILTER (WHERE band = 'unknown') AS health_unknown,
+               round(avg(score), 2) AS health_mean
+        FROM pairs GROUP BY organisation_id, ancestor_id),
+    -- Each contract once per subtree, even when several of its engagements are in it; never across currencies.
+    contract_values AS (
+        SELECT organisation_id, ancestor_id, jsonb_object_agg(currency, amount ORDER BY currency) AS contract_value
+        FROM (SELECT organisation_id, ancestor_id, currency, sum(total_value) AS amount
+              FROM (SELECT DISTINCT organisation_id, ancestor_id, contract_id, currency, total_value FROM pairs
+                    WHERE contract_id IS NOT NULL AND total_value IS NOT NULL) d
+              GROUP BY organisation_id, ancestor_id, currency) v
+        GROUP BY organisation_id, ancestor_id),
+    -- Scores weighted by each engagement's contract value, per currency of that value.
+    weighted AS (
+        SELECT organisation_id, ancestor_id, jsonb_object_agg(currency, mean ORDER BY currency) AS health_weighted
+        FROM (SELECT organisation_id, ancestor_id, currency, round(sum(score * total_value) / sum(total_value), 2) AS mean
+              FROM pairs WHERE score IS NOT NULL AND total_value > 0
+              GROUP BY organisation_id, ancestor_id, currency) w
+        GROUP BY organisation_id, ancestor_id),
+    open_risks AS (
+        SELECT c.organisation_id, c.ancestor_id, s.probability, s.severity, s.value_at_risk, s.currency
+        FROM closure c
+        JOIN app.risk_signals s ON s.organisation_id = c.organisation_id AND s.engagement_id = c.descendant_id
+        WHERE s.status IN ('open', 'mitigating')),
+    risk_counts AS (
+        SELECT organisation_id, ancestor_id, count(*) AS open_risks,
+               jsonb_build_object(
+                   'very_low', count(*) FILTER (WHERE probability = 'very_low'), 'low', count(*) FILTER (WHERE probability = 'low'),
+                   'medium', count(*) FILTER (WHERE probability = 'medium'), 'high', count(*) FILTER (WHERE probability = 'high'),
+                   'very_high', count(*) FILTER (WHERE probability = 'very_high')) AS risks_by_probability,
+               jsonb_build_object(
+                   'low', count(*) FILTER (WHERE severity = 'low'), 'medium', count(*) FILTER (WHERE severity = 'medium'),
+                   'high', count(*) FILTER (WHERE severity = 'high'),
+                   'critical', count(*) FILTER (WHERE severity = 'critical')) AS risks_by_severity
+        FROM open_risks GROUP BY organisation_id, ancestor_id),
+    risk_values AS (
+        SELECT organisation_id, ancestor_id, jsonb_object_agg(currency, amount ORDER BY currency) AS value_at_risk
+        FROM (SELECT organisation_id, ancestor_id, currency, sum(value_at_risk) AS amount FROM open_risks
+              WHERE value_at_risk IS NOT NULL GROUP BY organisation_id, ancestor_id, currency) v
+        GROUP BY organisation_id, ancestor_id)
+    SELECT n.organisation_id, n.ancestor_id, n.engagements, n.draft, n.active, n.on_hold, n.completed, n.archived,
+           coalesce(v.contract_value, '{}'), n.health_red, n.health_amber, n.health_green, n.health_unknown,
+           n.health_mean, coalesce(w.health_weighted, '{}'), coalesce(r.open_risks, 0),
+           coalesce(r.risks_by_probability, '{"very_low": 0, "low": 0, "medium": 0, "high": 0, "very_high": 0}'),
+           coalesce(r.risks_by_severity, '{"low": 0, "medium": 0, "high": 0, "critical": 0}'),
+           coalesce(x.value_at_risk, '{}'), p_as_of
+    FROM counts n
+    LEFT JOIN contract_values v ON v.organisation_id = n.organisation_id AND v.ancestor_id = n.ancestor_id
+    LEFT JOIN weighted w ON w.organisation_id = n.organisation_id AND w.ancestor_id = n.ancestor_id
+    LEFT JOIN risk_counts r ON r.organisation_id = n.organisation_id AND r.ancestor_id = n.ancestor_id
+    LEFT JOIN risk_values x ON x.organisation_id = n.organisation_id AND x.ancestor_id = n.ancestor_id
+$$;
+
+CREATE OR REPLACE FUNCTION app.rollup_monthly(p_organisation_id uuid, p_root_id uuid)
+RETURNS SETOF app.rollup_monthly_row
+LANGUAGE sql STABLE
+SET enable_nestloop = off
+SET jit = off
+AS $$
+    WITH closure AS MATERIALIZED (SELECT * FROM app.rollup_closure(p_organisation_id, p_root_id)),
+    months AS (
+        SELECT c.organisation_id, c.engagement_id, c.period, s.score, s.band,
+               (SELECT sum(x.planned_hours) FROM app.capacity_entries x
+                WHERE x.organisation_id = c.organisation_id AND x.check_in_id = c.id) AS planned_hours,
+               (SELECT sum(x.actual_hours) FROM app.capacity_entries x
+                WHERE x.organisation_id = c.organisation_id AND x.check_in_id = c.id) AS actual_hours
+        FROM (SELECT DISTINCT organisation_id, descendant_id FROM closure) d
+        JOIN app.check_ins c ON c.organisation_id = d.organisation_id AND c.engagement_id = d.descendant_id
+        LEFT JOIN app.health_scores s
+               ON s.organisation_id = c.organisation_id AND s.engagement_id = c.engagement_id AND s.period = c.period)
+    SELECT cl.organisation_id, cl.ancestor_id, m.period, count(*), sum(m.planned_hours), sum(m.actual_hours),
+           round(avg(m.score), 2), count(*) FILTER (WHERE m.band = 'red'), count(*) FILTER (WHERE m.band = 'amber'),
+           count(*) FILTER (WHERE m.band = 'green')
+    FROM closure cl
+    JOIN months m ON m.organisation_id = cl.organisation_id AND m.engagement_id = cl.descendant_id
+    GROUP BY cl.organisation_id, cl.ancestor_id, m.period
+$$;
+
+CREATE OR REPLACE FUNCTION app.rollup_finance(p_organisation_id uuid, p_root_id uuid)
+RETURNS SETOF app.rollup_finance_row
+LANGUAGE sql STABLE
+SET enable_nestloop = off
+SET jit = off
+AS $$
+    WITH closure AS MATERIALIZED (SELECT * FROM app.rollup_closure(p_organisation_id, p_root_id))
+    SELECT cl.organisation_id, cl.ancestor_id, c.period, f.currency,
+           sum(f.plan) FILTER (WHERE f.category = 'revenue'), sum(f.actual) FILTER (WHERE f.category = 'revenue'),
+           sum(f.plan) FILTER (WHERE f.category <> 'revenue'), sum(f.actual) FILTER (WHERE f.category <> 'revenue')
+    FROM closure cl
+    JOIN app.check_ins c ON c.organisation_id = cl.organisation_id AND c.engagement_id = cl.descendant_id
+    JOIN app.finance_lines f ON f.organisation_id = c.organisation_id AND f.check_in_id = c.id
+    GROUP BY cl.organisation_id, cl.ancestor_id, c.period, f.currency
+$$;
+
+-- Refreshes every rollup without blocking readers. At most one refresh runs at a time across all server
+-- instances (a transaction-level advisory lock); a caller that finds one running gets false and tries later.
+CREATE OR REPLACE FUNCTION app.refresh_rollups() RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    started timestamptz := clock_timestamp();
+BEGIN
+    IF NOT pg_try_advisory_xact_lock(hashtextextended('engagement-rollup-refresh', 0)) THEN
+        RETURN false;
+    END IF;
+    REFRESH MATERIALIZED VIEW CONCURRENTLY rollup.engagement_summary;
+    REFRESH MATERIALIZED VIEW CONCURRENTLY rollup.engagement_monthly;
+    REFRESH MATERIALIZED VIEW CONCURRENTLY rollup.engagement_finance;
+    INSERT INTO rollup.refreshes (started_at, milliseconds)
+    VALUES (started, round(extract(epoch FROM clock_timestamp() - started) * 1000, 1));
+    DELETE FROM rollup.refreshes WHERE started_at < now() - interval '7 days';
+    RETURN true;
+END
+$$;
+REVOKE ALL ON FUNCTION app.refresh_rollups() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION app.refresh_rollups() TO engagement_app;
+
+-- Writes that change a rollup's inputs tell listening servers (delivered at commit, once per transaction and
+-- channel); the server debounces and refreshes.
+CREATE OR REPLACE FUNCTION app.notify_rollup_stale() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM pg_notify('engagement_rollup_stale', '');
+    RETURN NULL;
+END
+$$;
+
+-- Tenant-filtered views over the materialized rollups, for the server's role.
+CREATE OR REPLACE VIEW app.engagement_rollup_summary WITH (security_barrier) AS
+SELECT * FROM rollup.engagement_summary WHERE organisation_id = (SELECT app.current_organisation_id());
+GRANT SELECT ON app.engagement_rollup_summary TO engagement_app;
+
+CREATE OR REPLACE VIEW app.engagement_rollup_monthly WITH (security_barrier) AS
+SELECT * FROM rollup.engagement_monthly WHERE organisation_id = (SELECT app.current_organisation_id());
+GRANT SELECT ON app.engagement_rollup_monthly TO engagement_app;
+
+CREATE OR REPLACE VIEW app.engagement_rollup_finance WITH (security_barrier) AS
+SELECT * FROM rollup.engagement_finance WHERE organisation_id = (SELECT app.current_organisation_id());
+GRANT SELECT ON app.engagement_rollup_finance TO engagement_app;
+
+-- engagement.rollup: from the materialized views, or live (p_fresh, or an engagement newer than the last
+-- refresh). Both sources go through the same rendering.
+CREATE OR REPLACE FUNCTION app.engagement_rollup(p_engagement_id uuid, p_fresh boolean) RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    org uuid := app.current_organisation_id();
+    live boolean := p_fresh;
+    s record;
+BEGIN
+    IF NOT EXISTS (SELECT FROM app.engagements WHERE organisation_id = org AND id = p_engagement_id) THEN
+        RETURN NULL;
+    END IF;
+    IF NOT live THEN
+        SELECT * INTO s FROM app.engagement_rollup_summary m WHERE m.engagement_id = p_engagement_id;
+        live := NOT FOUND;
+    END IF;
+    IF live THEN
+        SELECT * INTO s FROM app.rollup_summary(org, p_engagement_id, now()) r WHERE r.engagement_id = p_engagement_id;
+    END IF;
+    RETURN jsonb_build_object(
+        'engagement_id', p_engagement_id, 'as_of', s.as_of, 'source', CASE WHEN live THEN 'live' ELSE 'materialized' END,
+        'engagements', s.engagements,
+        'by_status', jsonb_build_object('draft', s.draft, 'active', s.active, 'on_hold', s.on_hold,
+                                        'completed', s.completed, 'archived', s.archived),
+        'contract_value', s.contract_value,
+        'health', jsonb_build_object(
+            'by_band', jsonb_build_object('red', s.health_red, 'amber', s.health_amber, 'green', s.health_green,
+                                          'unknown', s.health_unknown),
+            'mean', s.health_mean, 'weighted_by_contract_value', s.health_weighted),
+        'risks', jsonb_build_object('open', s.open_risks, 'by_probability', s.risks_by_probability,
+                                    'by_severity', s.risks_by_severity, 'value_at_risk', s.value_at_risk),
+        'monthly', coalesce((
+            SELECT jsonb_agg(jsonb_build_object(
+                       'period', to_char(m.period, 'YYYY-MM'), 'check_ins', m.check_ins, 'planned_hours', m.planned_hours,
+                       'actual_hours', m.actual_hours, 'health_mean', m.health_mean,
+                       'health_by_band', jsonb_build_object('red', m.health_red, 'amber', m.health_amber, 'green', m.health_green))
+                       ORDER BY m.period)
+            FROM (SELECT * FROM app.rollup_monthly(org, p_engagement_id) WHERE live
+                  UNION ALL
+                  SELECT * FROM app.engagement_rollup_monthly WHERE NOT live) m
+            WHERE m.engagement_id = p_engagement_id), '[]'),
+        'finance', coalesce((
+            SELECT jsonb_agg(jsonb_build_object(
+                       'period', to_char(f.period, 'YYYY-MM'), 'currency', f.currency,
+                       'revenue_plan', f.revenue_plan, 'revenue_actual', f.revenue_actual,
+                       'cost_plan', f.cost_plan, 'cost_actual', f.cost_actual, 'cost_variance', f.cost_actual - f.cost_plan)
+                       ORDER BY f.period, f.currency)
+            FROM (SELECT * FROM app.rollup_finance(org, p_engagement_id) WHERE live
+                  UNION ALL
+                  SELECT * FROM app.engagement_rollup_finance WHERE NOT live) f
+            WHERE f.engagement_id = p_engagement_id), '[]'));
+END
+$$;
+
+-- For DBAs: the same rollups, filtered to the login's organisation.
+CREATE OR REPLACE VIEW reporting.engagement_rollup WITH (security_barrier) AS
+SELECT s.engagement_id, e.code AS engagement_code, e.name AS engagement_name, e.parent_id, s.engagements,
+       s.draft, s.active, s.on_hold, s.completed, s.archived, s.contract_value,
+       s.health_red, s.health_amber, s.health_green, s.health_unknown, s.health_mean,
+       s.health_weighted AS health_weighted_by_contract_value, s.open_risks, s.risks_by_probability,
+       s.risks_by_severity, s.value_at_risk, s.as_of
+FROM rollup.engagement_summary s
+JOIN app.engagements e ON e.organisation_id = s.organisation_id AND e.id = s.engagement_id
+WHERE s.organisation_id = (SELECT app.current_organisation_id());
+GRANT SELECT ON reporting.engagement_rollup TO engagement_reporting;
+
+CREATE OR REPLACE VIEW reporting.engagement_rollup_monthly WITH (security_barrier) AS
+SELECT m.engagement_id, e.code AS engagement_code, m.period, m.check_ins, m.planned_hours, m.actual_hours,
+       m.health_mean, m.health_red, m.health_amber, m.health_green
+FROM rollup.engagement_monthly m
+JOIN app.engagements e ON e.organisation_id = m.organisation_id AND e.id = m.engagement_id
+WHERE m.organisation_id = (SELECT app.current_organisation_id());
+GRANT SELECT ON reporting.engagement_rollup_monthly TO engagement_reporting;
+
+CREATE OR REPLACE VIEW reporting.engagement_rollup_finance WITH (security_barrier) AS
+SELECT f.engagement_id, e.code AS engagement_code, f.period, f.currency, f.revenue_plan, f.revenue_actual,
+       f.cost_plan, f.cost_actual, f.cost_actual - f.cost_plan AS cost_variance
+FROM rollup.engagement_finance f
+JOIN app.engagements e ON e.organisation_id = f.organisation_id AND e.id = f.engagement_id
+WHERE f.organisation_id = (SELECT app.current_organisation_id());
+GRANT SELECT ON reporting.engagement_rollup_finance TO engagement_reporting;
