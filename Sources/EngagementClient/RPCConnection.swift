@@ -11,6 +11,9 @@ public enum RPCClientError: Error, Sendable, CustomStringConvertible {
     case timedOut
     case replyTooLong(Int)
     case invalidReply(String)
+    /// The connection failed rather than closed: a TLS handshake refused by either side, a reset. The text is
+    /// the transport's error (for TLS, BoringSSL's reason, e.g. `CERTIFICATE_VERIFY_FAILED`).
+    case connectionFailed(String)
 
     public var description: String {
         switch self {
@@ -18,6 +21,7 @@ public enum RPCClientError: Error, Sendable, CustomStringConvertible {
         case .timedOut: "no reply within the timeout"
         case .replyTooLong(let limit): "a reply exceeded \(limit) bytes"
         case .invalidReply(let reason): "the server sent an invalid reply: \(reason)"
+        case .connectionFailed(let reason): "the connection failed: \(reason)"
         }
     }
 }
@@ -134,7 +138,10 @@ public actor RPCConnection {
         closed = true
         closeError = error
         writer = nil
-        for waiter in lineWaiters { waiter.continuation.resume(returning: nil) }
+        for waiter in lineWaiters {
+            if let error { waiter.continuation.resume(throwing: RPCClientError.connectionFailed("\(error)")) }
+            else { waiter.continuation.resume(returning: nil) }
+        }
         lineWaiters.removeAll()
         waiterExpiry?.task.cancel()
         waiterExpiry = nil
@@ -142,6 +149,7 @@ public actor RPCConnection {
 
     /// Sends bytes as they are (the caller adds `\n`).
     public func send(_ bytes: [UInt8]) async throws {
+        if let closeError { throw RPCClientError.connectionFailed("\(closeError)") }
         guard let writer, !closed else { throw RPCClientError.connectionClosed }
         try await writer.write(ByteBuffer(bytes: bytes))
     }
@@ -151,6 +159,7 @@ public actor RPCConnection {
     /// The next line from the server, or nil once the connection is closed and every line was read.
     public func nextLine(timeout: Duration = .seconds(10)) async throws -> [UInt8]? {
         if !lines.isEmpty { return lines.removeFirst() }
+        if let closeError { throw RPCClientError.connectionFailed("\(closeError)") }
         if closed { return nil }
         let deadline = ContinuousClock.now + timeout
         return try await withCheckedThrowingContinuation { continuation in

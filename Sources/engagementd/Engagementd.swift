@@ -12,7 +12,7 @@ struct Engagementd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "engagementd",
         abstract: "The engagement-service daemon: a TLS, line-delimited JSON-RPC 2.0 server over PostgreSQL.",
-        subcommands: [Serve.self, Dev.self],
+        subcommands: [Serve.self, Dev.self, Docs.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -128,5 +128,31 @@ struct Dev: AsyncParsableCommand {
 
             """
         FileHandle.standardOutput.write(Data(text.utf8))
+    }
+}
+
+struct Docs: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check (default) or rewrite the README's and the protocol reference's generated tables (run in the repository).")
+
+    @Flag(help: "Rewrite the tables instead of checking them.")
+    var write = false
+
+    func run() throws {
+        var stale: [String] = []
+        for section in ReferenceTables.sections {
+            let document = try String(contentsOfFile: section.document, encoding: .utf8)
+            guard let updated = ReferenceTables.splice(document, name: section.name, content: section.render()) else {
+                throw ValidationError("\(section.document) has no <!-- generated:\(section.name) --> markers")
+            }
+            guard updated != document else { continue }
+            if write {
+                try updated.write(toFile: section.document, atomically: true, encoding: .utf8)
+                print("rewrote \(section.name) in \(section.document)")
+            } else {
+                stale.append("\(section.document) (\(section.name))")
+            }
+        }
+        if !stale.isEmpty { throw ValidationError("out of date: \(stale.joined(separator: ", ")); run engagementd docs --write") }
     }
 }

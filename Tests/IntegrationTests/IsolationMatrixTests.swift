@@ -13,75 +13,76 @@ struct IsolationMatrixTests {
     @Test("organisation B gets -32003 for every method on organisation A's ids, and writes nothing of A's")
     func matrix() async throws {
         let server = try await ServerFixture.start("matrix")
-        defer { Task { try? await server.stop() } }
-        let a = try await server.session(server.orgA)
-        let b = try await server.session(server.orgB)
-        let world = try await EngagementWorld.make(a)
-        let engagement = try await world.engagement(a, code: "M1")
-        let portfolio = try #require(try await a.call("portfolio.create", ["name": "A's portfolio"])["result"])
-        let contract = try #require(try await a.call("contract.create", [
-            "customer_party_id": world.customer["id"]!, "reference": "A-1", "title": "A's", "contract_type": "mou",
-            "currency": "EUR", "start_date": "2025-01-01"])["result"])
-        let active = try #require(try await a.move(engagement, to: "active")["result"])
-        let checkIn = try #require(try await a.call("checkin.submit", [
-            "engagement_id": active["id"]!, "period": "2025-02", "kpis": [["kpi": "Availability", "actual": .number("99.5")]]])["result"])
-        let kpi = try #require(try await a.call("kpi.list", ["engagement_id": active["id"]!])["result"]?[0])
-        let attribution = try #require(try await a.call("attribution.set", [
-            "engagement_id": active["id"]!, "party_id": active["deliverers"]![0]!["party_id"]!, "from_period": "2025-01"])["result"]?[0])
-        let model = try #require(try await a.call("health_model.list")["result"]?["items"]?[0])
-        let risk = try #require(try await a.call("risk.raise", [
-            "engagement_id": active["id"]!, "title": "A's risk", "probability": "low", "impact": "low"])["result"])
-        let rule = try #require(try await a.call("risk_rule.create", [
-            "name": "A's rule", "condition": "health_score", "comparison": "<", "threshold": 10, "title": "low"])["result"])
-        let user = try #require(try await a.call("session.whoami")["result"]?["user"])
-        let key = try #require(try await a.call("api_key.list")["result"]?[0])
-        // A's id for each entity kind, by method prefix.
-        let ids: [String: JSONValue] = [
-            "party": world.customer["id"]!, "service": world.service["id"]!, "template": world.template["id"]!,
-            "engagement": engagement["id"]!, "portfolio": portfolio["id"]!, "contract": contract["id"]!,
-            "user": user["id"]!, "api_key": key["id"]!, "checkin": checkIn["id"]!, "kpi": kpi["id"]!,
-            "attribution": attribution["id"]!, "health_model": model["id"]!, "risk": risk["id"]!, "risk_rule": rule["id"]!,
-        ]
-        let owner = try server.ownerConnection()
-        defer { owner.close() }
-        func auditRowsOfA() throws -> Int {
-            try owner.query("SELECT count(*) FROM app.audit_log WHERE organisation_id = $1::uuid", [server.orgA.id]).int(0, 0) ?? -1
-        }
-        let before = try auditRowsOfA()
+        try await server.scoped {
+            let a = try await server.session(server.orgA)
+            let b = try await server.session(server.orgB)
+            let world = try await EngagementWorld.make(a)
+            let engagement = try await world.engagement(a, code: "M1")
+            let portfolio = try #require(try await a.call("portfolio.create", ["name": "A's portfolio"])["result"])
+            let contract = try #require(try await a.call("contract.create", [
+                "customer_party_id": world.customer["id"]!, "reference": "A-1", "title": "A's", "contract_type": "mou",
+                "currency": "EUR", "start_date": "2025-01-01"])["result"])
+            let active = try #require(try await a.move(engagement, to: "active")["result"])
+            let checkIn = try #require(try await a.call("checkin.submit", [
+                "engagement_id": active["id"]!, "period": "2025-02", "kpis": [["kpi": "Availability", "actual": .number("99.5")]]])["result"])
+            let kpi = try #require(try await a.call("kpi.list", ["engagement_id": active["id"]!])["result"]?[0])
+            let attribution = try #require(try await a.call("attribution.set", [
+                "engagement_id": active["id"]!, "party_id": active["deliverers"]![0]!["party_id"]!, "from_period": "2025-01"])["result"]?[0])
+            let model = try #require(try await a.call("health_model.list")["result"]?["items"]?[0])
+            let risk = try #require(try await a.call("risk.raise", [
+                "engagement_id": active["id"]!, "title": "A's risk", "probability": "low", "impact": "low"])["result"])
+            let rule = try #require(try await a.call("risk_rule.create", [
+                "name": "A's rule", "condition": "health_score", "comparison": "<", "threshold": 10, "title": "low"])["result"])
+            let user = try #require(try await a.call("session.whoami")["result"]?["user"])
+            let key = try #require(try await a.call("api_key.list")["result"]?[0])
+            // A's id for each entity kind, by method prefix.
+            let ids: [String: JSONValue] = [
+                "party": world.customer["id"]!, "service": world.service["id"]!, "template": world.template["id"]!,
+                "engagement": engagement["id"]!, "portfolio": portfolio["id"]!, "contract": contract["id"]!,
+                "user": user["id"]!, "api_key": key["id"]!, "checkin": checkIn["id"]!, "kpi": kpi["id"]!,
+                "attribution": attribution["id"]!, "health_model": model["id"]!, "risk": risk["id"]!, "risk_rule": rule["id"]!,
+            ]
+            let owner = try server.ownerConnection()
+            defer { owner.close() }
+            func auditRowsOfA() throws -> Int {
+                try owner.query("SELECT count(*) FROM app.audit_log WHERE organisation_id = $1::uuid", [server.orgA.id]).int(0, 0) ?? -1
+            }
+            let before = try auditRowsOfA()
 
-        var covered: [String] = []
-        for method in MethodRegistry.standard().definitions where method.params.contains(where: { $0.name == "id" }) {
-            let kind = String(method.name.prefix { $0 != "." })
-            let id = try #require(ids[kind], "no id of A's for \(method.name): add its entity kind to this test")
-            var params = JSONObject()
-            for field in method.params where field.required { params[field.name] = Self.sample(field.schema) }
-            params["id"] = id
-            if params["engagement_id"] != nil { params["engagement_id"] = engagement["id"]! }
-            if params["version"] != nil { params["version"] = 1 }
-            let reply = try await b.call(method.name, .object(params))
-            #expect(reply.errorCode == -32003, "\(method.name): \(JSONWriter.string(reply))")
-            #expect(reply["error"]?["message"] == "Not found", "\(method.name)")
-            covered.append(method.name)
-        }
-        #expect(covered.count >= 25, "\(covered)")
+            var covered: [String] = []
+            for method in MethodRegistry.standard().definitions where method.params.contains(where: { $0.name == "id" }) {
+                let kind = String(method.name.prefix { $0 != "." })
+                let id = try #require(ids[kind], "no id of A's for \(method.name): add its entity kind to this test")
+                var params = JSONObject()
+                for field in method.params where field.required { params[field.name] = Self.sample(field.schema) }
+                params["id"] = id
+                if params["engagement_id"] != nil { params["engagement_id"] = engagement["id"]! }
+                if params["version"] != nil { params["version"] = 1 }
+                let reply = try await b.call(method.name, .object(params))
+                #expect(reply.errorCode == -32003, "\(method.name): \(JSONWriter.string(reply))")
+                #expect(reply["error"]?["message"] == "Not found", "\(method.name)")
+                covered.append(method.name)
+            }
+            #expect(covered.count >= 25, "\(covered)")
 
-        // Methods that name an engagement but no id of their own: A's engagement gets exactly the answer of an
-        // engagement that does not exist (existence never leaks), and nothing is written.
-        var byEngagement: [String] = []
-        for method in MethodRegistry.standard().definitions
-        where method.params.contains(where: { $0.name == "engagement_id" && $0.required }) && !method.params.contains(where: { $0.name == "id" }) {
-            var params = JSONObject()
-            for field in method.params where field.required { params[field.name] = Self.sample(field.schema) }
-            params["engagement_id"] = engagement["id"]!
-            let foreign = try await b.call(method.name, .object(params))
-            params["engagement_id"] = .string(UUID().uuidString.lowercased())
-            let missing = try await b.call(method.name, .object(params))
-            #expect(foreign.errorCode != nil && foreign["error"] == missing["error"], "\(method.name): \(JSONWriter.string(foreign)) vs \(JSONWriter.string(missing))")
-            byEngagement.append(method.name)
+            // Methods that name an engagement but no id of their own: A's engagement gets exactly the answer of an
+            // engagement that does not exist (existence never leaks), and nothing is written.
+            var byEngagement: [String] = []
+            for method in MethodRegistry.standard().definitions
+            where method.params.contains(where: { $0.name == "engagement_id" && $0.required }) && !method.params.contains(where: { $0.name == "id" }) {
+                var params = JSONObject()
+                for field in method.params where field.required { params[field.name] = Self.sample(field.schema) }
+                params["engagement_id"] = engagement["id"]!
+                let foreign = try await b.call(method.name, .object(params))
+                params["engagement_id"] = .string(UUID().uuidString.lowercased())
+                let missing = try await b.call(method.name, .object(params))
+                #expect(foreign.errorCode != nil && foreign["error"] == missing["error"], "\(method.name): \(JSONWriter.string(foreign)) vs \(JSONWriter.string(missing))")
+                byEngagement.append(method.name)
+            }
+            #expect(byEngagement.count >= 6, "\(byEngagement)")
+            #expect(try auditRowsOfA() == before, "none of B's calls wrote anything of A's")
+            #expect(try await a.call("engagement.get", ["id": engagement["id"]!])["result"] == active)
         }
-        #expect(byEngagement.count >= 6, "\(byEngagement)")
-        #expect(try auditRowsOfA() == before, "none of B's calls wrote anything of A's")
-        #expect(try await a.call("engagement.get", ["id": engagement["id"]!])["result"] == active)
     }
 
     /// A value that passes `schema`, so the call reaches the database instead of failing validation.

@@ -21,114 +21,125 @@ struct ReportingTests {
     @Test("a reporting login sees only its organisation in every view, whatever it SETs, and can do nothing else")
     func isolation() async throws {
         let server = try await ServerFixture.start("reporting")
-        defer { Task { try? await server.stop() } }
-        let a = try await server.session(server.orgA)
-        let b = try await server.session(server.orgB)
-        let worldA = try await EngagementWorld.make(a)
-        let worldB = try await EngagementWorld.make(b, prefix: "B-")
-        let activeA = try #require(try await a.move(try await worldA.engagement(a, code: "A1"), to: "active", reason: "go")["result"])
-        _ = try await worldB.engagement(b, code: "B1")
-        // Tracking data on both sides, so every view has rows to leak and rows to show.
-        let trackedB = try #require(try await b.move(try await worldB.engagement(b, code: "B2"), to: "active")["result"])
-        for (client, engagement) in [(a, activeA), (b, trackedB)] {
-            let submitted = try await client.call("checkin.submit", [
-                "engagement_id": engagement["id"]!, "period": "2025-03",
-                "finance": [["category": "labour_cost", "plan": 100, "actual": 90, "currency": "EUR"]],
-                "kpis": [["kpi": "Availability", "actual": 99]], "capacity": [["role": "Engineer", "planned_hours": 8, "actual_hours": 9]]])
-            #expect(submitted["result"] != nil, "\(JSONWriter.string(submitted))")
-            _ = try await client.call("risk.raise", ["engagement_id": engagement["id"]!, "title": "Risk", "probability": "low", "impact": "low"])
+        try await server.scoped {
+            let a = try await server.session(server.orgA)
+            let b = try await server.session(server.orgB)
+            let worldA = try await EngagementWorld.make(a)
+            let worldB = try await EngagementWorld.make(b, prefix: "B-")
+            let activeA = try #require(try await a.move(try await worldA.engagement(a, code: "A1"), to: "active", reason: "go")["result"])
+            _ = try await worldB.engagement(b, code: "B1")
+            // A portfolio and a contract with a rate and an SLA term, so that every view has rows of B's to show.
+            let portfolio = try #require(try await b.call("portfolio.create", ["name": "Core"])["result"])
+            #expect(try await b.call("portfolio.add_service", ["id": portfolio["id"]!, "service_id": worldB.service["id"]!])["result"] != nil)
+            let contract = try #require(try await b.call("contract.create", [
+                "customer_party_id": worldB.customer["id"]!, "reference": "B-C1", "title": "Support", "contract_type": "retainer",
+                "total_value": 1000, "currency": "EUR", "start_date": "2025-01-01"])["result"])
+            #expect(try await b.call("contract.set_rate", ["id": contract["id"]!, "rate_key": "Engineer", "rate_per_hour": 100])["result"] != nil)
+            #expect(try await b.call("contract.add_sla_term", [
+                "id": contract["id"]!, "metric": "availability", "target": .number("99.9"), "comparison": ">=",
+                "measurement_period": "monthly"])["result"] != nil)
+            // Tracking data on both sides, so every view has rows to leak and rows to show.
+            let trackedB = try #require(try await b.move(try await worldB.engagement(b, code: "B2"), to: "active")["result"])
+            for (client, engagement) in [(a, activeA), (b, trackedB)] {
+                let submitted = try await client.call("checkin.submit", [
+                    "engagement_id": engagement["id"]!, "period": "2025-03",
+                    "finance": [["category": "labour_cost", "plan": 100, "actual": 90, "currency": "EUR"]],
+                    "kpis": [["kpi": "Availability", "actual": 99]], "capacity": [["role": "Engineer", "planned_hours": 8, "actual_hours": 9]]])
+                #expect(submitted["result"] != nil, "\(JSONWriter.string(submitted))")
+                _ = try await client.call("risk.raise", ["engagement_id": engagement["id"]!, "title": "Risk", "probability": "low", "impact": "low"])
+            }
+
+            let owner = try server.ownerConnection()
+            defer { owner.close() }
+            try RollupTests.refresh(server)
+            let admin = TenantAdministrator(owner: owner)
+            let roleB = try admin.createReportingRole(organisationID: server.orgB.id, name: "rpt_b_\(randomSuffix().replacingOccurrences(of: "-", with: ""))")
+            let dba = try login(server, roleB.name, roleB.password)
+            defer { dba.close() }
+            // Spoof the server's setting to A, then look everywhere.
+            try dba.executeScript("SET app.organisation_id = '\(server.orgA.id.uuidString.lowercased())'")
+            try dba.executeScript("SET app.user_role = 'admin'")
+            let views = try server.superuserConnection().query(
+                "SELECT table_name FROM information_schema.views WHERE table_schema = 'reporting' ORDER BY 1")
+            #expect(views.rowCount >= 9)
+            for row in 0..<views.rowCount {
+                let view = views.string(row, 0)!
+                let rows = try dba.query("SELECT row_to_json(v)::text FROM reporting.\(view) v")
+                let text = (0..<rows.rowCount).compactMap { rows.string($0, 0) }.joined()
+                #expect(!text.contains(server.orgA.id.uuidString.lowercased()), "\(view) leaks A's id")
+                #expect(!text.contains(activeA["id"]!.stringValue!), "\(view) leaks A's engagement")
+                #expect(rows.rowCount > 0, "\(view) shows B nothing")
+                #expect(!text.contains("Organisation A") && !text.contains("admin@a.example"), "\(view) leaks A's data")
+            }
+            #expect(try dba.query("SELECT name FROM reporting.organisation").string(0, 0) == "Organisation B")
+            #expect(try dba.query("SELECT code, customer_name, service_code FROM reporting.engagements").string(0, 0) == "B1")
+            #expect(try dba.query("SELECT count(*) FROM reporting.audit_log").int(0, 0)! > 0)
+            // Tracking views compute what the API reports.
+            let finance = try dba.query("SELECT variance, variance_percent, attributed_party_name FROM reporting.finance")
+            #expect(finance.string(0, 0) == "-10.00" && finance.string(0, 1) == "-10.00" && finance.string(0, 2) == "Organisation B")
+            let kpi = try dba.query("SELECT attainment_percent, met FROM reporting.kpi_actuals")
+            #expect(kpi.string(0, 0) == "99.10" && kpi.bool(0, 1) == false)
+            #expect(try dba.query("SELECT cost_actual FROM reporting.showback").string(0, 0) == "90.00")
+            #expect(try dba.query("SELECT actual_hours, kpis_owned FROM reporting.showback_hours").string(0, 0) == "9.00")
+            #expect(try dba.query("SELECT utilisation_percent FROM reporting.capacity").string(0, 0) == "112.50")
+            #expect(try dba.query("SELECT band FROM reporting.health_history").string(0, 0) == "green")
+            #expect(try dba.query("SELECT severity FROM reporting.risk_signals").string(0, 0) == "low")
+
+            // SET ROLE to the group changes nothing; to anything else is refused.
+            try dba.executeScript("SET ROLE engagement_reporting")
+            #expect(try dba.query("SELECT name FROM reporting.organisation").string(0, 0) == "Organisation B")
+            try dba.executeScript("RESET ROLE")
+            for sql in [
+                "SET ROLE engagement_owner", "SET ROLE engagement_app", "SELECT * FROM app.parties", "SELECT * FROM app.reporting_roles",
+                "SELECT * FROM meta.schema_migrations", "INSERT INTO reporting.parties (kind, name) VALUES ('customer', 'x')",
+                "UPDATE reporting.engagements SET name = 'x'", "DELETE FROM reporting.audit_log", "TRUNCATE reporting.parties",
+                "CREATE TABLE reporting.mine (x int)", "CREATE TABLE public.mine (x int)",
+                "SELECT app.create_reporting_role('evil_role', 'SCRAM-SHA-256$x')",
+                "CREATE TEMP TABLE mine (x int)", "CREATE FUNCTION tenant.mine() RETURNS int LANGUAGE sql AS 'SELECT 1'",
+                "CREATE FUNCTION public.mine() RETURNS int LANGUAGE sql AS 'SELECT 1'", "SELECT app.engagement_rollup(gen_random_uuid(), true)",
+            ] { expectDenied(dba, sql) }
+            // The tenant helper a reporting login may call gives its own organisation and nothing else.
+            #expect(try dba.query("SELECT tenant.reporting_organisation_id()").string(0, 0) == server.orgB.id.uuidString.lowercased())
+
+            let grants = try server.superuserConnection().query(
+                """
+                SELECT count(*) FROM information_schema.role_table_grants
+                WHERE grantee = 'engagement_reporting' AND privilege_type <> 'SELECT'
+                """)
+            #expect(grants.int(0, 0) == 0, "SELECT is all a reporting login holds")
         }
-
-        let owner = try server.ownerConnection()
-        defer { owner.close() }
-        try RollupTests.refresh(server)
-        let admin = TenantAdministrator(owner: owner)
-        let roleB = try admin.createReportingRole(organisationID: server.orgB.id, name: "rpt_b_\(randomSuffix().replacingOccurrences(of: "-", with: ""))")
-        let dba = try login(server, roleB.name, roleB.password)
-        defer { dba.close() }
-        // Spoof the server's setting to A, then look everywhere.
-        try dba.executeScript("SET app.organisation_id = '\(server.orgA.id.uuidString.lowercased())'")
-        try dba.executeScript("SET app.user_role = 'admin'")
-        let views = try server.superuserConnection().query(
-            "SELECT table_name FROM information_schema.views WHERE table_schema = 'reporting' ORDER BY 1")
-        #expect(views.rowCount >= 9)
-        for row in 0..<views.rowCount {
-            let view = views.string(row, 0)!
-            let rows = try dba.query("SELECT row_to_json(v)::text FROM reporting.\(view) v")
-            let text = (0..<rows.rowCount).compactMap { rows.string($0, 0) }.joined()
-            #expect(!text.contains(server.orgA.id.uuidString.lowercased()), "\(view) leaks A's id")
-            #expect(!text.contains(activeA["id"]!.stringValue!), "\(view) leaks A's engagement")
-            #expect(rows.rowCount > 0 || ["engagement_templates", "portfolios", "contracts", "portfolio_services", "contract_sla_terms", "contract_rates"].contains(view),
-                    "\(view) shows B nothing")
-            #expect(!text.contains("Organisation A") && !text.contains("admin@a.example"), "\(view) leaks A's data")
-        }
-        #expect(try dba.query("SELECT name FROM reporting.organisation").string(0, 0) == "Organisation B")
-        #expect(try dba.query("SELECT code, customer_name, service_code FROM reporting.engagements").string(0, 0) == "B1")
-        #expect(try dba.query("SELECT count(*) FROM reporting.audit_log").int(0, 0)! > 0)
-        // Tracking views compute what the API reports.
-        let finance = try dba.query("SELECT variance, variance_percent, attributed_party_name FROM reporting.finance")
-        #expect(finance.string(0, 0) == "-10.00" && finance.string(0, 1) == "-10.00" && finance.string(0, 2) == "Organisation B")
-        let kpi = try dba.query("SELECT attainment_percent, met FROM reporting.kpi_actuals")
-        #expect(kpi.string(0, 0) == "99.10" && kpi.bool(0, 1) == false)
-        #expect(try dba.query("SELECT cost_actual FROM reporting.showback").string(0, 0) == "90.00")
-        #expect(try dba.query("SELECT actual_hours, kpis_owned FROM reporting.showback_hours").string(0, 0) == "9.00")
-        #expect(try dba.query("SELECT utilisation_percent FROM reporting.capacity").string(0, 0) == "112.50")
-        #expect(try dba.query("SELECT band FROM reporting.health_history").string(0, 0) == "green")
-        #expect(try dba.query("SELECT severity FROM reporting.risk_signals").string(0, 0) == "low")
-
-        // SET ROLE to the group changes nothing; to anything else is refused.
-        try dba.executeScript("SET ROLE engagement_reporting")
-        #expect(try dba.query("SELECT name FROM reporting.organisation").string(0, 0) == "Organisation B")
-        try dba.executeScript("RESET ROLE")
-        for sql in [
-            "SET ROLE engagement_owner", "SET ROLE engagement_app", "SELECT * FROM app.parties", "SELECT * FROM app.reporting_roles",
-            "SELECT * FROM meta.schema_migrations", "INSERT INTO reporting.parties (kind, name) VALUES ('customer', 'x')",
-            "UPDATE reporting.engagements SET name = 'x'", "DELETE FROM reporting.audit_log", "TRUNCATE reporting.parties",
-            "CREATE TABLE reporting.mine (x int)", "CREATE TABLE public.mine (x int)",
-            "SELECT app.create_reporting_role('evil_role', 'SCRAM-SHA-256$x')",
-            "CREATE TEMP TABLE mine (x int)", "CREATE FUNCTION tenant.mine() RETURNS int LANGUAGE sql AS 'SELECT 1'",
-            "CREATE FUNCTION public.mine() RETURNS int LANGUAGE sql AS 'SELECT 1'", "SELECT app.engagement_rollup(gen_random_uuid(), true)",
-        ] { expectDenied(dba, sql) }
-        // The tenant helper a reporting login may call gives its own organisation and nothing else.
-        #expect(try dba.query("SELECT tenant.reporting_organisation_id()").string(0, 0) == server.orgB.id.uuidString.lowercased())
-
-        let grants = try server.superuserConnection().query(
-            """
-            SELECT count(*) FROM information_schema.role_table_grants
-            WHERE grantee = 'engagement_reporting' AND privilege_type <> 'SELECT'
-            """)
-        #expect(grants.int(0, 0) == 0, "SELECT is all a reporting login holds")
     }
 
     @Test("admins create, list and drop reporting logins through the API; others cannot")
     func throughTheAPI() async throws {
         let server = try await ServerFixture.start("reporting-api")
-        defer { Task { try? await server.stop() } }
-        let a = try await server.session(server.orgA)
-        let name = "rpt_api_\(randomSuffix().replacingOccurrences(of: "-", with: ""))"
-        let created = try #require(try await a.call("reporting_role.create", ["name": .string(name)])["result"])
-        let password = try #require(created["password"]?.stringValue)
-        #expect(try await a.call("reporting_role.list")["result"]?.arrayValue?.compactMap { $0["name"]?.stringValue } == [name])
-        let dba = try login(server, name, password)
-        #expect(try dba.query("SELECT name FROM reporting.organisation").string(0, 0) == "Organisation A")
-        dba.close()
-        #expect(try await a.call("reporting_role.create", ["name": .string(name)]).errorCode == -32004, "names are unique")
-        #expect(try await a.call("reporting_role.create", ["name": "Bad Name"]).errorCode == -32602)
+        try await server.scoped {
+            let a = try await server.session(server.orgA)
+            let name = "rpt_api_\(randomSuffix().replacingOccurrences(of: "-", with: ""))"
+            let created = try #require(try await a.call("reporting_role.create", ["name": .string(name)])["result"])
+            let password = try #require(created["password"]?.stringValue)
+            #expect(try await a.call("reporting_role.list")["result"]?.arrayValue?.compactMap { $0["name"]?.stringValue } == [name])
+            let dba = try login(server, name, password)
+            #expect(try dba.query("SELECT name FROM reporting.organisation").string(0, 0) == "Organisation A")
+            dba.close()
+            #expect(try await a.call("reporting_role.create", ["name": .string(name)]).errorCode == -32004, "names are unique")
+            #expect(try await a.call("reporting_role.create", ["name": "Bad Name"]).errorCode == -32602)
 
-        let b = try await server.session(server.orgB)
-        #expect(try await b.call("reporting_role.drop", ["name": .string(name)]).errorCode == -32003, "B cannot drop A's login")
-        #expect(try await b.call("reporting_role.list")["result"]?.arrayValue?.isEmpty == true)
+            let b = try await server.session(server.orgB)
+            #expect(try await b.call("reporting_role.drop", ["name": .string(name)]).errorCode == -32003, "B cannot drop A's login")
+            #expect(try await b.call("reporting_role.list")["result"]?.arrayValue?.isEmpty == true)
 
-        let owner = try server.ownerConnection()
-        defer { owner.close() }
-        let admin = TenantAdministrator(owner: owner)
-        _ = try admin.createUser(organisationID: server.orgA.id, email: "mgr@a.example", name: "Manager", role: .manager)
-        let manager = try await server.connect()
-        _ = try await manager.call("session.authenticate", ["api_key": .string(try admin.issueKey(organisationID: server.orgA.id, userEmail: "mgr@a.example").key.text)])
-        #expect(try await manager.call("reporting_role.create", ["name": "rpt_mgr_x"]).errorCode == -32002)
+            let owner = try server.ownerConnection()
+            defer { owner.close() }
+            let admin = TenantAdministrator(owner: owner)
+            _ = try admin.createUser(organisationID: server.orgA.id, email: "mgr@a.example", name: "Manager", role: .manager)
+            let manager = try await server.connect()
+            _ = try await manager.call("session.authenticate", ["api_key": .string(try admin.issueKey(organisationID: server.orgA.id, userEmail: "mgr@a.example").key.text)])
+            #expect(try await manager.call("reporting_role.create", ["name": "rpt_mgr_x"]).errorCode == -32002)
 
-        #expect(try await a.call("reporting_role.drop", ["name": .string(name)])["result"]?["dropped"] == true)
-        #expect(throws: PostgresError.self) { try login(server, name, password) }
+            #expect(try await a.call("reporting_role.drop", ["name": .string(name)])["result"]?["dropped"] == true)
+            #expect(throws: PostgresError.self) { try login(server, name, password) }
+        }
     }
 
     func randomSuffix() -> String { String(UUID().uuidString.prefix(8)).lowercased() }

@@ -72,116 +72,119 @@ struct RollupTests {
     @Test("rollup arithmetic over a subtree with mixed currencies, statuses, bands and risks")
     func arithmetic() async throws {
         let server = try await ServerFixture.start("rollup-arithmetic")
-        defer { Task { try? await server.stop() } }
-        let a = try await server.session(server.orgA)
-        let ids = try await Self.buildAccount(a)
-        let p = try #require(try await a.call("engagement.rollup", ["id": ids["P"]!, "fresh": true])["result"])
-        #expect(p["source"] == "live")
-        #expect(p["engagements"] == 5)
-        #expect(p["by_status"]?["draft"] == 1 && p["by_status"]?["active"] == 3 && p["by_status"]?["on_hold"] == 1)
-        #expect(p["by_status"]?["completed"] == 0 && p["by_status"]?["archived"] == 0)
-        #expect(p["contract_value"]?["EUR"] == .number("100000.00"), "K1 counted once although two engagements use it")
-        #expect(p["contract_value"]?["GBP"] == .number("50000.00"))
-        #expect(p["health"]?["by_band"]?["red"] == 1 && p["health"]?["by_band"]?["amber"] == 1)
-        #expect(p["health"]?["by_band"]?["green"] == 1 && p["health"]?["by_band"]?["unknown"] == 2)
-        #expect(p["health"]?["mean"] == .number("60.00"), "(100 + 20 + 60) / 3")
-        #expect(p["health"]?["weighted_by_contract_value"]?["EUR"] == .number("100.00"))
-        #expect(p["health"]?["weighted_by_contract_value"]?["GBP"] == .number("20.00"))
-        #expect(p["risks"]?["open"] == 2, "the resolved one is not counted")
-        #expect(p["risks"]?["by_probability"]?["high"] == 1 && p["risks"]?["by_probability"]?["low"] == 1)
-        #expect(p["risks"]?["by_probability"]?["very_high"] == 0)
-        #expect(p["risks"]?["by_severity"]?["critical"] == 1 && p["risks"]?["by_severity"]?["low"] == 1)
-        #expect(p["risks"]?["value_at_risk"]?["EUR"] == .number("10000.00") && p["risks"]?["value_at_risk"]?["GBP"] == .number("5000.00"))
-        let january = try #require(p["monthly"]?[0])
-        #expect(january["period"] == "2025-01" && january["check_ins"] == 2)
-        #expect(january["planned_hours"] == .number("15.00") && january["actual_hours"] == .number("16.00"))
-        #expect(january["health_mean"] == .number("60.00"))
-        #expect(january["health_by_band"]?["red"] == 1 && january["health_by_band"]?["green"] == 1)
-        #expect(p["monthly"]?[1]?["period"] == "2025-02" && p["monthly"]?[1]?["health_by_band"]?["amber"] == 1)
-        let finance = try #require(p["finance"]?.arrayValue)
-        #expect(finance.count == 2, "one row per month and currency, never summed across currencies")
-        #expect(finance.first { $0["currency"] == "EUR" }?["cost_variance"] == .number("10.00"))
-        #expect(finance.first { $0["currency"] == "GBP" }?["cost_variance"] == .number("-50.00"))
+        try await server.scoped {
+            let a = try await server.session(server.orgA)
+            let ids = try await Self.buildAccount(a)
+            let p = try #require(try await a.call("engagement.rollup", ["id": ids["P"]!, "fresh": true])["result"])
+            #expect(p["source"] == "live")
+            #expect(p["engagements"] == 5)
+            #expect(p["by_status"]?["draft"] == 1 && p["by_status"]?["active"] == 3 && p["by_status"]?["on_hold"] == 1)
+            #expect(p["by_status"]?["completed"] == 0 && p["by_status"]?["archived"] == 0)
+            #expect(p["contract_value"]?["EUR"] == .number("100000.00"), "K1 counted once although two engagements use it")
+            #expect(p["contract_value"]?["GBP"] == .number("50000.00"))
+            #expect(p["health"]?["by_band"]?["red"] == 1 && p["health"]?["by_band"]?["amber"] == 1)
+            #expect(p["health"]?["by_band"]?["green"] == 1 && p["health"]?["by_band"]?["unknown"] == 2)
+            #expect(p["health"]?["mean"] == .number("60.00"), "(100 + 20 + 60) / 3")
+            #expect(p["health"]?["weighted_by_contract_value"]?["EUR"] == .number("100.00"))
+            #expect(p["health"]?["weighted_by_contract_value"]?["GBP"] == .number("20.00"))
+            #expect(p["risks"]?["open"] == 2, "the resolved one is not counted")
+            #expect(p["risks"]?["by_probability"]?["high"] == 1 && p["risks"]?["by_probability"]?["low"] == 1)
+            #expect(p["risks"]?["by_probability"]?["very_high"] == 0)
+            #expect(p["risks"]?["by_severity"]?["critical"] == 1 && p["risks"]?["by_severity"]?["low"] == 1)
+            #expect(p["risks"]?["value_at_risk"]?["EUR"] == .number("10000.00") && p["risks"]?["value_at_risk"]?["GBP"] == .number("5000.00"))
+            let january = try #require(p["monthly"]?[0])
+            #expect(january["period"] == "2025-01" && january["check_ins"] == 2)
+            #expect(january["planned_hours"] == .number("15.00") && january["actual_hours"] == .number("16.00"))
+            #expect(january["health_mean"] == .number("60.00"))
+            #expect(january["health_by_band"]?["red"] == 1 && january["health_by_band"]?["green"] == 1)
+            #expect(p["monthly"]?[1]?["period"] == "2025-02" && p["monthly"]?[1]?["health_by_band"]?["amber"] == 1)
+            let finance = try #require(p["finance"]?.arrayValue)
+            #expect(finance.count == 2, "one row per month and currency, never summed across currencies")
+            #expect(finance.first { $0["currency"] == "EUR" }?["cost_variance"] == .number("10.00"))
+            #expect(finance.first { $0["currency"] == "GBP" }?["cost_variance"] == .number("-50.00"))
 
-        let c1 = try #require(try await a.call("engagement.rollup", ["id": ids["C1"]!, "fresh": true])["result"])
-        #expect(c1["engagements"] == 2 && c1["health"]?["mean"] == .number("80.00"))
-        #expect(c1["contract_value"]?["GBP"] == nil)
+            let c1 = try #require(try await a.call("engagement.rollup", ["id": ids["C1"]!, "fresh": true])["result"])
+            #expect(c1["engagements"] == 2 && c1["health"]?["mean"] == .number("80.00"))
+            #expect(c1["contract_value"]?["GBP"] == nil)
+        }
     }
 
     @Test("the materialized answer equals the live one after a refresh, and writes trigger a refresh by themselves")
     func materializedAgreesWithLive() async throws {
         let server = try await ServerFixture.start("rollup-refresh") { $0.rollupDebounce = .milliseconds(500) }
-        defer { Task { try? await server.stop() } }
-        let a = try await server.session(server.orgA)
-        let ids = try await Self.buildAccount(a)
-        try Self.refresh(server)
-        for code in ["P", "C1", "C2", "C3", "G"] {
-            let materialized = try #require(try await a.call("engagement.rollup", ["id": ids[code]!])["result"])
-            let live = try #require(try await a.call("engagement.rollup", ["id": ids[code]!, "fresh": true])["result"])
-            #expect(materialized["source"] == "materialized" && live["source"] == "live")
-            func comparable(_ value: JSONValue) -> String {
-                guard case .object(var object) = value else { return "" }
-                object["as_of"] = nil
-                object["source"] = nil
-                return JSONWriter.string(.object(object))
+        try await server.scoped {
+            let a = try await server.session(server.orgA)
+            let ids = try await Self.buildAccount(a)
+            try Self.refresh(server)
+            for code in ["P", "C1", "C2", "C3", "G"] {
+                let materialized = try #require(try await a.call("engagement.rollup", ["id": ids[code]!])["result"])
+                let live = try #require(try await a.call("engagement.rollup", ["id": ids[code]!, "fresh": true])["result"])
+                #expect(materialized["source"] == "materialized" && live["source"] == "live")
+                func comparable(_ value: JSONValue) -> String {
+                    guard case .object(var object) = value else { return "" }
+                    object["as_of"] = nil
+                    object["source"] = nil
+                    return JSONWriter.string(.object(object))
+                }
+                #expect(comparable(materialized) == comparable(live), "\(code)")
             }
-            #expect(comparable(materialized) == comparable(live), "\(code)")
+            // A write notifies the server, which refreshes after its debounce: the materialized answer catches up.
+            _ = try await a.call("risk.raise", ["engagement_id": ids["G"]!, "title": "New", "probability": "medium", "impact": "high"])
+            var open: JSONValue?
+            for _ in 0..<60 {
+                open = try await a.call("engagement.rollup", ["id": ids["P"]!])["result"]?["risks"]?["open"]
+                if open == 3 { break }
+                try await Task.sleep(for: .milliseconds(500))
+            }
+            #expect(open == 3, "the listener refreshed the rollups after the write")
+            try await server.stop()
         }
-        // A write notifies the server, which refreshes after its debounce: the materialized answer catches up.
-        _ = try await a.call("risk.raise", ["engagement_id": ids["G"]!, "title": "New", "probability": "medium", "impact": "high"])
-        var open: JSONValue?
-        for _ in 0..<60 {
-            open = try await a.call("engagement.rollup", ["id": ids["P"]!])["result"]?["risks"]?["open"]
-            if open == 3 { break }
-            try await Task.sleep(for: .milliseconds(500))
-        }
-        #expect(open == 3, "the listener refreshed the rollups after the write")
-        try await server.stop()
     }
 
     @Test("no client role can read the materialized views; DBAs read their organisation's rollups")
     func privileges() async throws {
         // Also: with the periodic maintenance and the rollup listener both turned off, the server keeps serving.
         let server = try await ServerFixture.start("rollup-privileges") { $0.maintenanceInterval = .zero }
-        defer { Task { try? await server.stop() } }
-        let a = try await server.session(server.orgA)
-        let b = try await server.session(server.orgB)
-        _ = try await Self.buildAccount(a)
-        let worldB = try await EngagementWorld.make(b, prefix: "B-")
-        _ = try await worldB.engagement(b, code: "B1")
-        try Self.refresh(server)
+        try await server.scoped {
+            let a = try await server.session(server.orgA)
+            let b = try await server.session(server.orgB)
+            _ = try await Self.buildAccount(a)
+            let worldB = try await EngagementWorld.make(b, prefix: "B-")
+            _ = try await worldB.engagement(b, code: "B1")
+            try Self.refresh(server)
 
-        let superuser = try server.superuserConnection()
-        defer { superuser.close() }
-        for role in ["engagement_app", "engagement_reporting"] {
-            for view in ["engagement_summary", "engagement_monthly", "engagement_finance"] {
-                do {
-                    try superuser.executeScript("SET ROLE \(role)")
-                    defer { try? superuser.executeScript("RESET ROLE") }
-                    _ = try superuser.query("SELECT count(*) FROM rollup.\(view)")
-                    Issue.record("\(role) read rollup.\(view)")
-                } catch {
-                    #expect(error.serverError?.sqlState == .insufficientPrivilege, "\(role) \(view): \(error)")
+            let superuser = try server.superuserConnection()
+            defer { superuser.close() }
+            for role in ["engagement_app", "engagement_reporting"] {
+                for view in ["engagement_summary", "engagement_monthly", "engagement_finance"] {
+                    do {
+                        try superuser.executeScript("SET ROLE \(role)")
+                        defer { try? superuser.executeScript("RESET ROLE") }
+                        _ = try superuser.query("SELECT count(*) FROM rollup.\(view)")
+                        Issue.record("\(role) read rollup.\(view)")
+                    } catch {
+                        #expect((error as? PostgresError)?.serverError?.sqlState == .insufficientPrivilege, "\(role) \(view): \(error)")
+                    }
                 }
             }
+            let owner = try server.ownerConnection()
+            defer { owner.close() }
+            let roleB = try TenantAdministrator(owner: owner).createReportingRole(
+                organisationID: server.orgB.id, name: "rpt_rollup_\(UUID().uuidString.prefix(8).lowercased())")
+            let dba = try PostgresConnection.connect(
+                try Conninfo.replacing(["user": roleB.name, "password": roleB.password], in: try server.deployment.superuserURL))
+            defer { dba.close() }
+            do {
+                _ = try dba.query("SELECT * FROM rollup.engagement_summary")
+                Issue.record("a DBA read the materialized view")
+            } catch {
+                #expect((error as? PostgresError)?.serverError?.sqlState == .insufficientPrivilege)
+            }
+            let rows = try dba.query("SELECT engagement_code, engagements FROM reporting.engagement_rollup")
+            #expect(rows.rowCount == 1 && rows.string(0, 0) == "B1", "only B's engagement")
+            #expect(try dba.query("SELECT count(*) FROM reporting.engagement_rollup_monthly").int(0, 0) == 0)
+            let aRows = try owner.query("SELECT count(*) FROM rollup.engagement_summary WHERE organisation_id = $1::uuid", [server.orgA.id])
+            #expect(aRows.int(0, 0) == 5, "A's rollups exist; B's DBA just cannot see them")
         }
-        let owner = try server.ownerConnection()
-        defer { owner.close() }
-        let roleB = try TenantAdministrator(owner: owner).createReportingRole(
-            organisationID: server.orgB.id, name: "rpt_rollup_\(UUID().uuidString.prefix(8).lowercased())")
-        let dba = try PostgresConnection.connect(
-            try Conninfo.replacing(["user": roleB.name, "password": roleB.password], in: try server.deployment.superuserURL))
-        defer { dba.close() }
-        do {
-            _ = try dba.query("SELECT * FROM rollup.engagement_summary")
-            Issue.record("a DBA read the materialized view")
-        } catch {
-            #expect(error.serverError?.sqlState == .insufficientPrivilege)
-        }
-        let rows = try dba.query("SELECT engagement_code, engagements FROM reporting.engagement_rollup")
-        #expect(rows.rowCount == 1 && rows.string(0, 0) == "B1", "only B's engagement")
-        #expect(try dba.query("SELECT count(*) FROM reporting.engagement_rollup_monthly").int(0, 0) == 0)
-        let aRows = try owner.query("SELECT count(*) FROM rollup.engagement_summary WHERE organisation_id = $1::uuid", [server.orgA.id])
-        #expect(aRows.int(0, 0) == 5, "A's rollups exist; B's DBA just cannot see them")
     }
 }

@@ -55,6 +55,18 @@ public struct TenantDatabase: Sendable {
         public let statementIndex: Int?
     }
 
+    /// Calls a method's SQL function (`api.party_get`) with the call's params as jsonb and passes the JSON
+    /// document it returns through to the client. The function owns the operation; its errors are mapped by
+    /// `DatabaseErrorMapping` (SQLSTATE classes EV, EN, EC, EF, ES and the integrity errors it re-raises with the
+    /// param's path).
+    public func call(as principal: Principal, method: String, function: SQLFunctionName, params: [UInt8])
+        async throws(RPCError) -> ResponseBody
+    {
+        try await json(
+            as: principal, method: method,
+            Statement("SELECT \(function.qualifiedName)($1::jsonb)", [String(decoding: params, as: UTF8.self)]))
+    }
+
     /// Runs statements without tenant context (authentication lookups); RLS shows no tenant rows here.
     public func runWithoutTenant(_ statements: [Statement]) async throws(RPCError) -> [PostgresResult] {
         do {
@@ -93,6 +105,20 @@ public enum DatabaseErrorMapping {
         "ES008": "default_model",
     ]
 
+    /// SQLSTATEs of the api functions' own errors (`SQL/definitions/0100_api_support.sql`); conflict and
+    /// forbidden carry their reason in HINT.
+    static let notFound = SQLState("EN404")
+    static let conflict = SQLState("EC409")
+    static let forbidden = SQLState("EF403")
+
+    /// The param behind a failed constraint: from the method's map, or named by the api function that re-raised
+    /// the error (COLUMN, relative to params).
+    private static func paramPath(_ server: PostgresServerError, _ references: [String: String]) -> String? {
+        if let constraint = server.constraint, let path = references[constraint] { return path }
+        guard let column = server.column, !column.isEmpty else { return nil }
+        return "params.\(column)"
+    }
+
     /// SQLSTATE raised by `app.idempotent_replay` when a key comes back with a different request.
     public static let idempotencyKeyReused = SQLState("EI409")
 
@@ -125,14 +151,14 @@ public enum DatabaseErrorMapping {
             // A referenced id that is missing, or belongs to another organisation (composite keys make the two
             // indistinguishable, as they must be), is a bad param. Any other foreign-key failure is a row still
             // referred to by others.
-            if let constraint = server.constraint, let path = references[constraint] {
+            if let path = paramPath(server, references) {
                 return .invalidParams([FieldProblem(path: path, message: "does not exist")])
             }
             return RPCError(.conflict, "Conflict: other records still refer to this one", reason: "in_use")
         case .uniqueViolation:
             // Uniqueness is per organisation, so this says nothing about other tenants; the constraint's name
             // (which contains a table name) stays here: the method's map names the param instead.
-            let path = server.constraint.flatMap { references[$0] }
+            let path = paramPath(server, references)
             return RPCError(
                 .conflict, "Conflict: that value is already taken", reason: "already_exists",
                 fields: path.map { [FieldProblem(path: $0, message: "is already taken")] } ?? [])
@@ -145,12 +171,12 @@ public enum DatabaseErrorMapping {
             return RPCError(
                 .conflict, "Conflict: this idempotency_key was used for a different request", reason: "idempotency_key_reused")
         case .exclusionViolation:
-            let path = server.constraint.flatMap { references[$0] }
+            let path = paramPath(server, references)
             return RPCError(
                 .conflict, "Conflict: that overlaps an existing entry", reason: "overlaps",
                 fields: path.map { [FieldProblem(path: $0, message: "overlaps an existing entry")] } ?? [])
-        case .checkViolation where server.constraint.flatMap({ references[$0] }) != nil:
-            return .invalidParams([FieldProblem(path: references[server.constraint!]!, message: "is not consistent with the other values")])
+        case .checkViolation where paramPath(server, references) != nil:
+            return .invalidParams([FieldProblem(path: paramPath(server, references)!, message: "is not consistent with the other values")])
         case .checkViolation, .notNullViolation:
             // Methods validate params first; this is the backstop for a rule only the database knows.
             return RPCError(.invalidParams, "Invalid params: a value was rejected", reason: "rejected_by_database")
@@ -159,6 +185,12 @@ public enum DatabaseErrorMapping {
             // Our functions name a param path relative to the params in the COLUMN field (e.g. finance[2].plan).
             let path = server.constraint.flatMap { references[$0] } ?? server.column.map { "params.\($0)" } ?? "params"
             return .invalidParams([FieldProblem(path: path, message: server.message)])
+        case notFound:
+            return RPCError(.notFound, reason: "not_found")
+        case conflict:
+            return RPCError(.conflict, "Conflict: \(server.message)", reason: server.hint ?? "conflict")
+        case forbidden:
+            return RPCError(.forbidden, "Forbidden: \(server.message)", reason: server.hint ?? "forbidden")
         case _ where server.sqlState.errorClass == "ES":
             return RPCError(
                 .invalidState, "Invalid state: \(server.message)",

@@ -42,3 +42,9 @@ struct MaintenanceService: Service {
         }
     }
 }
+
+extension MaintenanceService: CustomStringConvertible {
+    /// What service-lifecycle logs: the name only (the default would print every stored property, the database
+    /// URL with its password among them).
+    var description: String { "MaintenanceService" }
+}

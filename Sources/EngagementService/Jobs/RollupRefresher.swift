@@ -77,3 +77,9 @@ struct RollupRefresher: Service {
         }
     }
 }
+
+extension RollupRefresher: CustomStringConvertible {
+    /// What service-lifecycle logs: the name only (the default would print every stored property, the database
+    /// URL with its password among them).
+    var description: String { "RollupRefresher" }
+}

@@ -11,11 +11,15 @@ public struct Dispatcher: RPCResponder {
     public let registry: MethodRegistry
     public let database: TenantDatabase
     public let logger: Logger
+    /// Checks every result against its method's declared result schema and answers -32603 when it does not
+    /// match (tests turn it on, so a declaration that drifts from what the database renders fails them).
+    public let checksResults: Bool
 
-    public init(registry: MethodRegistry, database: TenantDatabase, logger: Logger) {
+    public init(registry: MethodRegistry, database: TenantDatabase, logger: Logger, checksResults: Bool = false) {
         self.registry = registry
         self.database = database
         self.logger = logger
+        self.checksResults = checksResults
     }
 
     public func openSession(connectionID: UInt64) -> Session { Session(connectionID: connectionID) }
@@ -72,12 +76,31 @@ public struct Dispatcher: RPCResponder {
         let context = CallContext(
             method: request.method, session: session, database: database, logger: logger, requestID: requestID)
         do {
-            return try await method.handler(context, params)
+            let body = try await method.handler(context, params)
+            if checksResults, case .result(let bytes) = body { return checked(bytes, of: method, logger: logger) ?? body }
+            return body
         } catch {
             // A handler answering "unauthenticated" found the session's key no longer valid: forget it.
             if error.code == .unauthenticated { session.bind(nil) }
             return .error(error)
         }
+    }
+}
+
+extension Dispatcher {
+    /// nil when `bytes` is a document the method's result schema accepts; otherwise the error to answer.
+    func checked(_ bytes: [UInt8], of method: MethodDefinition, logger: Logger) -> ResponseBody? {
+        let problems: [FieldProblem]
+        do {
+            problems = method.result.problems(in: try JSONParser.parse(bytes), at: "result")
+        } catch {
+            problems = [FieldProblem(path: "result", message: "is not JSON: \(error)")]
+        }
+        guard !problems.isEmpty else { return nil }
+        logger.error("result does not match the declared schema", metadata: [
+            "problems": "\(problems.map { "\($0.path) \($0.message)" })"
+        ])
+        return .error(RPCError(.internalError, reason: "result_schema_mismatch"))
     }
 }
 

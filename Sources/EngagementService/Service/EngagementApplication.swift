@@ -29,7 +29,9 @@ public struct EngagementApplication: Sendable {
                     "SET idle_in_transaction_session_timeout = \(timeoutMilliseconds)",
                 ]),
             logger: logger)
-        let dispatcher = Dispatcher(registry: registry, database: TenantDatabase(pool: pool), logger: logger)
+        let dispatcher = Dispatcher(
+            registry: registry, database: TenantDatabase(pool: pool), logger: logger,
+            checksResults: configuration.checksResultSchemas)
         let server = try await RPCServer.bind(
             configuration: configuration.transport, responder: dispatcher, group: group, logger: logger)
         return EngagementApplication(

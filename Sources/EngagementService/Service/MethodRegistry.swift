@@ -67,6 +67,8 @@ public struct MethodDefinition: Sendable {
     /// new until it is done, so `session.authenticate` followed by pipelined calls behaves as written.
     public let isBarrier: Bool
     public let handler: Handler
+    /// The SQL function behind a domain method declared with one (nil: the handler is Swift).
+    public private(set) var function: SQLFunctionName?
 
     public init(
         _ name: String, summary: String, params: [Schema.Field] = [], result: Schema, access: Access,
@@ -79,6 +81,39 @@ public struct MethodDefinition: Sendable {
         self.access = access
         self.isBarrier = isBarrier
         self.handler = handler
+    }
+}
+
+/// The SQL function that owns a domain method's operation: `api.<entity>_<verb>(p jsonb) RETURNS jsonb`
+/// (`SQL/definitions/01xx_api_*.sql`). Only names of that shape are accepted, so the one statement the database
+/// runner builds from it, `SELECT api.x($1::jsonb)`, can hold nothing else.
+public struct SQLFunctionName: Sendable, Hashable, ExpressibleByStringLiteral {
+    public let qualifiedName: String
+
+    public init(stringLiteral name: String) {
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        precondition(
+            parts.count == 2 && parts[0] == "api" && !parts[1].isEmpty
+                && parts[1].allSatisfy { ($0 >= "a" && $0 <= "z") || $0 == "_" },
+            "\(name) is not an api function name")
+        qualifiedName = name
+    }
+}
+
+extension MethodDefinition {
+    /// A domain method: the declaration, and the SQL function that does all of its work. The server checks
+    /// access and params against the declaration, then calls the function with the params; its reply is the
+    /// result.
+    public init(
+        _ name: String, summary: String, params: [Schema.Field] = [], result: Schema, access: Access,
+        function: SQLFunctionName
+    ) {
+        self.init(name, summary: summary, params: params, result: result, access: access) { context, params throws(RPCError) in
+            try await context.database.call(
+                as: context.principal, method: context.method, function: function,
+                params: JSONWriter.encode(.object(params.values)))
+        }
+        self.function = function
     }
 }
 

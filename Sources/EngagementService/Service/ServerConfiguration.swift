@@ -19,6 +19,10 @@ public struct ServerConfiguration: Sendable {
     /// How long after the first write of a burst the materialized rollups are refreshed; zero: only periodically.
     public var rollupDebounce: Duration = .seconds(2)
 
+    /// Every result is checked against its method's declared schema (a mismatch answers -32603). For tests;
+    /// not an environment option.
+    public var checksResultSchemas = false
+
     public init() {}
 
     public subscript<Value>(dynamicMember keyPath: WritableKeyPath<TransportConfiguration, Value>) -> Value {

@@ -43,6 +43,8 @@ struct ServerFixture: Sendable {
         // asynchronously, so a listener still running when the test process exits could be inside OpenSSL while
         // exit handlers tear it down. Tests that need it turn it on and stop their server before returning.
         configuration.rollupDebounce = .zero
+        // Every reply of every test is checked against the method's declared result schema.
+        configuration.checksResultSchemas = true
         configure(&configuration)
         let application = try await EngagementApplication.start(configuration: configuration, registry: registry, logger: logger)
         let group = ServiceGroup(configuration: .init(services: application.services.map { .init(service: $0) }, logger: logger))
@@ -84,6 +86,20 @@ struct ServerFixture: Sendable {
     /// An owner connection (bypasses RLS) to inspect or change the database behind the server's back.
     func ownerConnection() throws -> PostgresConnection { try PostgresConnection.connect(try deployment.ownerURL) }
     func superuserConnection() throws -> PostgresConnection { try PostgresConnection.connect(try deployment.superuserURL) }
+
+    /// Runs `body` with this server, then shuts it down gracefully and waits for that: a shutdown that fails
+    /// fails the test, and no server outlives its test. The body's own error wins when both fail.
+    func scoped<T>(_ body: () async throws -> T) async throws -> T {
+        let result: T
+        do {
+            result = try await body()
+        } catch {
+            try? await stop()
+            throw error
+        }
+        try await stop()
+        return result
+    }
 
     /// Graceful shutdown, as on SIGTERM.
     func stop() async throws {

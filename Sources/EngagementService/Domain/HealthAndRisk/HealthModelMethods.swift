@@ -47,8 +47,8 @@ enum HealthModelMethods {
                          "coalesce($8::numeric, 40)", "coalesce($9::numeric, 70)"],
                 render: "health_model_json", params: params,
                 parameters: [params.string("name"), params.value("metrics").map(JSONWriter.string), params.int("grace_days"),
-                             ContractMethods.number(params, "decay_points_per_30_days"), ContractMethods.number(params, "red_below"),
-                             ContractMethods.number(params, "amber_below")]),
+                             DomainSupport.number(params, "decay_points_per_30_days"), DomainSupport.number(params, "red_below"),
+                             DomainSupport.number(params, "amber_below")]),
             references: references)
     }
 
@@ -94,8 +94,8 @@ enum HealthModelMethods {
                     ],
                     render: "health_model_json"),
                 [params.string("id"), version, params.string("name"), params.value("metrics").map(JSONWriter.string),
-                 params.int("grace_days"), ContractMethods.number(params, "decay_points_per_30_days"),
-                 ContractMethods.number(params, "red_below"), ContractMethods.number(params, "amber_below"), makeDefault]),
+                 params.int("grace_days"), DomainSupport.number(params, "decay_points_per_30_days"),
+                 DomainSupport.number(params, "red_below"), DomainSupport.number(params, "amber_below"), makeDefault]),
         ], references: references)
         return try DomainSupport.versionedWrite(results[1], requestedVersion: version)
     }

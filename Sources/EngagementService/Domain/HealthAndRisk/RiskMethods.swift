@@ -49,7 +49,7 @@ enum RiskMethods {
                 parameters: [params.string("engagement_id"), params.string("title"), params.string("probability"),
                              params.string("impact"), params.string("category"), params.string("description"),
                              params.string("owner_user_id"), params.string("due_date"),
-                             ContractMethods.number(params, "value_at_risk"), params.string("currency")]),
+                             DomainSupport.number(params, "value_at_risk"), params.string("currency")]),
             references: references)
     }
 
@@ -94,7 +94,7 @@ enum RiskMethods {
              params.string("probability"), params.string("impact"), params.string("status"),
              params.value("owner_user_id") != nil, params.string("owner_user_id"),
              params.value("due_date") != nil, params.string("due_date"),
-             params.value("value_at_risk") != nil, ContractMethods.number(params, "value_at_risk"), params.string("currency")])],
+             params.value("value_at_risk") != nil, DomainSupport.number(params, "value_at_risk"), params.string("currency")])],
             references: references)[0]
         return try DomainSupport.versionedWrite(result, requestedVersion: version)
     }

@@ -44,7 +44,7 @@ enum RiskRuleMethods {
                          "coalesce($12, 'high')", "coalesce($13, 'medium')", "coalesce($14::boolean, true)"],
                 render: "risk_rule_json", params: params,
                 parameters: [params.string("name"), params.string("condition"), params.string("title"), params.string("kpi"),
-                             params.string("comparison"), ContractMethods.number(params, "threshold"), params.string("band"),
+                             params.string("comparison"), DomainSupport.number(params, "threshold"), params.string("band"),
                              params.string("category"), params.string("probability"), params.string("impact"),
                              params.bool("enabled")]),
             references: references)
@@ -82,7 +82,7 @@ enum RiskRuleMethods {
                 ],
                 render: "risk_rule_json"),
             [params.string("id"), version, params.string("name"), params.string("condition"), params.string("title"),
-             params.string("kpi"), params.string("comparison"), ContractMethods.number(params, "threshold"), params.string("band"),
+             params.string("kpi"), params.string("comparison"), DomainSupport.number(params, "threshold"), params.string("band"),
              params.string("category"), params.string("probability"), params.string("impact"), params.bool("enabled")])],
             references: references)[0]
         return try DomainSupport.versionedWrite(result, requestedVersion: version)

@@ -17,6 +17,25 @@ enum DomainSupport {
         "idempotency_key", .string(minLength: 1, maxLength: 200), required: false,
         "a client-chosen key: a retry with the same key returns the first reply instead of writing again (kept a day)")
 
+    /// A JSON number param as its exact text, for a numeric column.
+    static func number(_ params: ParamReader, _ name: String) -> String? {
+        if case .number(let lexeme)? = params.value(name) { return lexeme }
+        return nil
+    }
+
+    /// The reply of a delete.
+    static let deleted = Schema.object([
+        .init("id", .uuid, "the deleted entity"), .init("deleted", .boolean, "always true"),
+    ])
+
+    /// The reply of a list: one page of items and the cursor of the next page.
+    static func page(of item: Schema) -> Schema {
+        .object([
+            .init("items", .array(items: item), "this page, in the requested order"),
+            .init("next_cursor", .nullable(.string()), "pass as cursor for the next page; null on the last page"),
+        ])
+    }
+
     /// The page a list call asks for.
     struct Page {
         let sort: String

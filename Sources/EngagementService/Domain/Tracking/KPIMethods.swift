@@ -38,7 +38,7 @@ enum KPIMethods {
                 direction = coalesce($5, k.direction), deliverer_party_id = EXCLUDED.deliverer_party_id
             RETURNING app.engagement_kpi_json(k)
             """,
-            [params.string("engagement_id"), params.string("name"), params.string("unit"), ContractMethods.number(params, "target"),
+            [params.string("engagement_id"), params.string("name"), params.string("unit"), DomainSupport.number(params, "target"),
              params.string("direction"), params.string("deliverer_party_id")]),
             references: references)
     }
