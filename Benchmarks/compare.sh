@@ -72,10 +72,10 @@ psql "$(python3 -c "import json;print(json.load(open('$dir/dev/connection.json')
     | grep -v "skipping" || true
 
 # One pgbench script per seeded organisation: the server's two statements for engagement.get (tenant context,
-# then the rendered row), in one pipeline ending in one Sync, so one implicit transaction and one round trip,
+# then the method's function, api.engagement_get), in one pipeline ending in one Sync, so one implicit transaction and one round trip,
 # exactly as TenantDatabase sends them. The only difference: the engagement id is computed from the seed's
 # deterministic formula (md5 of "1:engagement:<organisation>:<n>"; chr(58) is the colon, which pgbench would
-# take for a variable) instead of arriving as a bound uuid.
+# take for a variable) and the params are built with jsonb_build_object instead of arriving as bound jsonb text.
 mkdir -p "$dir/pgbench"
 psql "$(python3 -c "import json;print(json.load(open('$dir/dev/connection.json'))['database_url'])")" -qAt -F ' ' -c "
     SELECT o.id, k.key_id FROM app.organisations o JOIN app.api_keys k ON k.organisation_id = o.id
@@ -84,7 +84,7 @@ psql "$(python3 -c "import json;print(json.load(open('$dir/dev/connection.json')
 \set n random(1, $per_org)
 \startpipeline
 SELECT app.begin_call('$key', 'engagement.get');
-SELECT app.engagement_json(row) FROM app.engagements row WHERE row.organisation_id = app.current_organisation_id() AND row.id = md5(concat_ws(chr(58), '1', 'engagement', '$org', :n::text))::uuid;
+SELECT api.engagement_get(jsonb_build_object('id', md5(concat_ws(chr(58), '1', 'engagement', '$org', :n::text))::uuid));
 \endpipeline
 SQL
 done

@@ -48,6 +48,9 @@ public struct APIKey: Sendable, Hashable {
     /// SHA-256 of the key text: what the database stores.
     public var hash: [UInt8] { Array(SHA256.hash(data: Data(text.utf8))) }
 
+    /// The same, hex encoded (for the SQL function that stores it: `decode(…, 'hex')`).
+    public var hashHex: String { RandomSecrets.hex(hash) }
+
     /// Compares this key's hash with a stored hash in time that does not depend on where they differ.
     public func matches(storedHash: [UInt8]) -> Bool {
         let computed = hash

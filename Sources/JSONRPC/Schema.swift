@@ -12,6 +12,8 @@ public indirect enum Schema: Sendable {
     case enumeration([String])
     case array(items: Schema, maxItems: Int? = nil)
     case object([Field], additionalProperties: Bool = false)
+    /// An object whose keys are data (currency codes, months) and whose values all have one schema.
+    case dictionary(values: Schema)
     /// Any JSON value; used for results whose shape is described in prose.
     case any(description: String)
     /// The schema, or JSON null (to clear an optional value in an update).
@@ -76,6 +78,8 @@ public indirect enum Schema: Sendable {
                 "required": .array(fields.filter(\.required).map { .string($0.name) }),
                 "additionalProperties": .bool(additional),
             ])
+        case .dictionary(let values):
+            return .object(["type": "object", "additionalProperties": values.jsonSchema])
         case .any(let description):
             return .object(["description": .string(description)])
         case .nullable(let schema):
@@ -141,6 +145,9 @@ public indirect enum Schema: Sendable {
                 }
             }
             return found
+        case .dictionary(let values):
+            guard let object = value.objectValue else { return problem("expected an object, got \(value.typeName)") }
+            return object.members.flatMap { values.problems(in: $0.value, at: "\(path).\($0.key)") }
         case .any:
             return []
         case .nullable(let schema):

@@ -107,6 +107,7 @@ struct IsolationMatrixTests {
         case .object(let fields, _):
             return .object(JSONObject(fields.filter(\.required).map { (key: $0.name, value: sample($0.schema)) }))
         case .nullable(let inner): return sample(inner)
+        case .dictionary: return .object([:])
         case .any: return .null
         }
     }

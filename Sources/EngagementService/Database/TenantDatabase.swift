@@ -194,7 +194,7 @@ public enum DatabaseErrorMapping {
         case _ where server.sqlState.errorClass == "ES":
             return RPCError(
                 .invalidState, "Invalid state: \(server.message)",
-                reason: stateReasons[server.sqlState.rawValue] ?? "invalid_state")
+                reason: stateReasons[server.sqlState.rawValue] ?? server.hint ?? "invalid_state")
         case _ where server.sqlState.errorClass == "22":
             // Data exceptions: a value out of range or not representable in its column's type.
             return RPCError(.invalidParams, "Invalid params: a value was rejected", reason: "rejected_by_database")

@@ -9,7 +9,11 @@ enum BuiltinMethods {
         [
             MethodDefinition(
                 "rpc.discover", summary: "The OpenRPC document of every method this server offers.",
-                result: .any(description: "an OpenRPC 1.3 document"), access: .anonymous
+                result: .object([
+                    .init("openrpc", .string(), "the OpenRPC version"), .init("info", .any(description: "title, version, description"), "about this server"),
+                    .init("methods", .array(items: .any(description: "an OpenRPC method object")), "every method"),
+                    .init("components", .any(description: "x-error-codes: the error codes"), "shared definitions"),
+                ]), access: .anonymous
             ) { _, _ in .result(rawJSON: discoveryDocument()) },
 
             MethodDefinition(
@@ -68,26 +72,16 @@ enum BuiltinMethods {
     }
 
     /// Reads the session's identity back from the database under row-level security: the tenant context as
-    /// PostgreSQL sees it, not as the server remembers it.
+    /// PostgreSQL sees it, not as the server remembers it (`api.session_whoami`).
     static let whoami = MethodDefinition(
         "session.whoami",
         summary: "The organisation, user and role of this session, as the database's tenant context sees them.",
         result: .object([
-            .init("organisation", .any(description: "{id, name}"), "the organisation"),
-            .init("user", .any(description: "{id, email, display_name}"), "the user"),
+            .init("organisation", .object([.init("id", .uuid, "its id"), .init("name", .string(), "its name")]), "the organisation"),
+            .init("user", .object([
+                .init("id", .uuid, "the user"), .init("email", .string(), "email"), .init("display_name", .string(), "name"),
+            ]), "the user"),
             .init("role", .enumeration(OrganisationRole.allCases.map(\.rawValue)), "the user's role"),
         ]),
-        access: .role(.viewer)
-    ) { context, _ throws(RPCError) in
-        try await context.json(
-            Statement(
-                """
-                SELECT jsonb_build_object(
-                    'organisation', jsonb_build_object('id', o.id, 'name', o.name),
-                    'user', jsonb_build_object('id', u.id, 'email', u.email, 'display_name', u.display_name),
-                    'role', app.current_user_role())
-                FROM app.organisations o
-                JOIN app.users u ON u.organisation_id = o.id AND u.id = app.current_user_id()
-                """))
-    }
+        access: .role(.viewer), function: "api.session_whoami")
 }

@@ -16,6 +16,16 @@ public struct CallContext: Sendable {
         return principal
     }
 
+    /// Calls an api function with params the handler made (the declared params plus what only the server can
+    /// make, such as a key's hash) and returns its reply parsed, for a handler that adds to it.
+    public func call(_ function: SQLFunctionName, with params: JSONObject) async throws(RPCError) -> JSONValue {
+        let body = try await database.call(as: principal, method: method, function: function, params: JSONWriter.encode(.object(params)))
+        guard case .result(let bytes) = body, let reply = try? JSONParser.parse(bytes) else {
+            throw RPCError(.internalError, reason: "internal_error")
+        }
+        return reply
+    }
+
     /// Runs statements under this call's tenant context, in one round trip. `references` maps foreign-key
     /// constraints to the params that supplied the referenced ids.
     public func run(_ statements: [Statement], references: [String: String] = [:]) async throws(RPCError)

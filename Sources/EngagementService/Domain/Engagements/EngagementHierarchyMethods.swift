@@ -1,99 +1,90 @@
 import JSONRPC
-import PostgresClient
 
 /// Parent/child engagements. Cycles, depth and archived engagements are checked by the database's trigger
 /// (safe under concurrent moves); trees are read with recursive queries over the (organisation, parent) index.
+/// The work: `SQL/definitions/0120_api_engagements.sql`; rollups: `0022_rollups.sql`.
 enum EngagementHierarchyMethods {
-    static let all: [MethodDefinition] = [setParent, tree, ancestors, rollup]
-    static let references = [
-        "engagements_parent_fk": "params.parent_id",
-        "engagements_parent_cycle": "params.parent_id",
-        "engagements_parent_depth": "params.parent_id",
+    static let node: [Schema.Field] = [
+        .init("id", .uuid, "the engagement"), .init("code", .string(), "its code"), .init("name", .string(), "its name"),
+        .init("status", .enumeration(EngagementMethods.statuses), "its status"),
+        .init("parent_id", .nullable(.uuid), "its parent"),
     ]
-    static let node = "jsonb_build_object('id', e.id, 'code', e.code, 'name', e.name, 'status', e.status, 'parent_id', e.parent_id"
 
-    static let setParent = MethodDefinition(
-        "engagement.set_parent",
-        summary: "Place an engagement (with its subtree) under a parent, or make it a root with parent_id null.",
-        params: [
-            .init("id", .uuid, "the engagement to move"),
-            .init("version", .integer(minimum: 1), "the version you last read"),
-            .init("parent_id", .nullable(.uuid), "the new parent, or null"),
-        ],
-        result: EngagementMethods.engagement, access: .role(.member)
-    ) { context, params throws(RPCError) in
-        let version = params.int("version") ?? 0
-        let result = try await context.run(
-            [Statement(
-                DomainSQL.versionedUpdate(table: "engagements", assignments: ["parent_id = $3::uuid"], render: "engagement_json"),
-                [params.string("id"), version, params.string("parent_id")])],
-            references: references)[0]
-        return try DomainSupport.versionedWrite(result, requestedVersion: version)
-    }
+    static let rollup: Schema = {
+        let count = Schema.integer(minimum: 0)
+        let amounts = Schema.dictionary(values: .number)
+        func counts(_ keys: [String]) -> Schema { .object(keys.map { .init($0, count, "how many") }) }
+        return .object([
+            .init("engagement_id", .uuid, "the top of the subtree"),
+            .init("as_of", .string(format: "date-time"), "when the figures were computed"),
+            .init("source", .enumeration(["materialized", "live"]), "read from the refreshed rollups, or computed now"),
+            .init("engagements", count, "engagements in the subtree, itself included"),
+            .init("by_status", counts(EngagementMethods.statuses), "engagements by status"),
+            .init("contract_value", amounts, "value of the distinct contracts, per currency"),
+            .init("health", .object([
+                .init("by_band", counts(["red", "amber", "green", "unknown"]), "engagements by current health band"),
+                .init("mean", .nullable(.number), "mean current score"),
+                .init("weighted_by_contract_value", amounts, "mean weighted by contract value, per currency"),
+            ]), "current health"),
+            .init("risks", .object([
+                .init("open", count, "open risks"),
+                .init("by_probability", counts(["very_low", "low", "medium", "high", "very_high"]), "open risks by probability"),
+                .init("by_severity", counts(["low", "medium", "high", "critical"]), "open risks by severity"),
+                .init("value_at_risk", amounts, "open value at risk, per currency"),
+            ]), "open risks"),
+            .init("monthly", .array(items: .object([
+                .init("period", .string(), "YYYY-MM"), .init("check_ins", count, "check-ins that month"),
+                .init("planned_hours", .nullable(.number), "planned hours"), .init("actual_hours", .nullable(.number), "actual hours"),
+                .init("health_mean", .nullable(.number), "mean monthly score"),
+                .init("health_by_band", counts(["red", "amber", "green"]), "monthly scores by band"),
+            ])), "trend per month"),
+            .init("finance", .array(items: .object([
+                .init("period", .string(), "YYYY-MM"), .init("currency", .string(), "ISO 4217"),
+                .init("revenue_plan", .nullable(.number), "planned revenue"), .init("revenue_actual", .nullable(.number), "actual revenue"),
+                .init("cost_plan", .nullable(.number), "planned cost"), .init("cost_actual", .nullable(.number), "actual cost"),
+                .init("cost_variance", .nullable(.number), "actual − planned cost"),
+            ])), "finance per month and currency"),
+        ])
+    }()
 
-    static let tree = MethodDefinition(
-        "engagement.tree",
-        summary: "An engagement and all its descendants, depth first, each with its depth (0 for the engagement) and path of ids.",
-        params: [
-            .init("id", .uuid, "the top of the tree"),
-            .init("status", .enumeration(EngagementMethods.statuses), required: false, "only nodes of this status"),
-        ],
-        result: .any(description: "[{id, code, name, status, parent_id, depth, path}]"), access: .role(.viewer)
-    ) { context, params throws(RPCError) in
-        try await context.json(Statement(
-            """
-            WITH RECURSIVE tree AS (
-                SELECT e.id, 0 AS depth, ARRAY[e.id] AS path FROM app.engagements e
-                WHERE e.organisation_id = app.current_organisation_id() AND e.id = $1::uuid
-                UNION ALL
-                SELECT c.id, tree.depth + 1, tree.path || c.id FROM app.engagements c
-                JOIN tree ON c.organisation_id = app.current_organisation_id() AND c.parent_id = tree.id
-                WHERE tree.depth < 1000)
-            SELECT CASE WHEN EXISTS (SELECT FROM tree) THEN coalesce((
-                SELECT jsonb_agg(\(node), 'depth', tree.depth, 'path', to_jsonb(tree.path)) ORDER BY tree.path)
-                FROM tree JOIN app.engagements e ON e.organisation_id = app.current_organisation_id() AND e.id = tree.id
-                WHERE $2::text IS NULL OR e.status = $2), '[]'::jsonb) END
-            """, [params.string("id"), params.string("status")]))
-    }
+    static let all: [MethodDefinition] = [
+        MethodDefinition("engagement.set_parent",
+            summary: "Place an engagement (with its subtree) under a parent, or make it a root with parent_id null.",
+            params: [
+                .init("id", .uuid, "the engagement to move"),
+                .init("version", .integer(minimum: 1), "the version you last read"),
+                .init("parent_id", .nullable(.uuid), "the new parent, or null"),
+            ],
+            result: EngagementMethods.engagement, access: .role(.member),
+            function: "api.engagement_set_parent"),
 
-    static let ancestors = MethodDefinition(
-        "engagement.ancestors", summary: "An engagement's parent, grandparent … up to its root, nearest first.",
-        params: [.init("id", .uuid, "the engagement")],
-        result: .any(description: "[{id, code, name, status, parent_id, distance}]"), access: .role(.viewer)
-    ) { context, params throws(RPCError) in
-        try await context.json(Statement(
-            """
-            WITH RECURSIVE up AS (
-                SELECT e.id, e.parent_id, 0 AS distance FROM app.engagements e
-                WHERE e.organisation_id = app.current_organisation_id() AND e.id = $1::uuid
-                UNION ALL
-                SELECT p.id, p.parent_id, up.distance + 1 FROM app.engagements p
-                JOIN up ON p.organisation_id = app.current_organisation_id() AND p.id = up.parent_id
-                WHERE up.distance < 1000)
-            SELECT CASE WHEN EXISTS (SELECT FROM up) THEN coalesce((
-                SELECT jsonb_agg(\(node), 'distance', up.distance) ORDER BY up.distance)
-                FROM up JOIN app.engagements e ON e.organisation_id = app.current_organisation_id() AND e.id = up.id
-                WHERE up.distance > 0), '[]'::jsonb) END
-            """, [params.string("id")]))
-    }
+        MethodDefinition("engagement.tree",
+            summary: "An engagement and all its descendants, depth first, each with its depth (0 for the engagement) and path of ids.",
+            params: [
+                .init("id", .uuid, "the top of the tree"),
+                .init("status", .enumeration(EngagementMethods.statuses), required: false, "only nodes of this status"),
+            ],
+            result: .array(items: .object(node + [
+                .init("depth", .integer(minimum: 0), "0 for the engagement asked for"),
+                .init("path", .array(items: .uuid), "ids from the engagement asked for down to this one"),
+            ])), access: .role(.viewer),
+            function: "api.engagement_tree"),
 
-    static let rollup = MethodDefinition(
-        "engagement.rollup",
-        summary: "Rollups over the engagement's whole subtree (itself included): counts by status, contract value per currency, health, open risks, finance and capacity per month.",
-        params: [
-            .init("id", .uuid, "the engagement"),
-            .init("fresh", .boolean, required: false, "true: compute live now instead of reading the materialized rollups"),
-        ],
-        result: .any(description: """
-            {engagement_id, as_of, source: materialized | live, engagements, by_status: {draft, active, on_hold, completed, \
-            archived}, contract_value: {currency: amount}, health: {by_band: {red, amber, green, unknown}, mean, \
-            weighted_by_contract_value: {currency: mean}}, risks: {open, by_probability, by_severity, value_at_risk: \
-            {currency: amount}}, monthly: [{period, check_ins, planned_hours, actual_hours, health_mean, health_by_band}], \
-            finance: [{period, currency, revenue_plan, revenue_actual, cost_plan, cost_actual, cost_variance}]}
-            """),
-        access: .role(.viewer)
-    ) { context, params throws(RPCError) in
-        try await context.json(Statement(
-            "SELECT app.engagement_rollup($1::uuid, $2::boolean)", [params.string("id"), params.bool("fresh") ?? false]))
-    }
+        MethodDefinition("engagement.ancestors", summary: "An engagement's parent, grandparent … up to its root, nearest first.",
+            params: [.init("id", .uuid, "the engagement")],
+            result: .array(items: .object(node + [
+                .init("distance", .integer(minimum: 1), "1 for the parent"),
+            ])), access: .role(.viewer),
+            function: "api.engagement_ancestors"),
+
+        MethodDefinition("engagement.rollup",
+            summary: "Rollups over the engagement's whole subtree (itself included): counts by status, contract value per currency, health, open risks, finance and capacity per month.",
+            params: [
+                .init("id", .uuid, "the engagement"),
+                .init("fresh", .boolean, required: false, "true: compute live now instead of reading the materialized rollups"),
+            ],
+            result: rollup,
+            access: .role(.viewer),
+            function: "api.engagement_rollup"),
+    ]
 }
