@@ -1,13 +1,41 @@
 import JSONRPC
-import PostgresClient
 
-/// Reading health: the current score with its arithmetic, and the stored monthly history.
+/// Reading health: the current score with its arithmetic, and the stored monthly history. The work:
+/// `SQL/definitions/0140_api_tracking.sql` (and the arithmetic in `0019_health_now.sql`).
 enum HealthMethods {
     static let all: [MethodDefinition] = [explain, history]
 
     /// An ISO 8601 date or date-time.
     static let timestamp = Schema.string(
         minLength: 10, maxLength: 40, pattern: "[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?")
+
+    /// Before the first check-in only engagement_id, status, as_of, model {id, name}, score (null), band
+    /// (unknown) and explanation are present.
+    static let explanation = Schema.object([
+        .init("engagement_id", .uuid, "the engagement"),
+        .init("status", .enumeration(EngagementMethods.statuses), "its status (decay pauses unless active)"),
+        .init("as_of", .string(), "the moment scored"),
+        .init("model", .object([
+            .init("id", .uuid, "the model"), .init("name", .string(), "its name"),
+            .init("red_below", .number, required: false, "red below this score"),
+            .init("amber_below", .number, required: false, "amber below this score"),
+        ]), "the health model used"),
+        .init("period", .string(), required: false, "the month of the latest scored check-in, YYYY-MM"),
+        .init("monthly_score", .nullable(.number), required: false, "that month's score before decay"),
+        .init("score", .nullable(.number), "the current score, 0–100"),
+        .init("band", .enumeration(["red", "amber", "green", "unknown"]), "the current band"),
+        .init("metrics", .array(items: .any(description: "{metric, kpi, raw, basis, full_at, zero_at, normalised, weight, effective_weight}")),
+              required: false, "each metric's inputs and arithmetic"),
+        .init("left_out", .array(items: .string()), required: false, "metrics without data (their weight is redistributed)"),
+        .init("freshness", .object([
+            .init("since", .nullable(.string(format: "date-time")), "when the month's check-in came"),
+            .init("age_days", .number, "days since"), .init("active_days", .number, "of them while active"),
+            .init("paused_days", .number, "of them while not active"), .init("grace_days", .integer(minimum: 0), "the model's grace"),
+            .init("overdue_days", .number, "active days past the grace"),
+            .init("decay_points_per_30_days", .number, "the model's decay rate"), .init("decay", .number, "points taken off"),
+        ]), required: false, "the freshness decay"),
+        .init("explanation", .string(), "the arithmetic in words"),
+    ])
 
     static let explain = MethodDefinition(
         "health.explain",
@@ -16,17 +44,9 @@ enum HealthMethods {
             .init("engagement_id", .uuid, "the engagement"),
             .init("as_of", timestamp, required: false, "score as of this moment (default now)"),
         ],
-        result: .any(description: """
-            {engagement_id, status, as_of, model: {id, name, red_below, amber_below}, period, monthly_score, score, band, \
-            metrics: [{metric, kpi, raw, basis, full_at, zero_at, normalised, weight, effective_weight}], left_out, \
-            freshness: {since, age_days, active_days, paused_days, grace_days, overdue_days, decay_points_per_30_days, decay}, explanation}
-            """),
-        access: .role(.viewer)
-    ) { context, params throws(RPCError) in
-        try await context.json(Statement(
-            "SELECT app.health_explain($1::uuid, coalesce($2::timestamptz, now()))",
-            [params.string("engagement_id"), params.string("as_of")]))
-    }
+        result: explanation,
+        access: .role(.viewer),
+        function: "api.health_explain")
 
     static let history = MethodDefinition(
         "health.history", summary: "An engagement's monthly scores and bands (as computed from each month's check-in), oldest first.",
@@ -35,20 +55,12 @@ enum HealthMethods {
             .init("from", CheckInMethods.period, required: false, "first month, YYYY-MM"),
             .init("to", CheckInMethods.period, required: false, "last month, YYYY-MM"),
         ],
-        result: .any(description: "[{period, score, band, model_id, metrics, computed_at}]"), access: .role(.viewer)
-    ) { context, params throws(RPCError) in
-        try await context.json(Statement(
-            """
-            SELECT coalesce(jsonb_agg(jsonb_build_object(
-                       'period', to_char(s.period, 'YYYY-MM'), 'score', s.score, 'band', s.band, 'model_id', s.model_id,
-                       'metrics', s.metrics, 'computed_at', s.computed_at) ORDER BY s.period)
-                       FILTER (WHERE s.period IS NOT NULL), '[]')
-            FROM app.engagements e
-            LEFT JOIN app.health_scores s ON s.organisation_id = e.organisation_id AND s.engagement_id = e.id
-                 AND ($2::text IS NULL OR s.period >= to_date($2, 'YYYY-MM'))
-                 AND ($3::text IS NULL OR s.period <= to_date($3, 'YYYY-MM'))
-            WHERE e.organisation_id = app.current_organisation_id() AND e.id = $1::uuid
-            GROUP BY e.id
-            """, [params.string("engagement_id"), params.string("from"), params.string("to")]))
-    }
+        result: .array(items: .object([
+            .init("period", .string(), "YYYY-MM"), .init("score", .nullable(.number), "0–100"),
+            .init("band", .nullable(.enumeration(["red", "amber", "green"])), "the band of the score"),
+            .init("model_id", .uuid, "the model it was computed with"),
+            .init("metrics", .any(description: "each metric's raw value, normalised score and weight"), "the inputs"),
+            .init("computed_at", .string(format: "date-time"), "when"),
+        ])), access: .role(.viewer),
+        function: "api.health_history")
 }

@@ -1,9 +1,46 @@
 import JSONRPC
-import PostgresClient
 
-/// Reports over check-ins, computed by PostgreSQL (`app.plan_vs_actual`, `app.showback`) and passed through.
+/// Reports over check-ins, computed by PostgreSQL (`app.plan_vs_actual`, `app.showback`; called by
+/// `SQL/definitions/0140_api_tracking.sql`) and passed through.
 enum TrackingReportMethods {
     static let all: [MethodDefinition] = [planVsActual, showback]
+
+    static let amount = Schema.nullable(.number)
+    static let planVsActualReport = Schema.object([
+        .init("engagement_id", .uuid, "the engagement"),
+        .init("lines", .array(items: .object([
+            .init("period", .string(), "YYYY-MM"), .init("category", .string(), "finance category"), .init("currency", .string(), "ISO 4217"),
+            .init("plan", amount, "planned"), .init("actual", amount, "actual"), .init("variance", amount, "actual − plan"),
+            .init("variance_percent", amount, "variance as % of plan"),
+        ])), "per month, category and currency"),
+        .init("totals", .array(items: .object([
+            .init("currency", .string(), "ISO 4217"), .init("revenue_plan", amount, "planned revenue"),
+            .init("revenue_actual", amount, "actual revenue"), .init("cost_plan", amount, "planned cost"),
+            .init("cost_actual", amount, "actual cost"), .init("cost_variance", amount, "actual − planned cost"),
+            .init("cost_variance_percent", amount, "as % of planned cost"),
+        ])), "per currency"),
+        .init("hours", .array(items: .object([
+            .init("period", .string(), "YYYY-MM"), .init("role", .string(), "role"), .init("planned_hours", amount, "planned"),
+            .init("actual_hours", amount, "worked"), .init("variance", amount, "actual − planned"),
+            .init("utilisation_percent", amount, "actual / planned × 100"),
+        ])), "per month and role"),
+        .init("derived_revenue", .array(items: .object([
+            .init("period", .string(), "YYYY-MM"), .init("currency", .string(), "the contract's"), .init("plan", amount, "planned hours × rate"),
+            .init("actual", amount, "actual hours × rate"), .init("variance", amount, "actual − plan"),
+        ])), "time-and-materials revenue from hours × contract rates"),
+        .init("unrated_roles", .array(items: .string()), "roles with hours but no contract rate"),
+    ])
+
+    static let showbackReport = Schema.array(items: .object([
+        .init("party_id", .uuid, "the delivery party"), .init("party", .string(), "its name"),
+        .init("engagement_id", .uuid, "the engagement"), .init("period", .string(), "YYYY-MM"),
+        .init("money", .array(items: .object([
+            .init("currency", .string(), "ISO 4217"), .init("cost_plan", amount, "planned cost"), .init("cost_actual", amount, "actual cost"),
+            .init("revenue_plan", amount, "planned revenue"), .init("revenue_actual", amount, "actual revenue"),
+        ])), "per currency"),
+        .init("planned_hours", amount, "planned"), .init("actual_hours", amount, "worked"),
+        .init("kpis_owned", .array(items: .string()), "names of the KPIs it owns"),
+    ]))
 
     static let planVsActual = MethodDefinition(
         "report.plan_vs_actual",
@@ -13,18 +50,9 @@ enum TrackingReportMethods {
             .init("from", CheckInMethods.period, required: false, "first month, YYYY-MM"),
             .init("to", CheckInMethods.period, required: false, "last month, YYYY-MM"),
         ],
-        result: .any(description: """
-            {engagement_id, lines: [{period, category, currency, plan, actual, variance, variance_percent}], totals: \
-            [{currency, revenue_plan, revenue_actual, cost_plan, cost_actual, cost_variance, cost_variance_percent}], \
-            hours: [{period, role, planned_hours, actual_hours, variance, utilisation_percent}], derived_revenue: \
-            [{period, currency, plan, actual, variance}], unrated_roles: [role]}
-            """),
-        access: .role(.viewer)
-    ) { context, params throws(RPCError) in
-        try await context.json(Statement(
-            "SELECT app.plan_vs_actual($1::uuid, to_date($2, 'YYYY-MM'), to_date($3, 'YYYY-MM'))",
-            [params.string("engagement_id"), params.string("from"), params.string("to")]))
-    }
+        result: planVsActualReport,
+        access: .role(.viewer),
+        function: "api.report_plan_vs_actual")
 
     static let showback = MethodDefinition(
         "report.showback",
@@ -35,14 +63,7 @@ enum TrackingReportMethods {
             .init("from", CheckInMethods.period, required: false, "first month, YYYY-MM"),
             .init("to", CheckInMethods.period, required: false, "last month, YYYY-MM"),
         ],
-        result: .any(description: """
-            [{party_id, party, engagement_id, period, money: [{currency, cost_plan, cost_actual, revenue_plan, \
-            revenue_actual}], planned_hours, actual_hours, kpis_owned: [name]}]
-            """),
-        access: .role(.viewer)
-    ) { context, params throws(RPCError) in
-        try await context.json(Statement(
-            "SELECT app.showback($1::uuid, $2::uuid, to_date($3, 'YYYY-MM'), to_date($4, 'YYYY-MM'))",
-            [params.string("engagement_id"), params.string("party_id"), params.string("from"), params.string("to")]))
-    }
+        result: showbackReport,
+        access: .role(.viewer),
+        function: "api.report_showback")
 }
