@@ -1,19 +1,25 @@
 import JSONRPC
-import PostgresClient
 
 /// Threshold rules: a condition over an engagement's latest data that raises a risk signal when it starts to
 /// hold and resolves it when it stops (one open signal per rule and engagement). Evaluated by the database on
 /// check-ins, status and model changes and rule changes, and by the server's periodic sweep for time-driven ones.
+/// The work: `SQL/definitions/0160_api_risks.sql`; evaluation: `0020_risk.sql`.
 enum RiskRuleMethods {
     static let all: [MethodDefinition] = [create, get, update, delete, list]
 
-    static let rule = Schema.any(description: """
-        a risk rule: {id, name, condition, kpi, comparison, threshold, band, title, category, probability, impact, \
-        enabled, version, created_at, updated_at}
-        """)
     static let conditions = ["kpi", "health_score", "health_band", "finance_variance", "freshness_days"]
     static let comparisons = ["<", "<=", ">", ">="]
-    static let references = ["risk_rules_name_unique": "params.name"]
+    static let rule = Schema.object([
+        .init("id", .uuid, "the rule"), .init("name", .string(), "unique per organisation"),
+        .init("condition", .enumeration(conditions), "what is observed"), .init("kpi", .nullable(.string()), "the KPI (condition kpi)"),
+        .init("comparison", .nullable(.enumeration(comparisons)), "breached when observed <comparison> threshold"),
+        .init("threshold", .nullable(.number), "the threshold"), .init("band", .nullable(.enumeration(["red", "amber"])), "health_band"),
+        .init("title", .string(), "title of the signals it raises"), .init("category", .string(), "of raised signals"),
+        .init("probability", .enumeration(RiskMethods.probabilities), "of raised signals"),
+        .init("impact", .enumeration(RiskMethods.impacts), "of raised signals"), .init("enabled", .boolean, "evaluated"),
+        .init("version", .integer(minimum: 1), "row version"),
+        .init("created_at", .string(format: "date-time"), "created"), .init("updated_at", .string(format: "date-time"), "last changed"),
+    ])
 
     static let definition: [Schema.Field] = [
         .init("kpi", .string(minLength: 1, maxLength: 100), required: false, "the KPI's name (condition kpi only; a KPI some engagement or template has)"),
@@ -33,28 +39,12 @@ enum RiskRuleMethods {
             .init("condition", .enumeration(conditions), "what is observed (see docs)"),
             .init("title", .string(minLength: 1, maxLength: 200), "title of the signals it raises"),
         ] + definition + [DomainSupport.idempotencyField],
-        result: rule, access: .role(.manager)
-    ) { context, params throws(RPCError) in
-        try await context.jsonOfLast(
-            DomainSQL.idempotentCreate(
-                table: "risk_rules", method: "risk_rule.create",
-                columns: ["name", "condition", "title", "kpi", "comparison", "threshold", "band", "category", "probability",
-                          "impact", "enabled"],
-                values: ["btrim($4)", "$5", "btrim($6)", "btrim($7)", "$8", "$9::numeric", "$10", "coalesce(btrim($11), 'delivery')",
-                         "coalesce($12, 'high')", "coalesce($13, 'medium')", "coalesce($14::boolean, true)"],
-                render: "risk_rule_json", params: params,
-                parameters: [params.string("name"), params.string("condition"), params.string("title"), params.string("kpi"),
-                             params.string("comparison"), DomainSupport.number(params, "threshold"), params.string("band"),
-                             params.string("category"), params.string("probability"), params.string("impact"),
-                             params.bool("enabled")]),
-            references: references)
-    }
+        result: rule, access: .role(.manager),
+        function: "api.risk_rule_create")
 
     static let get = MethodDefinition(
-        "risk_rule.get", summary: "One rule by id.", params: [.init("id", .uuid, "the rule")], result: rule, access: .role(.viewer)
-    ) { context, params throws(RPCError) in
-        try await context.json(Statement(DomainSQL.get(table: "risk_rules", render: "risk_rule_json"), [params.string("id")]))
-    }
+        "risk_rule.get", summary: "One rule by id.", params: [.init("id", .uuid, "the rule")], result: rule, access: .role(.viewer),
+        function: "api.risk_rule_get")
 
     static let update = MethodDefinition(
         "risk_rule.update",
@@ -66,48 +56,18 @@ enum RiskRuleMethods {
             .init("condition", .enumeration(conditions), required: false, "new condition"),
             .init("title", .string(minLength: 1, maxLength: 200), required: false, "new title"),
         ] + definition,
-        result: rule, access: .role(.manager)
-    ) { context, params throws(RPCError) in
-        let version = params.int("version") ?? 0
-        let result = try await context.run([Statement(
-            DomainSQL.versionedUpdate(
-                table: "risk_rules",
-                assignments: [
-                    "name = coalesce(btrim($3), row.name)", "condition = coalesce($4, row.condition)",
-                    "title = coalesce(btrim($5), row.title)", "kpi = CASE WHEN $4 IS NOT NULL AND $4 <> 'kpi' THEN NULL ELSE coalesce(btrim($6), row.kpi) END",
-                    "comparison = coalesce($7, row.comparison)", "threshold = coalesce($8::numeric, row.threshold)",
-                    "band = coalesce($9, row.band)", "category = coalesce(btrim($10), row.category)",
-                    "probability = coalesce($11, row.probability)", "impact = coalesce($12, row.impact)",
-                    "enabled = coalesce($13::boolean, row.enabled)",
-                ],
-                render: "risk_rule_json"),
-            [params.string("id"), version, params.string("name"), params.string("condition"), params.string("title"),
-             params.string("kpi"), params.string("comparison"), DomainSupport.number(params, "threshold"), params.string("band"),
-             params.string("category"), params.string("probability"), params.string("impact"), params.bool("enabled")])],
-            references: references)[0]
-        return try DomainSupport.versionedWrite(result, requestedVersion: version)
-    }
+        result: rule, access: .role(.manager),
+        function: "api.risk_rule_update")
 
     static let delete = MethodDefinition(
         "risk_rule.delete", summary: "Delete a rule; the signals it raised stay (without the link).",
         params: [.init("id", .uuid, "the rule"), .init("version", .integer(minimum: 1), "the version you last read")],
-        result: .any(description: "{id, deleted: true}"), access: .role(.manager)
-    ) { context, params throws(RPCError) in
-        let version = params.int("version") ?? 0
-        let result = try await context.run([Statement(DomainSQL.versionedDelete(table: "risk_rules"), [params.string("id"), version])])[0]
-        return try DomainSupport.versionedWrite(result, requestedVersion: version)
-    }
+        result: DomainSupport.deleted, access: .role(.manager),
+        function: "api.risk_rule_delete")
 
     static let list = MethodDefinition(
         "risk_rule.list", summary: "Rules, one page at a time.",
         params: [.init("condition", .enumeration(conditions), required: false, "only this condition")] + DomainSupport.listFields,
-        result: .any(description: "{items: [rule], next_cursor: string or null}"), access: .role(.viewer)
-    ) { context, params throws(RPCError) in
-        let page = try DomainSupport.page(params)
-        return try await context.json(Statement(
-            DomainSQL.list(
-                table: "risk_rules", render: "risk_rule_json", filters: ["($1::text IS NULL OR row.condition = $1)"],
-                filterParameters: 1, page: page),
-            [params.string("condition"), page.after?.key, page.after?.id, page.limit]))
-    }
+        result: DomainSupport.page(of: rule), access: .role(.viewer),
+        function: "api.risk_rule_list")
 }
