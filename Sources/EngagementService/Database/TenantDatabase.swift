@@ -22,37 +22,15 @@ public struct TenantDatabase: Sendable {
 
     /// Runs `statements` with the principal's tenant context and returns their results (the context
     /// statement's own result is dropped). `method` is recorded in the audit log of any row written.
-    /// `references` maps foreign-key constraint names to the param that supplied the referenced id.
-    public func run(
-        as principal: Principal, method: String, references: [String: String] = [:], _ statements: [Statement]
-    ) async throws(RPCError) -> [PostgresResult] {
-        do {
-            return try await runLocatingFailure(as: principal, method: method, references: references, statements)
-        } catch {
-            throw error.error
-        }
-    }
-
-    /// Like `run`, but a failure also says which of `statements` failed (nil: none in particular, such as a
-    /// commit-time error or a lost connection), for calls that report per item.
-    public func runLocatingFailure(
-        as principal: Principal, method: String, references: [String: String] = [:], _ statements: [Statement]
-    ) async throws(LocatedFailure) -> [PostgresResult] {
+    public func run(as principal: Principal, method: String, _ statements: [Statement]) async throws(RPCError)
+        -> [PostgresResult]
+    {
         let all = [Statement(Self.beginCall, [principal.keyID, method])] + statements
         do {
             return try await pool.withConnection { connection in Array(try connection.pipeline(all).dropFirst()) }
         } catch {
-            let index = (error as? PostgresError)?.serverError?.statementIndex.map { $0 - 1 }
-            throw LocatedFailure(
-                error: DatabaseErrorMapping.rpcError(for: error, references: references),
-                statementIndex: index.flatMap { $0 >= 0 ? $0 : nil })
+            throw DatabaseErrorMapping.rpcError(for: error)
         }
-    }
-
-    /// An error and the statement that caused it.
-    public struct LocatedFailure: Error, Sendable {
-        public let error: RPCError
-        public let statementIndex: Int?
     }
 
     /// Calls a method's SQL function (`api.party_get`) with the call's params as jsonb and passes the JSON
@@ -78,10 +56,10 @@ public struct TenantDatabase: Sendable {
 
     /// Runs one statement that returns one JSON document in its first column and passes that document
     /// through to the client untouched. No row means "not found".
-    public func json(
-        as principal: Principal, method: String, references: [String: String] = [:], _ statement: Statement
-    ) async throws(RPCError) -> ResponseBody {
-        let result = try await run(as: principal, method: method, references: references, [statement])[0]
+    public func json(as principal: Principal, method: String, _ statement: Statement) async throws(RPCError)
+        -> ResponseBody
+    {
+        let result = try await run(as: principal, method: method, [statement])[0]
         guard result.rowCount > 0, var bytes = result.bytes(0, 0) else {
             throw RPCError(.notFound, reason: "not_found")
         }
@@ -111,10 +89,9 @@ public enum DatabaseErrorMapping {
     static let conflict = SQLState("EC409")
     static let forbidden = SQLState("EF403")
 
-    /// The param behind a failed constraint: from the method's map, or named by the api function that re-raised
-    /// the error (COLUMN, relative to params).
-    private static func paramPath(_ server: PostgresServerError, _ references: [String: String]) -> String? {
-        if let constraint = server.constraint, let path = references[constraint] { return path }
+    /// The param behind a failed constraint, as the api function that re-raised the error named it (COLUMN,
+    /// relative to params; `api.reraise`).
+    private static func paramPath(_ server: PostgresServerError) -> String? {
         guard let column = server.column, !column.isEmpty else { return nil }
         return "params.\(column)"
     }
@@ -122,7 +99,7 @@ public enum DatabaseErrorMapping {
     /// SQLSTATE raised by `app.idempotent_replay` when a key comes back with a different request.
     public static let idempotencyKeyReused = SQLState("EI409")
 
-    public static func rpcError(for error: any Error, references: [String: String] = [:]) -> RPCError {
+    public static func rpcError(for error: any Error) -> RPCError {
         switch error {
         case let error as RPCError:
             return error
@@ -133,13 +110,13 @@ public enum DatabaseErrorMapping {
         case PoolError.unavailable, PoolError.shutDown:
             return RPCError(.unavailable, reason: "database_unavailable", retryAfterMilliseconds: 1000)
         case let error as PostgresError:
-            return rpcError(for: error, references: references)
+            return rpcError(for: error)
         default:
             return RPCError(.internalError, reason: "internal_error")
         }
     }
 
-    static func rpcError(for error: PostgresError, references: [String: String]) -> RPCError {
+    static func rpcError(for error: PostgresError) -> RPCError {
         if error.isConnectionProblem {
             return RPCError(.unavailable, reason: "database_unavailable", retryAfterMilliseconds: 1000)
         }
@@ -151,14 +128,14 @@ public enum DatabaseErrorMapping {
             // A referenced id that is missing, or belongs to another organisation (composite keys make the two
             // indistinguishable, as they must be), is a bad param. Any other foreign-key failure is a row still
             // referred to by others.
-            if let path = paramPath(server, references) {
+            if let path = paramPath(server) {
                 return .invalidParams([FieldProblem(path: path, message: "does not exist")])
             }
             return RPCError(.conflict, "Conflict: other records still refer to this one", reason: "in_use")
         case .uniqueViolation:
             // Uniqueness is per organisation, so this says nothing about other tenants; the constraint's name
             // (which contains a table name) stays here: the method's map names the param instead.
-            let path = paramPath(server, references)
+            let path = paramPath(server)
             return RPCError(
                 .conflict, "Conflict: that value is already taken", reason: "already_exists",
                 fields: path.map { [FieldProblem(path: $0, message: "is already taken")] } ?? [])
@@ -171,19 +148,19 @@ public enum DatabaseErrorMapping {
             return RPCError(
                 .conflict, "Conflict: this idempotency_key was used for a different request", reason: "idempotency_key_reused")
         case .exclusionViolation:
-            let path = paramPath(server, references)
+            let path = paramPath(server)
             return RPCError(
                 .conflict, "Conflict: that overlaps an existing entry", reason: "overlaps",
                 fields: path.map { [FieldProblem(path: $0, message: "overlaps an existing entry")] } ?? [])
-        case .checkViolation where paramPath(server, references) != nil:
-            return .invalidParams([FieldProblem(path: paramPath(server, references)!, message: "is not consistent with the other values")])
+        case .checkViolation where paramPath(server) != nil:
+            return .invalidParams([FieldProblem(path: paramPath(server)!, message: "is not consistent with the other values")])
         case .checkViolation, .notNullViolation:
             // Methods validate params first; this is the backstop for a rule only the database knows.
             return RPCError(.invalidParams, "Invalid params: a value was rejected", reason: "rejected_by_database")
         case _ where server.sqlState.errorClass == "EV":
             // Input the database refused (raised by our own triggers, whose messages name no other tenant's data).
             // Our functions name a param path relative to the params in the COLUMN field (e.g. finance[2].plan).
-            let path = server.constraint.flatMap { references[$0] } ?? server.column.map { "params.\($0)" } ?? "params"
+            let path = paramPath(server) ?? "params"
             return .invalidParams([FieldProblem(path: path, message: server.message)])
         case notFound:
             return RPCError(.notFound, reason: "not_found")

@@ -25,35 +25,6 @@ public struct CallContext: Sendable {
         }
         return reply
     }
-
-    /// Runs statements under this call's tenant context, in one round trip. `references` maps foreign-key
-    /// constraints to the params that supplied the referenced ids.
-    public func run(_ statements: [Statement], references: [String: String] = [:]) async throws(RPCError)
-        -> [PostgresResult]
-    {
-        try await database.run(as: principal, method: method, references: references, statements)
-    }
-
-    /// Like `run`, but a failure also says which statement failed (for calls that report per item).
-    public func runLocatingFailure(_ statements: [Statement], references: [String: String] = [:])
-        async throws(TenantDatabase.LocatedFailure) -> [PostgresResult]
-    {
-        try await database.runLocatingFailure(as: principal, method: method, references: references, statements)
-    }
-
-    /// Runs statements whose last returns one JSON document, and passes that document through.
-    public func jsonOfLast(_ statements: [Statement], references: [String: String] = [:]) async throws(RPCError)
-        -> ResponseBody
-    {
-        let results = try await run(statements, references: references)
-        guard let last = results.last, let bytes = last.bytes(0, 0) else { throw RPCError(.notFound, reason: "not_found") }
-        return .result(rawJSON: bytes)
-    }
-
-    /// Runs one statement returning one JSON document and passes it through; no row is "not found".
-    public func json(_ statement: Statement, references: [String: String] = [:]) async throws(RPCError) -> ResponseBody {
-        try await database.json(as: principal, method: method, references: references, statement)
-    }
 }
 
 /// One method, declared once: name, documentation, params schema, result schema, who may call it, and its

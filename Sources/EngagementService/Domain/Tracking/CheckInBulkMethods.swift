@@ -1,9 +1,10 @@
-import Foundation
 import JSONRPC
 import PostgresClient
 
 /// Many engagements' check-ins in one call. Items of one engagement are written in one transaction (all or
-/// nothing for that engagement); engagements are independent of each other. Every item gets a result.
+/// nothing for that engagement); engagements are independent of each other. Every item gets a result. The work:
+/// `api.checkin_submit_many` (`SQL/definitions/0141_api_check_ins.sql`); the server turns each failed item's
+/// database error into the JSON-RPC error it would have been for one call, with its paths under the item.
 enum CheckInBulkMethods {
     static let all: [MethodDefinition] = [submitMany]
 
@@ -17,78 +18,39 @@ enum CheckInBulkMethods {
         "checkin.submit_many",
         summary: "Submit many check-ins at once: all-or-nothing per engagement, a result per item.",
         params: [.init("items", .array(items: item, maxItems: 200), "the check-ins, each as for checkin.submit")],
-        result: .any(description: """
-            {written, failed, results: [{index, engagement_id, period, status: written | failed | rolled_back, id, \
-            version, error: {code, message, data} (failed), caused_by: index of the failed item (rolled_back)}]}
-            """),
+        result: .object([
+            .init("written", .integer(minimum: 0), "items written"), .init("failed", .integer(minimum: 0), "items not written"),
+            .init("results", .array(items: .object([
+                .init("index", .integer(minimum: 0), "the item"), .init("engagement_id", .uuid, "its engagement"),
+                .init("period", .string(), "its month"), .init("status", .enumeration(["written", "failed", "rolled_back"]), "what happened"),
+                .init("id", .uuid, required: false, "the check-in (written)"), .init("version", .integer(minimum: 1), required: false, "its version (written)"),
+                .init("error", .any(description: "{code, message, data} as for checkin.submit"), required: false, "why (failed)"),
+                .init("caused_by", .integer(minimum: 0), required: false, "the failed item of the same engagement (rolled_back)"),
+            ])), "one per item, in order"),
+        ]),
         access: .role(.member)
     ) { context, params throws(RPCError) in
-        let items = params.value("items")?.arrayValue?.compactMap(\.objectValue) ?? []
-        var results = [JSONValue](repeating: .null, count: items.count)
-        for (engagement, indices) in groupedByEngagement(items) {
-            var statements: [Statement] = []
-            for index in indices {
-                let period = items[index]["period"]?.stringValue
-                statements.append(CheckInMethods.changeReason(CheckInMethods.resubmissionReason(items[index])))
-                statements.append(CheckInMethods.submitStatement(
-                    id: UUID(), engagement: engagement, period: period, content: CheckInMethods.content(of: items[index]),
-                    replace: items[index]["replace"]?.boolValue ?? false))
-                statements.append(Statement(
-                    """
-                    SELECT id, version FROM app.check_ins
-                    WHERE organisation_id = app.current_organisation_id() AND engagement_id = $1::uuid AND period = to_date($2, 'YYYY-MM')
-                    """, [engagement, period]))
+        let reply = try await context.call("api.checkin_submit_many", with: params.values)
+        var results: [JSONValue] = []
+        for result in reply["results"]?.arrayValue ?? [] {
+            guard var item = result.objectValue else { continue }
+            if let failure = item["database_error"], let index = item["index"]?.intValue {
+                item["database_error"] = nil
+                item["error"] = relocated(DatabaseErrorMapping.rpcError(for: databaseError(failure)), toItem: index).json
             }
-            do throws(TenantDatabase.LocatedFailure) {
-                let outcome = try await context.runLocatingFailure(statements, references: CheckInMethods.references)
-                for (position, index) in indices.enumerated() {
-                    let written = outcome[3 * position + 2]
-                    results[index] = summary(index, items[index], status: "written", extra: [
-                        "id": written.string(0, 0).map(JSONValue.string) ?? .null,
-                        "version": .number(String(written.int(0, 1) ?? 1)),
-                    ])
-                }
-            } catch {
-                let failed = error.statementIndex.map { indices[$0 / 3] }
-                for index in indices {
-                    if let failed, failed != index {
-                        results[index] = summary(index, items[index], status: "rolled_back", extra: ["caused_by": .number(String(failed))])
-                    } else {
-                        results[index] = summary(index, items[index], status: "failed",
-                                                 extra: ["error": relocated(error.error, toItem: index).json])
-                    }
-                }
-            }
+            results.append(.object(item))
         }
         let written = results.filter { $0["status"]?.stringValue == "written" }.count
         return .result([
-            "written": .number(String(written)), "failed": .number(String(items.count - written)), "results": .array(results),
+            "written": .number(String(written)), "failed": .number(String(results.count - written)), "results": .array(results),
         ])
     }
 
-    /// Item indices per engagement, engagements in order of first appearance.
-    static func groupedByEngagement(_ items: [JSONObject]) -> [(String, [Int])] {
-        var groups: [(String, [Int])] = []
-        var position: [String: Int] = [:]
-        for (index, item) in items.enumerated() {
-            let engagement = item["engagement_id"]?.stringValue?.lowercased() ?? ""
-            if let existing = position[engagement] {
-                groups[existing].1.append(index)
-            } else {
-                position[engagement] = groups.count
-                groups.append((engagement, [index]))
-            }
-        }
-        return groups
-    }
-
-    private static func summary(_ index: Int, _ item: JSONObject, status: String, extra: JSONObject) -> JSONValue {
-        var object: JSONObject = [
-            "index": .number(String(index)), "engagement_id": item["engagement_id"] ?? .null,
-            "period": item["period"] ?? .null, "status": .string(status),
-        ]
-        for member in extra.members { object[member.key] = member.value }
-        return .object(object)
+    /// The error the database reported for an item, as PostgreSQL would have raised it for a single call.
+    static func databaseError(_ failure: JSONValue) -> PostgresError {
+        .server(PostgresServerError(
+            sqlState: SQLState(failure["sqlstate"]?.stringValue ?? "XX000"), message: failure["message"]?.stringValue ?? "",
+            hint: failure["hint"]?.stringValue, column: failure["column"]?.stringValue))
     }
 
     /// The error with its field paths pointing into the item: `params.period` becomes `params.items[3].period`.
