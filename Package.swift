@@ -105,6 +105,12 @@ let package = Package(
             ]
         ),
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC"]),
+        .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient"]),
+        // State machines and framing without sockets or a database.
+        .testTarget(
+            name: "RPCTransportTests",
+            dependencies: ["RPCTransport", "JSONRPC", "LineFraming", nioCore, .product(name: "NIOEmbedded", package: "swift-nio")]
+        ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [

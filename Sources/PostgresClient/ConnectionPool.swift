@@ -44,31 +44,28 @@ public actor ConnectionPool {
     private let threadPool: NIOThreadPool
     private let logger: Logger
 
-    private var idle: [PostgresConnection] = []
-    /// Connections that exist or are being opened (idle + leased + connecting).
-    private var slotsInUse = 0
-    /// Callers waiting for a connection, oldest first. All wait for the same `acquireTimeout`, so the oldest
-    /// also has the earliest deadline.
-    private var waiters: [(id: Int, deadline: ContinuousClock.Instant, continuation: CheckedContinuation<PostgresConnection?, any Error>)] = []
+    /// Idle connections, slots, waiters and their deadlines: the rules (`PoolStateMachine`).
+    private var state: PoolStateMachine<PostgresConnection>
+    /// The continuations of the callers the state machine lists as waiting, by waiter id.
+    private var continuations: [Int: CheckedContinuation<PostgresConnection?, any Error>] = [:]
     /// Fails waiters whose deadline passed: one task while anyone waits, rather than a timer per waiting call
     /// (under load most calls wait, and a timer task started and cancelled per call showed in the profile).
     private var waiterExpiry: Task<Void, Never>?
-    private var nextWaiterID = 0
-    private var isShutDown = false
-    private var opened = 0
-    private var replaced = 0
 
     public init(configuration: Configuration, logger: Logger = Logger(label: "postgres.pool")) {
         precondition(configuration.maximumConnections > 0, "a pool needs at least one connection")
         self.configuration = configuration
         self.logger = logger
+        self.state = PoolStateMachine(
+            maximumConnections: configuration.maximumConnections, acquireTimeout: configuration.acquireTimeout)
         self.threadPool = NIOThreadPool(numberOfThreads: configuration.maximumConnections)
         self.threadPool.start()
     }
 
     public var statistics: Statistics {
         Statistics(
-            open: slotsInUse, idle: idle.count, waiting: waiters.count, opened: opened, replaced: replaced)
+            open: state.slotsInUse, idle: state.idle.count, waiting: state.waiters.count, opened: state.opened,
+            replaced: state.replaced)
     }
 
     /// Leases a connection, runs `body` with it on a blocking thread, and returns the connection to the pool
@@ -115,7 +112,7 @@ public actor ConnectionPool {
     /// Pings idle connections that have not been used for `healthCheckInterval` and closes dead ones,
     /// until the surrounding task is cancelled.
     public func run() async {
-        while !Task.isCancelled && !isShutDown {
+        while !Task.isCancelled && !state.isShutDown {
             do { try await Task.sleep(for: configuration.healthCheckInterval) } catch { return }
             await checkIdleConnections()
         }
@@ -123,8 +120,7 @@ public actor ConnectionPool {
 
     func checkIdleConnections() async {
         let cutoff = ContinuousClock.now - configuration.healthCheckInterval
-        let stale = idle.filter { $0.lastUsed < cutoff }
-        idle.removeAll { $0.lastUsed < cutoff }
+        let stale = state.takeIdle { $0.lastUsed < cutoff }
         for connection in stale {
             let alive = (try? await threadPool.runIfActive { () -> Bool in
                 do {
@@ -148,82 +144,74 @@ public actor ConnectionPool {
     /// Stops handing out connections, fails every waiter, closes idle connections and the thread pool.
     /// Leased connections are closed when their work returns.
     public func shutdown() async {
-        guard !isShutDown else { return }
-        isShutDown = true
-        for waiter in waiters { waiter.continuation.resume(throwing: PoolError.shutDown) }
-        waiters.removeAll()
+        guard !threadPoolStopped else { return }
+        threadPoolStopped = true
+        let (failed, closing) = state.shutdown()
+        for id in failed { continuations.removeValue(forKey: id)?.resume(throwing: PoolError.shutDown) }
         waiterExpiry?.cancel()
-        let closing = idle
-        idle.removeAll()
-        slotsInUse -= closing.count
         _ = try? await threadPool.runIfActive { for connection in closing { connection.close() } }
         try? await threadPool.shutdownGracefully()
     }
+
+    /// `shutdown()` ran (its second call does nothing).
+    private var threadPoolStopped = false
 
     // MARK: leasing
 
     /// Returns an idle connection, or nil meaning "a slot is reserved for you: open a connection".
     private func acquire() async throws -> PostgresConnection? {
-        if isShutDown { throw PoolError.shutDown }
-        if let connection = idle.popLast() { return connection }
-        if slotsInUse < configuration.maximumConnections {
-            slotsInUse += 1
+        switch state.acquire(now: .now) {
+        case .fail:
+            throw PoolError.shutDown
+        case .use(let connection):
+            return connection
+        case .open:
             return nil
-        }
-        let id = nextWaiterID
-        nextWaiterID += 1
-        let deadline = ContinuousClock.now + configuration.acquireTimeout
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                waiters.append((id, deadline, continuation))
-                if waiterExpiry == nil { waiterExpiry = Task { await self.expireWaiters() } }
+        case .wait(let waiter):
+            let id = waiter.id
+            return try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { continuation in
+                    continuations[id] = continuation
+                    state.enqueue(waiter)
+                    if waiterExpiry == nil { waiterExpiry = Task { await self.expireWaiters() } }
+                }
+            } onCancel: {
+                Task { await self.cancelWaiter(id) }
             }
-        } onCancel: {
-            Task { await self.cancelWaiter(id) }
         }
     }
 
     /// Sleeps until the oldest waiter's deadline, fails those past theirs, and repeats while anyone waits.
     private func expireWaiters() async {
         defer { waiterExpiry = nil }
-        while let oldest = waiters.first?.deadline, !isShutDown {
-            if oldest > .now {
-                do { try await Task.sleep(until: oldest, clock: .continuous) } catch { return }
+        while let deadline = state.nextDeadline {
+            if deadline > .now {
+                do { try await Task.sleep(until: deadline, clock: .continuous) } catch { return }
                 continue
             }
             let milliseconds = Int(configuration.acquireTimeout.wholeMilliseconds)
-            let now = ContinuousClock.now
-            while let first = waiters.first, first.deadline <= now {
-                waiters.removeFirst().continuation.resume(throwing: PoolError.acquireTimedOut(milliseconds: milliseconds))
+            for id in state.expire(now: .now) {
+                continuations.removeValue(forKey: id)?.resume(throwing: PoolError.acquireTimedOut(milliseconds: milliseconds))
             }
         }
     }
 
     private func cancelWaiter(_ id: Int) {
-        guard let index = waiters.firstIndex(where: { $0.id == id }) else { return }
-        waiters.remove(at: index).continuation.resume(throwing: CancellationError())
+        guard state.cancel(waiterID: id) else { return }
+        continuations.removeValue(forKey: id)?.resume(throwing: CancellationError())
     }
 
     /// Gives a connection (or, with nil, its slot) back: to the longest waiter first, else to the idle list.
     private func release(_ connection: PostgresConnection?, isNew: Bool, replacedBroken: Bool) {
-        if isNew && connection != nil { opened += 1 }
-        if replacedBroken { replaced += 1 }
-        if isShutDown {
+        switch state.release(connection, isNew: isNew, replacedBroken: replacedBroken) {
+        case .handOver(let id, let connection):
+            continuations.removeValue(forKey: id)?.resume(returning: connection)
+        case .keptIdle, .freedSlot:
+            break
+        case .close(let connection):
             if let connection {
                 Task { [threadPool] in _ = try? await threadPool.runIfActive { connection.close() } }
             }
-            slotsInUse -= 1
-            return
-        }
-        if !waiters.isEmpty {
-            // The waiter takes over the slot; with nil it opens a fresh connection.
-            waiters.removeFirst().continuation.resume(returning: connection)
-            return
-        }
-        if let connection {
-            idle.append(connection)
-        } else {
-            slotsInUse -= 1
         }
     }
 }

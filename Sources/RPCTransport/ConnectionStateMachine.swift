@@ -1,0 +1,162 @@
+import JSONRPC
+import NIOCore
+
+/// The logic of one client connection as a plain value: events in, actions out (the model is postgres-nio's
+/// `ConnectionStateMachine`). `RPCConnectionHandler` feeds it what the channel reports and performs the actions;
+/// the rules live here and are tested without sockets.
+///
+/// Rules: calls run concurrently up to `inFlightLimit`; a barrier message runs alone, after those before it and
+/// before those after it; while anything waits (for a slot or a barrier) reads are held, so a fast client fills
+/// its own socket buffer instead of the server's memory. A line over the limit is answered after the calls before
+/// it, then the connection closes; on graceful shutdown the connection stops reading, answers what it received,
+/// and closes; the idle timeout closes a connection with nothing in flight or waiting; a connection over the cap
+/// gets the over-capacity error once its TLS handshake completes, then closes.
+struct ConnectionStateMachine<Message> {
+    enum Action {
+        /// Run this message; report `callFinished` when its reply (if any) is ready.
+        case start(Message)
+        /// Write a reply line.
+        case write([UInt8])
+        /// Write a last line, then close.
+        case writeThenClose([UInt8])
+        case close
+        /// Pass a read on to the channel (now, or one that was held).
+        case read
+    }
+
+    private enum Ending {
+        case none
+        case lineTooLong(limit: Int)
+        case shuttingDown
+        /// Closed or closing: nothing more is read, started, or written.
+        case closed
+    }
+
+    let admitted: Bool
+    let inFlightLimit: Int
+    let maximumConnections: Int
+
+    private(set) var inFlight = 0
+    private var barrierRunning = false
+    /// Messages received but not started, with whether each is a barrier. Small at first: most connections never
+    /// queue, and every idle connection carries it.
+    private var waiting = CircularBuffer<(message: Message, isBarrier: Bool)>(initialCapacity: 2)
+    private var readHeld = false
+    private var ending = Ending.none
+
+    /// `admitted` false: the connection is over the server's cap and only waits for its handshake to be refused.
+    init(admitted: Bool, inFlightLimit: Int, maximumConnections: Int) {
+        self.admitted = admitted
+        self.inFlightLimit = inFlightLimit
+        self.maximumConnections = maximumConnections
+    }
+
+    var isClosed: Bool { if case .closed = ending { true } else { false } }
+
+    // MARK: events
+
+    mutating func received(_ message: Message, isBarrier: Bool) -> [Action] {
+        guard admitted, case .none = ending else { return [] }
+        waiting.append((message, isBarrier))
+        return startWaiting()
+    }
+
+    mutating func lineTooLong(limit: Int) -> [Action] {
+        guard admitted, case .none = ending else { return [] }
+        ending = .lineTooLong(limit: limit)
+        return startWaiting()
+    }
+
+    mutating func callFinished(reply: [UInt8]?) -> [Action] {
+        inFlight -= 1
+        barrierRunning = false  // a barrier runs alone, so whatever finished, no barrier is running now
+        if case .closed = ending { return [] }  // the client went away; its other calls are unaffected
+        return (reply.map { [.write($0)] } ?? []) + startWaiting()
+    }
+
+    mutating func handshakeCompleted() -> [Action] {
+        guard !admitted, !isClosed else { return [] }
+        ending = .closed
+        let error = RPCError(
+            .overCapacity, "Over capacity: the server has \(maximumConnections) connections",
+            reason: "too_many_connections", retryAfterMilliseconds: 1000, limit: maximumConnections)
+        return [.writeThenClose(Response(id: .null, body: .error(error)).line)]
+    }
+
+    mutating func gracefulShutdown() -> [Action] {
+        if case .none = ending { ending = .shuttingDown }
+        return startWaiting()
+    }
+
+    /// Nothing was received for the idle timeout: closes only a connection with nothing in flight or waiting.
+    mutating func idleTimeout() -> [Action] {
+        guard inFlight == 0, waiting.isEmpty, !isClosed else { return [] }
+        ending = .closed
+        return [.close]
+    }
+
+    mutating func errorCaught() -> [Action] {
+        guard !isClosed else { return [] }
+        ending = .closed
+        return [.close]
+    }
+
+    mutating func channelInactive() {
+        ending = .closed
+        waiting.removeAll()
+    }
+
+    /// The channel asks to read: passed on, or held while anything waits, every slot is taken, or the connection
+    /// is ending. A connection over the cap keeps reading: its handshake needs it.
+    mutating func readRequested() -> [Action] {
+        if holdingReads {
+            readHeld = true
+            return []
+        }
+        return [.read]
+    }
+
+    // MARK: rules
+
+    private var holdingReads: Bool {
+        guard admitted else { return false }
+        guard case .none = ending else { return true }
+        return !waiting.isEmpty || barrierRunning || inFlight >= inFlightLimit
+    }
+
+    /// Starts what may start, in order; finishes an ending once nothing is left; resumes held reads.
+    private mutating func startWaiting() -> [Action] {
+        var actions: [Action] = []
+        while !barrierRunning, let next = waiting.first {
+            if next.isBarrier {
+                guard inFlight == 0 else { break }
+                barrierRunning = true
+            } else {
+                guard inFlight < inFlightLimit else { break }
+            }
+            waiting.removeFirst()
+            inFlight += 1
+            actions.append(.start(next.message))
+        }
+        if inFlight == 0, waiting.isEmpty {
+            switch ending {
+            case .lineTooLong(let limit):
+                ending = .closed
+                let error = RPCError(
+                    .invalidRequest, "Invalid Request: line longer than the maximum of \(limit) bytes",
+                    reason: "line_too_long", limit: limit)
+                return actions + [.writeThenClose(Response(id: .null, body: .error(error)).line)]
+            case .shuttingDown:
+                ending = .closed
+                return actions + [.close]
+            case .none, .closed:
+                break
+            }
+        }
+        if readHeld, !holdingReads {
+            readHeld = false
+            actions.append(.read)
+        }
+        return actions
+    }
+}

@@ -1,0 +1,102 @@
+import JSONRPC
+import Testing
+
+@testable import RPCTransport
+
+/// The connection's rules, driven without sockets: each event's actions are checked exactly.
+@Suite("Connection state machine")
+struct ConnectionStateMachineTests {
+    typealias Machine = ConnectionStateMachine<String>
+
+    /// The actions as short words, to compare whole sequences: start(x), write, write+close(reason), close, read.
+    func names(_ actions: [Machine.Action]) -> [String] {
+        actions.map {
+            switch $0 {
+            case .start(let message): "start(\(message))"
+            case .write: "write"
+            case .writeThenClose(let line):
+                "write+close(\((try? JSONParser.parse(line))?["error"]?["data"]?["reason"]?.stringValue ?? "?"))"
+            case .close: "close"
+            case .read: "read"
+            }
+        }
+    }
+
+    @Test("calls run concurrently up to the cap; reads are held while a message waits and resume when it starts")
+    func inFlightCap() {
+        var machine = Machine(admitted: true, inFlightLimit: 2, maximumConnections: 10)
+        #expect(names(machine.readRequested()) == ["read"])
+        #expect(names(machine.received("a", isBarrier: false)) == ["start(a)"])
+        #expect(names(machine.received("b", isBarrier: false)) == ["start(b)"])
+        #expect(names(machine.readRequested()) == [], "both slots taken: the read is held")
+        #expect(names(machine.received("c", isBarrier: false)) == [], "c waits for a slot")
+        #expect(machine.inFlight == 2)
+        #expect(names(machine.callFinished(reply: [1])) == ["write", "start(c)"], "c takes the freed slot; still full, reads stay held")
+        #expect(names(machine.callFinished(reply: nil)) == ["read"], "a notification writes nothing; a slot is free: the held read goes on")
+    }
+
+    @Test("a barrier runs alone: after the calls before it, before the calls after it")
+    func barrier() {
+        var machine = Machine(admitted: true, inFlightLimit: 8, maximumConnections: 10)
+        #expect(names(machine.received("a", isBarrier: false)) == ["start(a)"])
+        #expect(names(machine.received("auth", isBarrier: true)) == [], "waits for a")
+        #expect(names(machine.received("b", isBarrier: false)) == [], "waits behind the barrier")
+        #expect(names(machine.readRequested()) == [])
+        #expect(names(machine.callFinished(reply: [1])) == ["write", "start(auth)"])
+        #expect(names(machine.callFinished(reply: [2])) == ["write", "start(b)", "read"])
+    }
+
+    @Test("a line over the limit is answered after the calls before it, then the connection closes; nothing after it runs")
+    func lineTooLong() {
+        var machine = Machine(admitted: true, inFlightLimit: 4, maximumConnections: 10)
+        #expect(names(machine.received("a", isBarrier: false)) == ["start(a)"])
+        #expect(names(machine.lineTooLong(limit: 1024)) == [])
+        #expect(names(machine.received("late", isBarrier: false)) == [], "nothing is read after the long line")
+        #expect(names(machine.readRequested()) == [])
+        #expect(names(machine.callFinished(reply: [1])) == ["write", "write+close(line_too_long)"])
+        #expect(machine.isClosed)
+    }
+
+    @Test("graceful shutdown answers what was received, then closes; an idle connection closes at once")
+    func gracefulShutdown() {
+        var busy = Machine(admitted: true, inFlightLimit: 1, maximumConnections: 10)
+        #expect(names(busy.received("a", isBarrier: false)) == ["start(a)"])
+        #expect(names(busy.received("b", isBarrier: false)) == [])
+        #expect(names(busy.gracefulShutdown()) == [])
+        #expect(names(busy.callFinished(reply: [1])) == ["write", "start(b)"], "b was received before the shutdown: it is answered")
+        #expect(names(busy.callFinished(reply: [2])) == ["write", "close"])
+
+        var idle = Machine(admitted: true, inFlightLimit: 1, maximumConnections: 10)
+        #expect(names(idle.gracefulShutdown()) == ["close"])
+    }
+
+    @Test("the idle timeout closes only a connection with nothing in flight")
+    func idle() {
+        var machine = Machine(admitted: true, inFlightLimit: 4, maximumConnections: 10)
+        #expect(names(machine.received("a", isBarrier: false)) == ["start(a)"])
+        #expect(names(machine.idleTimeout()) == [])
+        #expect(names(machine.callFinished(reply: [1])) == ["write"])
+        #expect(names(machine.idleTimeout()) == ["close"])
+        #expect(names(machine.idleTimeout()) == [], "closed once")
+    }
+
+    @Test("a connection over the cap keeps reading for its handshake, then gets the over-capacity error and closes")
+    func overCapacity() {
+        var machine = Machine(admitted: false, inFlightLimit: 4, maximumConnections: 3)
+        #expect(names(machine.readRequested()) == ["read"])
+        #expect(names(machine.received("a", isBarrier: false)) == [], "nothing of it runs")
+        #expect(names(machine.handshakeCompleted()) == ["write+close(too_many_connections)"])
+        var admitted = Machine(admitted: true, inFlightLimit: 4, maximumConnections: 3)
+        #expect(names(admitted.handshakeCompleted()) == [])
+    }
+
+    @Test("once the client is gone, replies of calls still running are dropped and nothing more starts")
+    func closedDropsReplies() {
+        var machine = Machine(admitted: true, inFlightLimit: 1, maximumConnections: 10)
+        #expect(names(machine.received("a", isBarrier: false)) == ["start(a)"])
+        #expect(names(machine.received("b", isBarrier: false)) == [])
+        machine.channelInactive()
+        #expect(names(machine.callFinished(reply: [1])) == [])
+        #expect(machine.inFlight == 0)
+    }
+}
