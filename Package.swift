@@ -50,7 +50,7 @@ let package = Package(
         .target(
             name: "EngagementService",
             dependencies: [
-                "JSONRPC", "PostgresClient", "RPCTransport", "Credentials", crypto, logging, nioCore,
+                "JSONRPC", "PostgresClient", "RPCTransport", "Credentials", logging, nioCore,
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
