@@ -25,4 +25,11 @@ struct ReferenceTablesTests {
         let fewer = MethodRegistry(Array(registry.definitions.dropLast()))
         #expect(ReferenceTables.methods(fewer) != methods)
     }
+
+    @Test("every method declares a result schema, not prose: the OpenRPC document describes every reply")
+    func resultSchemas() {
+        for method in MethodRegistry.standard().definitions {
+            if case .any = method.result { Issue.record("\(method.name) declares its result as prose") }
+        }
+    }
 }
