@@ -57,6 +57,8 @@ public actor RPCConnection {
     private var waiterExpiry: (task: Task<Void, Never>, until: ContinuousClock.Instant)?
     private var closed = false
     private var closeError: (any Error)?
+    /// Senders whose write failed because the channel closed, waiting for the reader to say why.
+    private var closeWaiters: [CheckedContinuation<Void, Never>] = []
     private var nextRequestID = 1
     /// Replies read while looking for another id, kept for whoever asks for them.
     private var unclaimed: [RequestID: JSONValue] = [:]
@@ -138,6 +140,8 @@ public actor RPCConnection {
         closed = true
         closeError = error
         writer = nil
+        for waiter in closeWaiters { waiter.resume() }
+        closeWaiters.removeAll()
         for waiter in lineWaiters {
             if let error { waiter.continuation.resume(throwing: RPCClientError.connectionFailed("\(error)")) }
             else { waiter.continuation.resume(returning: nil) }
@@ -151,7 +155,14 @@ public actor RPCConnection {
     public func send(_ bytes: [UInt8]) async throws {
         if let closeError { throw RPCClientError.connectionFailed("\(closeError)") }
         guard let writer, !closed else { throw RPCClientError.connectionClosed }
-        try await writer.write(ByteBuffer(bytes: bytes))
+        do {
+            try await writer.write(ByteBuffer(bytes: bytes))
+        } catch {
+            // The channel closed under the write (a TLS alert, a reset): the reader reports why, once it is done.
+            if !closed { await withCheckedContinuation { closeWaiters.append($0) } }
+            if let closeError { throw RPCClientError.connectionFailed("\(closeError)") }
+            throw error
+        }
     }
 
     public func send(line: String) async throws { try await send(Array((line + "\n").utf8)) }
