@@ -78,6 +78,7 @@ AS $$
 BEGIN
     RETURN (SELECT jsonb_build_object(
         'id', e.id, 'code', e.code, 'name', e.name, 'status', e.status, 'status_changed_at', e.status_changed_at,
+        'journey_stage', e.journey_stage, 'journey_stage_changed_at', e.journey_stage_changed_at,
         'service', (SELECT jsonb_build_object('id', s.id, 'code', s.code, 'name', s.name)
                     FROM app.services s WHERE s.organisation_id = e.organisation_id AND s.id = e.service_id),
         'customer', (SELECT jsonb_build_object('id', p.id, 'name', p.name)

@@ -148,7 +148,8 @@ SELECT e.id, e.code, e.name, e.status, e.status_changed_at,
        e.template_id, t.name AS template_name, e.contract_id,
        e.start_date, e.end_date, e.owner_user_id, u.email AS owner_email,
        e.version, e.created_at, e.updated_at,
-       k.reference AS contract_reference, k.title AS contract_title
+       k.reference AS contract_reference, k.title AS contract_title,
+       e.journey_stage, e.journey_stage_changed_at
 FROM app.engagements e
 JOIN app.services s ON s.organisation_id = e.organisation_id AND s.id = e.service_id
 JOIN app.parties c ON c.organisation_id = e.organisation_id AND c.id = e.customer_party_id

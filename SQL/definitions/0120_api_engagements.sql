@@ -61,8 +61,8 @@ END
 $$;
 
 -- A versioned change of the engagement `p.id`: `p_change` holds the new column values (the columns absent
--- from it keep theirs). One function for update, transition and set_parent, so the version rule is written
--- once. Every change goes through the triggers (lifecycle, hierarchy, audit).
+-- from it keep theirs). One function for update, transition, set_parent and set_stage, so the version rule is
+-- written once. Every change goes through the triggers (lifecycle, hierarchy, audit).
 CREATE OR REPLACE FUNCTION api.engagement_change(p jsonb, p_change jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
@@ -86,7 +86,8 @@ BEGIN
                              ELSE row.owner_user_id END,
         contract_id = CASE WHEN p_change ? 'contract_id' THEN (p_change ->> 'contract_id')::uuid ELSE row.contract_id END,
         parent_id = CASE WHEN p_change ? 'parent_id' THEN (p_change ->> 'parent_id')::uuid ELSE row.parent_id END,
-        status = CASE WHEN p_change ? 'status' THEN p_change ->> 'status' ELSE row.status END
+        status = CASE WHEN p_change ? 'status' THEN p_change ->> 'status' ELSE row.status END,
+        journey_stage = CASE WHEN p_change ? 'journey_stage' THEN p_change ->> 'journey_stage' ELSE row.journey_stage END
     WHERE row.id = (p ->> 'id')::uuid AND row.version = (p ->> 'version')::integer
     RETURNING * INTO updated;
     IF NOT FOUND THEN
@@ -108,7 +109,7 @@ CREATE OR REPLACE FUNCTION api.engagement_update(p jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 BEGIN
-    RETURN api.engagement_change(p, p - 'id' - 'version' - 'status' - 'parent_id');
+    RETURN api.engagement_change(p, p - 'id' - 'version' - 'status' - 'parent_id' - 'journey_stage');
 END
 $$;
 

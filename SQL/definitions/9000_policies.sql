@@ -28,6 +28,7 @@ CALL app.apply_tenant_policies('app.risk_signals', 'member');
 -- Read-only to every client: rows are written by definer triggers or functions, or by the owner.
 CALL app.apply_tenant_read_policy('app.audit_log');
 CALL app.apply_tenant_read_policy('app.check_in_revisions');
+CALL app.apply_tenant_read_policy('app.engagement_stage_changes');
 CALL app.apply_tenant_read_policy('app.engagement_transitions');
 CALL app.apply_tenant_read_policy('app.health_scores');
 CALL app.apply_tenant_read_policy('app.reporting_roles');

@@ -81,6 +81,14 @@ enum DemoData {
         ] + DemoTracking.statements(organisation: org) + [
             Statement("UPDATE app.engagements SET status = 'completed' WHERE organisation_id = \(org) AND code = 'NW-DESK-PILOT'"),
             Statement("UPDATE app.engagements SET status = 'on_hold' WHERE organisation_id = \(org) AND code = 'NW-MITS-2025'"),
+            // Journey stages beside the delivery status: the account steady, its products at different stages.
+            Statement("SELECT set_config('app.stage_reason', 'demo data', true)"),
+            Statement("""
+                UPDATE app.engagements e SET journey_stage = s.stage
+                FROM (VALUES ('KEY-ACCOUNT', 'monitoring'), ('KEY-MITS-2025', 'adoption'), ('KEY-SECURITY', 'expansion'),
+                             ('NW-MITS-2025', 'renewal')) AS s(code, stage)
+                WHERE e.organisation_id = \(org) AND e.code = s.code
+                """),
             Statement("INSERT INTO app.portfolios (organisation_id, name, description) VALUES (\(org), 'Key Accounts', 'Our largest customers')"),
             Statement("""
                 INSERT INTO app.portfolio_services (organisation_id, portfolio_id, service_id)

@@ -27,7 +27,8 @@ struct ReportingTests {
             let worldA = try await EngagementWorld.make(a)
             let worldB = try await EngagementWorld.make(b, prefix: "B-")
             let activeA = try #require(try await a.move(try await worldA.engagement(a, code: "A1"), to: "active", reason: "go")["result"])
-            _ = try await worldB.engagement(b, code: "B1")
+            let b1 = try await worldB.engagement(b, code: "B1")
+            #expect(try await b.call("engagement.set_stage", ["id": b1["id"]!, "version": b1["version"]!, "stage": "adoption"])["result"] != nil)
             // A portfolio and a contract with a rate and an SLA term, so that every view has rows of B's to show.
             let portfolio = try #require(try await b.call("portfolio.create", ["name": "Core"])["result"])
             #expect(try await b.call("portfolio.add_service", ["id": portfolio["id"]!, "service_id": worldB.service["id"]!])["result"] != nil)
@@ -73,6 +74,7 @@ struct ReportingTests {
             }
             #expect(try dba.query("SELECT name FROM reporting.organisation").string(0, 0) == "Organisation B")
             #expect(try dba.query("SELECT code, customer_name, service_code FROM reporting.engagements").string(0, 0) == "B1")
+            #expect(try dba.query("SELECT to_stage FROM reporting.journey_stage_changes").string(0, 0) == "adoption")
             #expect(try dba.query("SELECT count(*) FROM reporting.audit_log").int(0, 0)! > 0)
             // Tracking views compute what the API reports.
             let finance = try dba.query("SELECT variance, variance_percent, attributed_party_name FROM reporting.finance")

@@ -43,5 +43,31 @@ enum EngagementLifecycleMethods {
             params: [.init("id", .uuid, "the engagement"), .init("party_id", .uuid, "the party to remove")],
             result: EngagementMethods.engagement, access: .role(.member),
             function: "api.engagement_remove_deliverer"),
+
+        MethodDefinition("engagement.set_stage",
+            summary: "Move an engagement to another journey stage (any to any, but nothing follows lost: -32007 stage_terminal); recorded with the reason.",
+            params: [
+                .init("id", .uuid, "the engagement"),
+                .init("version", .integer(minimum: 1), "the version you last read"),
+                .init("stage", .enumeration(EngagementMethods.journeyStages), "the new stage"),
+                .init("reason", .string(maxLength: 1000), required: false, "why, kept in the history"),
+            ],
+            result: EngagementMethods.engagement, access: .role(.member),
+            function: "api.engagement_set_stage"),
+
+        MethodDefinition("engagement.stages", summary: "An engagement's journey stage and its history, oldest first.",
+            params: [.init("id", .uuid, "the engagement")],
+            result: .object([
+                .init("stage", .enumeration(EngagementMethods.journeyStages), "the current stage"),
+                .init("changed_at", .nullable(.string(format: "date-time")), "when it last changed (null: never)"),
+                .init("history", .array(items: .object([
+                    .init("from", .enumeration(EngagementMethods.journeyStages), "before"),
+                    .init("to", .enumeration(EngagementMethods.journeyStages), "after"),
+                    .init("changed_by", .nullable(.uuid), "the user (null for psql changes)"),
+                    .init("changed_at", .string(format: "date-time"), "when"),
+                    .init("reason", .string(), "why (empty when none was given)"),
+                ])), "every change"),
+            ]),
+            access: .role(.viewer), function: "api.engagement_stages"),
     ]
 }

@@ -10,6 +10,8 @@ enum EngagementMethods {
         .init("name", .string(), "display name"),
         .init("status", .enumeration(statuses), "delivery status"),
         .init("status_changed_at", .nullable(.string(format: "date-time")), "when the status last changed"),
+        .init("journey_stage", .enumeration(journeyStages), "customer-success journey stage"),
+        .init("journey_stage_changed_at", .nullable(.string(format: "date-time")), "when the stage last changed"),
         .init("service", .object([
             .init("id", .uuid, "the service"), .init("code", .string(), "its code"), .init("name", .string(), "its name"),
         ]), "the service delivered"),
@@ -30,6 +32,8 @@ enum EngagementMethods {
         .init("updated_at", .string(format: "date-time"), "last changed"),
     ])
     static let statuses = ["draft", "active", "on_hold", "completed", "archived"]
+    /// Customer-success journey stages, beside the delivery status; lost is terminal.
+    static let journeyStages = ["onboarding", "adoption", "monitoring", "expansion", "renewal", "lost"]
     static let date = Schema.string(minLength: 10, maxLength: 10, format: "date", pattern: "[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
     static let all: [MethodDefinition] = [
