@@ -51,10 +51,17 @@ $$;
 -- The model each engagement is scored with: its own, else its template's, else the organisation's default. The
 -- one statement of that rule: app.effective_health_model reads it for one engagement, app.health_now joins it
 -- for thousands. security_invoker: the server's role sees only its organisation's rows.
+-- The model that scores an engagement, first found: its own; its template's for its journey stage; its
+-- template's; the organisation's for its journey stage; the organisation's default.
 CREATE OR REPLACE VIEW app.engagement_health_models WITH (security_invoker = true) AS
-SELECT e.organisation_id, e.id AS engagement_id, coalesce(e.health_model_id, t.health_model_id, d.id) AS model_id
+SELECT e.organisation_id, e.id AS engagement_id,
+       coalesce(e.health_model_id, ts.model_id, t.health_model_id, os.model_id, d.id) AS model_id
 FROM app.engagements e
 LEFT JOIN app.engagement_templates t ON t.organisation_id = e.organisation_id AND t.id = e.template_id
+LEFT JOIN app.stage_health_models ts ON ts.organisation_id = e.organisation_id AND ts.template_id = e.template_id
+                                     AND ts.journey_stage = e.journey_stage
+LEFT JOIN app.stage_health_models os ON os.organisation_id = e.organisation_id AND os.template_id IS NULL
+                                     AND os.journey_stage = e.journey_stage
 LEFT JOIN app.health_models d ON d.organisation_id = e.organisation_id AND d.is_default;
 GRANT SELECT ON app.engagement_health_models TO engagement_app;
 

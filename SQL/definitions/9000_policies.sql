@@ -24,6 +24,7 @@ CALL app.apply_tenant_policies('app.portfolio_services', 'manager');
 CALL app.apply_tenant_policies('app.portfolios', 'manager');
 CALL app.apply_tenant_policies('app.risk_rules', 'manager');
 CALL app.apply_tenant_policies('app.risk_signals', 'member');
+CALL app.apply_tenant_policies('app.stage_health_models', 'manager');
 
 -- Read-only to every client: rows are written by definer triggers or functions, or by the owner.
 CALL app.apply_tenant_read_policy('app.audit_log');

@@ -89,6 +89,17 @@ enum DemoData {
                              ('NW-MITS-2025', 'renewal')) AS s(code, stage)
                 WHERE e.organisation_id = \(org) AND e.code = s.code
                 """),
+            // Accounts heading into renewal are scored on KPIs and budget alone (a health model per stage).
+            Statement("""
+                INSERT INTO app.health_models (organisation_id, name, metrics)
+                VALUES (\(org), 'Renewal readiness',
+                        '[{"metric": "kpi_attainment", "weight": 2}, {"metric": "budget_variance", "weight": 1}]')
+                """),
+            Statement("""
+                INSERT INTO app.stage_health_models (organisation_id, journey_stage, model_id)
+                SELECT \(org), 'renewal', m.id FROM app.health_models m
+                WHERE m.organisation_id = \(org) AND m.name = 'Renewal readiness'
+                """),
             Statement("INSERT INTO app.portfolios (organisation_id, name, description) VALUES (\(org), 'Key Accounts', 'Our largest customers')"),
             Statement("""
                 INSERT INTO app.portfolio_services (organisation_id, portfolio_id, service_id)

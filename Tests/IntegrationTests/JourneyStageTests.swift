@@ -70,3 +70,86 @@ struct JourneyStageTests {
         }
     }
 }
+
+/// Health models per journey stage: the choice order, and rescoring when the stage or the choice changes.
+@Suite("Health models per journey stage")
+struct StageHealthModelTests {
+    func model(_ client: RPCConnection, _ name: String) async throws -> JSONValue {
+        try #require(try await client.call("health_model.create", [
+            "name": .string(name), "metrics": [["metric": "kpi_attainment", "weight": 1]]])["result"])
+    }
+
+    func effectiveModel(_ client: RPCConnection, _ engagement: JSONValue) async throws -> String? {
+        try await client.call("health.explain", ["engagement_id": engagement["id"]!])["result"]?["model"]?["name"]?.stringValue
+    }
+
+    @Test("own model, then the template's for the stage, the template's, the organisation's for the stage, the default")
+    func choiceOrder() async throws {
+        let server = try await ServerFixture.start("stage-models")
+        try await server.scoped {
+            let client = try await server.session(server.orgA)
+            let world = try await EngagementWorld.make(client)
+            var engagement = try await world.engagement(client, code: "M1")
+            let organisationOnboarding = try await model(client, "Org onboarding")
+            let templateAdoption = try await model(client, "Template adoption")
+            let templateModel = try await model(client, "Template")
+            let own = try await model(client, "Own")
+            #expect(try await effectiveModel(client, engagement) == "Standard", "the default")
+
+            let set = try #require(try await client.call("health_model.set_stage_model", [
+                "journey_stage": "onboarding", "model_id": organisationOnboarding["id"]!])["result"])
+            #expect(set["template_id"] == .null && set["model_name"] == "Org onboarding")
+            #expect(try await effectiveModel(client, engagement) == "Org onboarding")
+
+            _ = try await client.call("template.set_health_model", ["id": world.template["id"]!, "model_id": templateModel["id"]!])
+            #expect(try await effectiveModel(client, engagement) == "Template", "the template's model comes before the organisation's stage model")
+
+            #expect(try await client.call("health_model.set_stage_model", [
+                "journey_stage": "adoption", "model_id": templateAdoption["id"]!, "template_id": world.template["id"]!])["result"] != nil)
+            #expect(try await effectiveModel(client, engagement) == "Template", "still onboarding")
+            engagement = try #require(try await client.call("engagement.set_stage", [
+                "id": engagement["id"]!, "version": engagement["version"]!, "stage": "adoption"])["result"])
+            #expect(try await effectiveModel(client, engagement) == "Template adoption", "the stage moved: the template's stage model")
+
+            _ = try await client.call("engagement.set_health_model", ["id": engagement["id"]!, "model_id": own["id"]!])
+            #expect(try await effectiveModel(client, engagement) == "Own")
+
+            let listed = try #require(try await client.call("health_model.stage_models")["result"]?.arrayValue)
+            #expect(listed.map { $0["model_name"]?.stringValue ?? "" } == ["Org onboarding", "Template adoption"])
+            // Removing a choice: the next in line applies.
+            _ = try await client.call("engagement.set_health_model", ["id": engagement["id"]!, "model_id": .null])
+            #expect(try await client.call("health_model.set_stage_model", [
+                "journey_stage": "adoption", "model_id": .null, "template_id": world.template["id"]!])["result"]?["model_id"] == .null)
+            #expect(try await effectiveModel(client, engagement) == "Template")
+            // A model chosen for a stage is in use.
+            let delete = try await client.call("health_model.delete", ["id": organisationOnboarding["id"]!, "version": organisationOnboarding["version"]!])
+            #expect(delete.errorCode == -32004 && delete.errorReason == "in_use")
+        }
+    }
+
+    @Test("a stage move rescores the stored months with the stage's model; bad ids name their param")
+    func rescoring() async throws {
+        let server = try await ServerFixture.start("stage-rescore")
+        try await server.scoped {
+            let client = try await server.session(server.orgA)
+            let tracked = try await TrackedEngagement.make(client)
+            let submitted = try await client.call("checkin.submit", [
+                "engagement_id": tracked.engagement["id"]!, "period": "2025-03", "kpis": [["kpi": "Availability", "actual": 99]]])
+            #expect(submitted["result"] != nil, "\(JSONWriter.string(submitted))")
+            let renewal = try await model(client, "Renewal")
+            #expect(try await client.call("health_model.set_stage_model", ["journey_stage": "renewal", "model_id": renewal["id"]!])["result"] != nil)
+            let before = try #require(try await client.call("health.history", ["engagement_id": tracked.engagement["id"]!])["result"]?[0])
+            let current = try #require(try await client.call("engagement.get", ["id": tracked.engagement["id"]!])["result"])
+            #expect(try await client.call("engagement.set_stage", ["id": current["id"]!, "version": current["version"]!, "stage": "renewal"])["result"] != nil)
+            let after = try #require(try await client.call("health.history", ["engagement_id": tracked.engagement["id"]!])["result"]?[0])
+            #expect(before["model_id"] != renewal["id"] && after["model_id"] == renewal["id"])
+
+            let missingTemplate = try await client.call("health_model.set_stage_model", [
+                "journey_stage": "renewal", "model_id": renewal["id"]!, "template_id": .string(UUID().uuidString.lowercased())])
+            #expect(missingTemplate.errorCode == -32602 && missingTemplate["error"]?["data"]?["fields"]?[0]?["path"] == "params.template_id")
+            let missingModel = try await client.call("health_model.set_stage_model", [
+                "journey_stage": "renewal", "model_id": .string(UUID().uuidString.lowercased())])
+            #expect(missingModel.errorCode == -32602 && missingModel["error"]?["data"]?["fields"]?[0]?["path"] == "params.model_id")
+        }
+    }
+}

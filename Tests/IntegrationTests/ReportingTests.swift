@@ -29,6 +29,9 @@ struct ReportingTests {
             let activeA = try #require(try await a.move(try await worldA.engagement(a, code: "A1"), to: "active", reason: "go")["result"])
             let b1 = try await worldB.engagement(b, code: "B1")
             #expect(try await b.call("engagement.set_stage", ["id": b1["id"]!, "version": b1["version"]!, "stage": "adoption"])["result"] != nil)
+            let stageModel = try #require(try await b.call("health_model.create", [
+                "name": "Adoption", "metrics": [["metric": "kpi_attainment", "weight": 1]]])["result"])
+            #expect(try await b.call("health_model.set_stage_model", ["journey_stage": "adoption", "model_id": stageModel["id"]!])["result"] != nil)
             // A portfolio and a contract with a rate and an SLA term, so that every view has rows of B's to show.
             let portfolio = try #require(try await b.call("portfolio.create", ["name": "Core"])["result"])
             #expect(try await b.call("portfolio.add_service", ["id": portfolio["id"]!, "service_id": worldB.service["id"]!])["result"] != nil)

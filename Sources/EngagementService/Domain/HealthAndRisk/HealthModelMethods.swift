@@ -5,7 +5,7 @@ import JSONRPC
 /// they themselves pick another. The work: `SQL/definitions/0150_api_health_models.sql`; the arithmetic:
 /// `0018_health.sql` and `0019_health_now.sql`.
 enum HealthModelMethods {
-    static let all: [MethodDefinition] = [create, get, update, delete, list, assignToEngagement, assignToTemplate]
+    static let all: [MethodDefinition] = [create, get, update, delete, list, assignToEngagement, assignToTemplate, setStageModel, stageModels]
 
     static let metric = Schema.object([
         .init("metric", .enumeration(["kpi_attainment", "kpi", "budget_variance", "capacity_utilisation", "checkin_freshness"]), "what is measured"),
@@ -90,4 +90,27 @@ enum HealthModelMethods {
             .init("id", .uuid, "the template"), .init("health_model_id", .nullable(.uuid), "its model"),
         ]), access: .role(.manager),
         function: "api.template_set_health_model")
+
+    static let stageModel = Schema.object([
+        .init("template_id", .nullable(.uuid), "the template whose engagements it applies to; null: the organisation's"),
+        .init("journey_stage", .enumeration(EngagementMethods.journeyStages), "the stage"),
+        .init("model_id", .nullable(.uuid), "the model; null: none chosen (the next in line applies)"),
+        .init("model_name", .nullable(.string()), "its name"),
+    ])
+
+    static let setStageModel = MethodDefinition(
+        "health_model.set_stage_model",
+        summary: "Score engagements in a journey stage with this model, for the organisation or one template's engagements; null removes the choice. Affected scores are recomputed.",
+        params: [
+            .init("journey_stage", .enumeration(EngagementMethods.journeyStages), "the stage"),
+            .init("model_id", .nullable(.uuid), "the model, or null"),
+            .init("template_id", .uuid, required: false, "only this template's engagements (default: the organisation's choice)"),
+        ],
+        result: stageModel, access: .role(.manager), function: "api.health_model_set_stage_model")
+
+    static let stageModels = MethodDefinition(
+        "health_model.stage_models",
+        summary: "The models chosen per journey stage: the organisation's, then per template. An engagement is scored with its own model, else its template's for its stage, its template's, the organisation's for its stage, the default.",
+        params: [.init("template_id", .uuid, required: false, "only this template's")],
+        result: .array(items: stageModel), access: .role(.viewer), function: "api.health_model_stage_models")
 }
