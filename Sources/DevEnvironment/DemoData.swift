@@ -89,6 +89,26 @@ enum DemoData {
                              ('NW-MITS-2025', 'renewal')) AS s(code, stage)
                 WHERE e.organisation_id = \(org) AND e.code = s.code
                 """),
+            // Touchpoints: a held review with one item done and one overdue, and a missed follow-up.
+            Statement("""
+                INSERT INTO app.touchpoints (organisation_id, engagement_id, kind, title, held_at, attendees, notes)
+                SELECT \(org), e.id, 'qbr', 'Q2 business review', '2025-06-12 14:00+00',
+                       '[{"name": "Pat Customer", "email": "pat@customer.example"}]', 'Capacity and the security roadmap'
+                FROM app.engagements e WHERE e.organisation_id = \(org) AND e.code = 'KEY-MITS-2025'
+                """),
+            Statement("""
+                INSERT INTO app.action_items (organisation_id, touchpoint_id, title, due_date, done_at)
+                SELECT \(org), t.id, a.title, a.due::date, a.done::timestamptz
+                FROM app.touchpoints t,
+                     (VALUES ('Send the revised capacity plan', '2025-06-20', '2025-06-18 10:00+00'),
+                             ('Book the security workshop', '2025-07-01', NULL)) AS a(title, due, done)
+                WHERE t.organisation_id = \(org) AND t.title = 'Q2 business review'
+                """),
+            Statement("""
+                INSERT INTO app.touchpoints (organisation_id, engagement_id, kind, title, scheduled_at, follow_up_of)
+                SELECT \(org), t.engagement_id, 'meeting', 'Security workshop planning', '2025-07-03 09:00+00', t.id
+                FROM app.touchpoints t WHERE t.organisation_id = \(org) AND t.title = 'Q2 business review'
+                """),
             // Accounts heading into renewal are scored on KPIs and budget alone (a health model per stage).
             Statement("""
                 INSERT INTO app.health_models (organisation_id, name, metrics)

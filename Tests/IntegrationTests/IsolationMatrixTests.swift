@@ -35,12 +35,16 @@ struct IsolationMatrixTests {
                 "name": "A's rule", "condition": "health_score", "comparison": "<", "threshold": 10, "title": "low"])["result"])
             let user = try #require(try await a.call("session.whoami")["result"]?["user"])
             let key = try #require(try await a.call("api_key.list")["result"]?[0])
+            let touchpoint = try #require(try await a.call("touchpoint.create", [
+                "engagement_id": active["id"]!, "kind": "meeting", "title": "A's meeting", "held_at": "2025-02-01T09:00:00Z",
+                "action_items": [["title": "A's item"]]])["result"])
             // A's id for each entity kind, by method prefix.
             let ids: [String: JSONValue] = [
                 "party": world.customer["id"]!, "service": world.service["id"]!, "template": world.template["id"]!,
                 "engagement": engagement["id"]!, "portfolio": portfolio["id"]!, "contract": contract["id"]!,
                 "user": user["id"]!, "api_key": key["id"]!, "checkin": checkIn["id"]!, "kpi": kpi["id"]!,
                 "attribution": attribution["id"]!, "health_model": model["id"]!, "risk": risk["id"]!, "risk_rule": rule["id"]!,
+                "touchpoint": touchpoint["id"]!, "action_item": touchpoint["action_items"]![0]!["id"]!,
             ]
             let owner = try server.ownerConnection()
             defer { owner.close() }
@@ -64,6 +68,9 @@ struct IsolationMatrixTests {
                 covered.append(method.name)
             }
             #expect(covered.count >= 25, "\(covered)")
+            // An action item added to A's touchpoint: exactly as to a missing one.
+            let foreignItem = try await b.call("action_item.add", ["touchpoint_id": touchpoint["id"]!, "title": "B's"])
+            #expect(foreignItem.errorCode == -32003)
 
             // Methods that name an engagement but no id of their own: A's engagement gets exactly the answer of an
             // engagement that does not exist (existence never leaks), and nothing is written.

@@ -53,6 +53,10 @@ struct ReportingTests {
                 _ = try await client.call("risk.raise", ["engagement_id": engagement["id"]!, "title": "Risk", "probability": "low", "impact": "low"])
             }
 
+            #expect(try await b.call("touchpoint.create", [
+                "engagement_id": trackedB["id"]!, "kind": "qbr", "title": "Review", "held_at": "2025-03-10T10:00:00Z",
+                "action_items": [["title": "Follow up", "due_date": "2025-03-20"]]])["result"] != nil)
+
             let owner = try server.ownerConnection()
             defer { owner.close() }
             try RollupTests.refresh(server)
