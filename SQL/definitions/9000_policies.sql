@@ -28,6 +28,9 @@ CALL app.apply_tenant_policies('app.stage_health_models', 'manager');
 CALL app.apply_tenant_policies('app.touchpoints', 'member');
 CALL app.apply_tenant_policies('app.action_items', 'member');
 CALL app.apply_tenant_policies('app.touchpoint_kinds', 'manager');
+CALL app.apply_tenant_policies('app.playbooks', 'manager');
+CALL app.apply_tenant_policies('app.playbook_runs', 'member');
+CALL app.apply_tenant_policies('app.playbook_tasks', 'member');
 
 -- Read-only to every client: rows are written by definer triggers or functions, or by the owner.
 CALL app.apply_tenant_read_policy('app.audit_log');

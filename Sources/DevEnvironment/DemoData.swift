@@ -109,6 +109,29 @@ enum DemoData {
                 SELECT \(org), t.engagement_id, 'meeting', 'Security workshop planning', '2025-07-03 09:00+00', t.id
                 FROM app.touchpoints t WHERE t.organisation_id = \(org) AND t.title = 'Q2 business review'
                 """),
+            // A running onboarding playbook on the security product, its first task done.
+            Statement("""
+                INSERT INTO app.playbooks (organisation_id, name, description, steps)
+                VALUES (\(org), 'Onboarding', 'The first ninety days of a new product',
+                        '[{"title": "Kick-off call", "owner_role": "manager", "due_offset_days": 3},
+                          {"title": "Admin training", "owner_role": "member", "due_offset_days": 14},
+                          {"title": "First value review", "owner_role": "manager", "due_offset_days": 45}]')
+                """),
+            Statement("""
+                INSERT INTO app.playbook_runs (organisation_id, playbook_id, engagement_id)
+                SELECT \(org), b.id, e.id FROM app.playbooks b, app.engagements e
+                WHERE b.organisation_id = \(org) AND b.name = 'Onboarding' AND e.organisation_id = \(org) AND e.code = 'KEY-SECURITY'
+                """),
+            Statement("""
+                INSERT INTO app.playbook_tasks (organisation_id, run_id, position, title, owner_role, due_date, status, done_at)
+                SELECT \(org), r.id, s.n - 1, s.step ->> 'title', s.step ->> 'owner_role',
+                       current_date + (s.step ->> 'due_offset_days')::integer,
+                       CASE WHEN s.n = 1 THEN 'done' ELSE 'todo' END, CASE WHEN s.n = 1 THEN now() END
+                FROM app.playbook_runs r
+                JOIN app.playbooks b ON b.organisation_id = r.organisation_id AND b.id = r.playbook_id
+                CROSS JOIN LATERAL jsonb_array_elements(b.steps) WITH ORDINALITY AS s(step, n)
+                WHERE r.organisation_id = \(org)
+                """),
             // Accounts heading into renewal are scored on KPIs and budget alone (a health model per stage).
             Statement("""
                 INSERT INTO app.health_models (organisation_id, name, metrics)

@@ -38,6 +38,8 @@ struct IsolationMatrixTests {
             let touchpoint = try #require(try await a.call("touchpoint.create", [
                 "engagement_id": active["id"]!, "kind": "meeting", "title": "A's meeting", "held_at": "2025-02-01T09:00:00Z",
                 "action_items": [["title": "A's item"]]])["result"])
+            let playbook = try #require(try await a.call("playbook.create", ["name": "A's play", "steps": [["title": "Do"]]])["result"])
+            let playbookRun = try #require(try await a.call("playbook.start", ["playbook_id": playbook["id"]!, "engagement_id": active["id"]!])["result"])
             // A's id for each entity kind, by method prefix.
             let ids: [String: JSONValue] = [
                 "party": world.customer["id"]!, "service": world.service["id"]!, "template": world.template["id"]!,
@@ -45,6 +47,7 @@ struct IsolationMatrixTests {
                 "user": user["id"]!, "api_key": key["id"]!, "checkin": checkIn["id"]!, "kpi": kpi["id"]!,
                 "attribution": attribution["id"]!, "health_model": model["id"]!, "risk": risk["id"]!, "risk_rule": rule["id"]!,
                 "touchpoint": touchpoint["id"]!, "action_item": touchpoint["action_items"]![0]!["id"]!,
+                "playbook": playbook["id"]!, "playbook_run": playbookRun["id"]!, "playbook_task": playbookRun["tasks"]![0]!["id"]!,
             ]
             let owner = try server.ownerConnection()
             defer { owner.close() }
@@ -71,6 +74,11 @@ struct IsolationMatrixTests {
             // An action item added to A's touchpoint: exactly as to a missing one.
             let foreignItem = try await b.call("action_item.add", ["touchpoint_id": touchpoint["id"]!, "title": "B's"])
             #expect(foreignItem.errorCode == -32003)
+            // Starting A's playbook on B's own engagement: A's playbook is as missing as a made-up one.
+            let ownEngagement = try await EngagementWorld.make(b, prefix: "B-").engagement(b, code: "B1")
+            let foreignPlaybook = try await b.call("playbook.start", ["playbook_id": playbook["id"]!, "engagement_id": ownEngagement["id"]!])
+            let missingPlaybook = try await b.call("playbook.start", ["playbook_id": .string(UUID().uuidString.lowercased()), "engagement_id": ownEngagement["id"]!])
+            #expect(foreignPlaybook["error"] == missingPlaybook["error"] && foreignPlaybook.errorCode == -32602)
 
             // Methods that name an engagement but no id of their own: A's engagement gets exactly the answer of an
             // engagement that does not exist (existence never leaks), and nothing is written.

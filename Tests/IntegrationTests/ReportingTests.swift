@@ -56,6 +56,8 @@ struct ReportingTests {
             #expect(try await b.call("touchpoint.create", [
                 "engagement_id": trackedB["id"]!, "kind": "qbr", "title": "Review", "held_at": "2025-03-10T10:00:00Z",
                 "action_items": [["title": "Follow up", "due_date": "2025-03-20"]]])["result"] != nil)
+            let playbook = try #require(try await b.call("playbook.create", ["name": "Onboarding", "steps": [["title": "Kick-off"]]])["result"])
+            #expect(try await b.call("playbook.start", ["playbook_id": playbook["id"]!, "engagement_id": trackedB["id"]!])["result"] != nil)
 
             let owner = try server.ownerConnection()
             defer { owner.close() }

@@ -57,7 +57,7 @@ extension MethodRegistry {
                 + TemplateMethods.all + EngagementMethods.all + PortfolioMethods.all
                 + ReportingRoleMethods.all + UserMethods.all + ContractMethods.all + KPIMethods.all + CheckInMethods.all
                 + AttributionMethods.all + TrackingReportMethods.all + HealthModelMethods.all + HealthMethods.all
-                + RiskMethods.all + RiskRuleMethods.all + TouchpointMethods.all
+                + RiskMethods.all + RiskRuleMethods.all + TouchpointMethods.all + PlaybookMethods.all
                 + additional)
         let rendered = JSONWriter.encode(OpenRPCDocument.render(registry))
         document.withLock { $0 = rendered }
