@@ -65,6 +65,27 @@ BEGIN
 END
 $$;
 
+-- A versioned delete of the row `p.id` at `p.version` in `p_table` (a table with id and version), for the deletes
+-- that need nothing else: the reply, or not found, or the stale version. A row other rows still refer to raises
+-- the foreign key's error (-32004 in_use). Dynamic only in the table name, which the calling function names.
+CREATE OR REPLACE FUNCTION api.versioned_delete(p jsonb, p_table regclass) RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    deleted integer;
+    current_version integer;
+BEGIN
+    EXECUTE format('DELETE FROM %s WHERE id = $1 AND version = $2', p_table)
+        USING (p ->> 'id')::uuid, (p ->> 'version')::integer;
+    GET DIAGNOSTICS deleted = ROW_COUNT;
+    IF deleted = 0 THEN
+        EXECUTE format('SELECT version FROM %s WHERE id = $1', p_table) INTO current_version USING (p ->> 'id')::uuid;
+        PERFORM api.refuse_versioned_write((p ->> 'version')::integer, current_version);
+    END IF;
+    RETURN jsonb_build_object('id', (p ->> 'id')::uuid, 'deleted', true);
+END
+$$;
+
 -- Raises a constraint's or trigger's error again with the param that caused it: `p_paths` maps constraint
 -- names to param paths ({"parties_external_ref_unique": "external_ref"}). Every api function that writes ends
 -- with the same handler:
@@ -214,12 +235,14 @@ END
 $$;
 
 REVOKE ALL ON FUNCTION api.not_found(), api.invalid_param(text, text), api.forbidden(text, text),
-    api.conflict(text, text), api.refuse_versioned_write(integer, integer), api.reraise(text, text, text, jsonb),
+    api.conflict(text, text), api.refuse_versioned_write(integer, integer), api.versioned_delete(jsonb, regclass),
+    api.reraise(text, text, text, jsonb),
     api.request_hash(jsonb), api.replay(text, jsonb), api.remember(text, jsonb, jsonb), api.page(jsonb, text),
     api.cursor(api.page, text, uuid), api.contains_pattern(text),
     api.list(jsonb, regclass, regproc, text, jsonb, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.not_found(), api.invalid_param(text, text), api.forbidden(text, text),
-    api.conflict(text, text), api.refuse_versioned_write(integer, integer), api.reraise(text, text, text, jsonb),
+    api.conflict(text, text), api.refuse_versioned_write(integer, integer), api.versioned_delete(jsonb, regclass),
+    api.reraise(text, text, text, jsonb),
     api.request_hash(jsonb), api.replay(text, jsonb), api.remember(text, jsonb, jsonb), api.page(jsonb, text),
     api.cursor(api.page, text, uuid), api.contains_pattern(text),
     api.list(jsonb, regclass, regproc, text, jsonb, text) TO engagement_app;

@@ -103,15 +103,8 @@ $$;
 CREATE OR REPLACE FUNCTION api.health_model_delete(p jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
-DECLARE
-    current_version integer;
 BEGIN
-    DELETE FROM app.health_models WHERE id = (p ->> 'id')::uuid AND version = (p ->> 'version')::integer;
-    IF NOT FOUND THEN
-        SELECT version INTO current_version FROM app.health_models WHERE id = (p ->> 'id')::uuid;
-        PERFORM api.refuse_versioned_write((p ->> 'version')::integer, current_version);
-    END IF;
-    RETURN jsonb_build_object('id', (p ->> 'id')::uuid, 'deleted', true);
+    RETURN api.versioned_delete(p, 'app.health_models');
 END
 $$;
 
