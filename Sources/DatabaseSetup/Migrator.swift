@@ -134,6 +134,12 @@ public struct Migrator: Sendable {
 
     /// Every definitions file in order, then their checksums; inside the caller's transaction.
     private func applyDefinitions(on connection: PostgresConnection) throws(MigrationError) {
+        // Re-applying prints a NOTICE per `DROP … IF EXISTS` that had nothing to drop; only warnings matter here.
+        do throws(PostgresError) {
+            try connection.executeScript("SET LOCAL client_min_messages = warning")
+        } catch {
+            throw .database(error.description)
+        }
         for definition in definitions {
             do throws(PostgresError) {
                 try connection.executeScript(definition.sql)
