@@ -97,8 +97,9 @@ enum DemoData {
                 FROM app.engagements e WHERE e.organisation_id = \(org) AND e.code = 'KEY-MITS-2025'
                 """),
             Statement("""
-                INSERT INTO app.action_items (organisation_id, touchpoint_id, title, due_date, done_at)
-                SELECT \(org), t.id, a.title, a.due::date, a.done::timestamptz
+                INSERT INTO app.action_items (organisation_id, touchpoint_id, title, due_date, done_at, owner_user_id)
+                SELECT \(org), t.id, a.title, a.due::date, a.done::timestamptz,
+                       (SELECT u.id FROM app.users u WHERE u.organisation_id = \(org) AND u.role = 'admin' ORDER BY u.created_at LIMIT 1)
                 FROM app.touchpoints t,
                      (VALUES ('Send the revised capacity plan', '2025-06-20', '2025-06-18 10:00+00'),
                              ('Book the security workshop', '2025-07-01', NULL)) AS a(title, due, done)
