@@ -31,6 +31,10 @@ CALL app.apply_tenant_policies('app.touchpoint_kinds', 'manager');
 CALL app.apply_tenant_policies('app.playbooks', 'manager');
 CALL app.apply_tenant_policies('app.playbook_runs', 'member');
 CALL app.apply_tenant_policies('app.playbook_tasks', 'member');
+CALL app.apply_tenant_policies('app.products', 'manager');
+CALL app.apply_tenant_policies('app.capabilities', 'manager');
+CALL app.apply_tenant_policies('app.adoption_months', 'member');
+CALL app.apply_tenant_policies('app.capability_usage', 'member');
 
 -- Read-only to every client: rows are written by definer triggers or functions, or by the owner.
 CALL app.apply_tenant_read_policy('app.audit_log');

@@ -133,6 +133,34 @@ enum DemoData {
                 CROSS JOIN LATERAL jsonb_array_elements(b.steps) WITH ORDINALITY AS s(step, n)
                 WHERE r.organisation_id = \(org)
                 """),
+            // Products and their adoption on the key account's products: the security suite's adoption is low.
+            Statement("""
+                INSERT INTO app.products (organisation_id, name, description)
+                VALUES (\(org), 'Core Platform', 'Managed infrastructure'), (\(org), 'Security Suite', 'SSO, audit and DLP')
+                """),
+            Statement("""
+                INSERT INTO app.capabilities (organisation_id, product_id, name, usage_target)
+                SELECT \(org), p.id, c.name, c.target FROM app.products p
+                JOIN (VALUES ('Core Platform', 'Monitoring', 500), ('Core Platform', 'Backups', 30),
+                             ('Security Suite', 'SSO', 200), ('Security Suite', 'Audit', 50), ('Security Suite', 'DLP', 20))
+                     AS c(product, name, target) ON c.product = p.name
+                WHERE p.organisation_id = \(org)
+                """),
+            Statement("""
+                INSERT INTO app.adoption_months (organisation_id, engagement_id, product_id, period, licences_purchased, licences_active)
+                SELECT \(org), e.id, p.id, '2025-06-01', a.purchased, a.active FROM app.engagements e
+                JOIN (VALUES ('KEY-MITS-2025', 'Core Platform', 50, 46), ('KEY-SECURITY', 'Security Suite', 200, 38))
+                     AS a(code, product, purchased, active) ON a.code = e.code
+                JOIN app.products p ON p.organisation_id = e.organisation_id AND p.name = a.product
+                WHERE e.organisation_id = \(org)
+                """),
+            Statement("""
+                INSERT INTO app.capability_usage (organisation_id, adoption_month_id, capability_id, usage_count)
+                SELECT \(org), m.id, c.id, u.usage FROM app.adoption_months m
+                JOIN app.capabilities c ON c.organisation_id = m.organisation_id AND c.product_id = m.product_id
+                JOIN (VALUES ('Monitoring', 480), ('Backups', 30), ('SSO', 35), ('Audit', 4)) AS u(name, usage) ON u.name = c.name
+                WHERE m.organisation_id = \(org)
+                """),
             // Accounts heading into renewal are scored on KPIs and budget alone (a health model per stage).
             Statement("""
                 INSERT INTO app.health_models (organisation_id, name, metrics)

@@ -39,6 +39,7 @@ struct IsolationMatrixTests {
                 "engagement_id": active["id"]!, "kind": "meeting", "title": "A's meeting", "held_at": "2025-02-01T09:00:00Z",
                 "action_items": [["title": "A's item"]]])["result"])
             let playbook = try #require(try await a.call("playbook.create", ["name": "A's play", "steps": [["title": "Do"]]])["result"])
+            let product = try #require(try await a.call("product.create", ["name": "A's product"])["result"])
             let playbookRun = try #require(try await a.call("playbook.start", ["playbook_id": playbook["id"]!, "engagement_id": active["id"]!])["result"])
             // A's id for each entity kind, by method prefix.
             let ids: [String: JSONValue] = [
@@ -48,6 +49,7 @@ struct IsolationMatrixTests {
                 "attribution": attribution["id"]!, "health_model": model["id"]!, "risk": risk["id"]!, "risk_rule": rule["id"]!,
                 "touchpoint": touchpoint["id"]!, "action_item": touchpoint["action_items"]![0]!["id"]!,
                 "playbook": playbook["id"]!, "playbook_run": playbookRun["id"]!, "playbook_task": playbookRun["tasks"]![0]!["id"]!,
+                "product": product["id"]!,
             ]
             let owner = try server.ownerConnection()
             defer { owner.close() }

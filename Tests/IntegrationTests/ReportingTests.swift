@@ -58,6 +58,11 @@ struct ReportingTests {
                 "action_items": [["title": "Follow up", "due_date": "2025-03-20"]]])["result"] != nil)
             let playbook = try #require(try await b.call("playbook.create", ["name": "Onboarding", "steps": [["title": "Kick-off"]]])["result"])
             #expect(try await b.call("playbook.start", ["playbook_id": playbook["id"]!, "engagement_id": trackedB["id"]!])["result"] != nil)
+            let product = try #require(try await b.call("product.create", [
+                "name": "Suite", "capabilities": [["name": "SSO", "usage_target": 10]]])["result"])
+            #expect(try await b.call("adoption.record", [
+                "engagement_id": trackedB["id"]!, "product_id": product["id"]!, "period": "2025-03",
+                "licences_purchased": 10, "licences_active": 5, "usage": [["capability": "SSO", "count": 5]]])["result"] != nil)
 
             let owner = try server.ownerConnection()
             defer { owner.close() }

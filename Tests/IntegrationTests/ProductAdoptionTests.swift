@@ -1,0 +1,80 @@
+import EngagementClient
+import Foundation
+import JSONRPC
+import PostgresClient
+import Testing
+
+/// Products, capabilities and adoption per engagement and month, with scores worked by hand.
+@Suite("Product adoption")
+struct ProductAdoptionTests {
+    func path(_ reply: JSONValue) -> String? { reply["error"]?["data"]?["fields"]?[0]?["path"]?.stringValue }
+
+    @Test("licence utilisation, capability scores, coverage and the adoption score, as documented")
+    func scores() async throws {
+        let server = try await ServerFixture.start("adoption")
+        try await server.scoped {
+            let client = try await server.session(server.orgA)
+            let tracked = try await TrackedEngagement.make(client)
+            let product = try #require(try await client.call("product.create", [
+                "name": "Security Suite", "capabilities": [
+                    ["name": "SSO", "usage_target": 100], ["name": "Audit", "usage_target": 50], ["name": "DLP", "usage_target": 10],
+                ]])["result"])
+            #expect(product["capabilities"]?.arrayValue?.count == 3)
+            let month = try #require(try await client.call("adoption.record", [
+                "engagement_id": tracked.id, "product_id": product["id"]!, "period": "2025-03",
+                "licences_purchased": 40, "licences_active": 30,
+                "usage": [["capability": "sso", "count": 150], ["capability": "Audit", "count": 20]]])["result"])
+            // Utilisation 30/40 = 75. Scores: SSO min(100, 150) = 100, Audit 40, DLP 0 (no usage). Coverage 140/3 = 46.67.
+            // Adoption (75 + 46.67) / 2 = 60.835 → 60.84.
+            #expect(month["licence_utilisation"] == .number("75.00"))
+            let scores = try #require(month["capabilities"]?.arrayValue)
+            #expect(scores.map { $0["capability"]?.stringValue ?? "" } == ["Audit", "DLP", "SSO"])
+            #expect(scores.map { $0["score"] } == [.number("40.00"), .number("0.00"), .number("100.00")])
+            #expect(month["capability_coverage"] == .number("46.67"))
+            #expect(month["adoption_score"] == .number("60.84"))
+            // Recording the month again replaces it; nothing purchased: no utilisation, the score is the coverage.
+            let replaced = try #require(try await client.call("adoption.record", [
+                "engagement_id": tracked.id, "product_id": product["id"]!, "period": "2025-03",
+                "licences_purchased": 0, "licences_active": 0, "usage": [["capability": "DLP", "count": 10]]])["result"])
+            #expect(replaced["licence_utilisation"] == .null && replaced["capability_coverage"] == .number("33.33"))
+            #expect(replaced["adoption_score"] == .number("33.33"))
+            let report = try #require(try await client.call("adoption.report", ["engagement_id": tracked.id])["result"]?.arrayValue)
+            #expect(report.count == 1 && report[0]["adoption_score"] == .number("33.33"))
+            // A capability with usage stays; one without goes.
+            let inUse = try await client.call("product.remove_capability", ["id": product["id"]!, "name": "DLP"])
+            #expect(inUse.errorCode == -32004 && inUse.errorReason == "in_use")
+            _ = try await client.call("product.set_capability", ["id": product["id"]!, "name": "Backup", "usage_target": 5])
+            let removed = try #require(try await client.call("product.remove_capability", ["id": product["id"]!, "name": "backup"])["result"])
+            #expect(removed["capabilities"]?.arrayValue?.count == 3)
+        }
+    }
+
+    @Test("unknown capabilities, months outside the engagement, negative usage and zero targets name their path; nothing is written")
+    func badInput() async throws {
+        let server = try await ServerFixture.start("adoption-bad")
+        try await server.scoped {
+            let client = try await server.session(server.orgA)
+            let tracked = try await TrackedEngagement.make(client)
+            let product = try #require(try await client.call("product.create", [
+                "name": "Analytics", "capabilities": [["name": "Dashboards", "usage_target": 10]]])["result"])
+            let base: JSONObject = ["engagement_id": tracked.id, "product_id": product["id"]!, "period": "2025-04",
+                                    "licences_purchased": 5, "licences_active": 5]
+            func record(_ changes: JSONObject) async throws -> JSONValue {
+                var params = base
+                for member in changes.members { params[member.key] = member.value }
+                return try await client.call("adoption.record", .object(params))
+            }
+            let unknown = try await record(["usage": [["capability": "Dashboards", "count": 1], ["capability": "Reports", "count": 1]]])
+            #expect(unknown.errorCode == -32602 && path(unknown) == "params.usage[1].capability")
+            let outside = try await record(["period": "2027-01"])
+            #expect(outside.errorCode == -32602 && path(outside) == "params.period")
+            let negative = try await record(["usage": [["capability": "Dashboards", "count": -1]]])
+            #expect(negative.errorCode == -32602 && path(negative) == "params.usage[0].count")
+            let missingProduct = try await record(["product_id": .string(UUID().uuidString.lowercased())])
+            #expect(missingProduct.errorCode == -32602 && path(missingProduct) == "params.product_id")
+            #expect(try await client.call("adoption.report", ["engagement_id": tracked.id])["result"] == [], "nothing written")
+            let zero = try await client.call("product.create", ["name": "X", "capabilities": [["name": "a", "usage_target": 0]]])
+            #expect(zero.errorCode == -32602 && path(zero) == "params.capabilities[0].usage_target")
+        }
+    }
+}
