@@ -311,7 +311,8 @@ WHERE p.organisation_id = (SELECT app.current_organisation_id());
 GRANT SELECT ON reporting.product_capabilities TO engagement_reporting;
 
 -- The scores are computed here rather than by app.adoption_month_json: functions called by a view run with the
--- DBA's rights, which reach no app table; the view's own reads run as its owner, filtered explicitly.
+-- DBA's rights, which reach no app table; the view's own reads run as its owner, filtered explicitly. The same
+-- formula as above, so ReportingTests checks that the views and the API agree.
 CREATE OR REPLACE VIEW reporting.adoption WITH (security_barrier) AS
 SELECT m.engagement_id, e.code AS engagement_code, m.product_id, p.name AS product_name, m.period,
        m.licences_purchased, m.licences_active, u.utilisation AS licence_utilisation, c.coverage AS capability_coverage,
