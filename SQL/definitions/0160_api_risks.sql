@@ -111,7 +111,7 @@ BEGIN
 END
 $$;
 
--- Newest first by default; sort key "name" is the title.
+-- Sorted by creation time by default (order desc: newest first); sort key "name" is the title.
 CREATE OR REPLACE FUNCTION api.risk_list(p jsonb) RETURNS jsonb
 LANGUAGE plpgsql STABLE
 AS $$

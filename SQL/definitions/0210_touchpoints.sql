@@ -201,7 +201,7 @@ BEGIN
 END
 $$;
 
--- Newest first by default would surprise keyset clients: sorted by creation (default) or title, like every list.
+-- Sorted by creation time (default) or title, like every list; order desc for the newest first.
 CREATE OR REPLACE FUNCTION api.touchpoint_list(p jsonb) RETURNS jsonb
 LANGUAGE plpgsql STABLE
 AS $$

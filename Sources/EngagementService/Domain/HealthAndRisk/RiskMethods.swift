@@ -82,7 +82,7 @@ enum RiskMethods {
         function: "api.risk_resolve")
 
     static let list = MethodDefinition(
-        "risk.list", summary: "Risk signals, filtered, newest first by default (sort created_at or name = title).",
+        "risk.list", summary: "Risk signals, filtered, by creation time by default (sort created_at or name = title; order desc for newest first).",
         params: [
             .init("engagement_id", .uuid, required: false, "only this engagement's"),
             .init("status", .enumeration(["open", "mitigating", "resolved", "dismissed"]), required: false, "only this status"),
