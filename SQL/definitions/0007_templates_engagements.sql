@@ -26,11 +26,11 @@ BEGIN
         PERFORM FROM app.lifecycle_transitions WHERE from_status = OLD.status AND to_status = NEW.status;
         IF NOT FOUND THEN
             RAISE EXCEPTION 'cannot go from % to %', OLD.status, NEW.status
-                USING ERRCODE = 'ES001', CONSTRAINT = 'engagements_lifecycle';
+                USING ERRCODE = 'ES001', HINT = 'illegal_transition', CONSTRAINT = 'engagements_lifecycle';
         END IF;
         IF OLD.status = 'draft' AND NEW.status = 'active' AND NEW.template_id IS NULL THEN
             RAISE EXCEPTION 'an engagement needs a template before it can be activated'
-                USING ERRCODE = 'ES002', CONSTRAINT = 'engagements_template_required';
+                USING ERRCODE = 'ES002', HINT = 'template_required', CONSTRAINT = 'engagements_template_required';
         END IF;
         NEW.status_changed_at := now();
     END IF;

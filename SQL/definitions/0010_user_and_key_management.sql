@@ -11,7 +11,7 @@ BEGIN
        AND NOT EXISTS (
            SELECT FROM app.users
            WHERE organisation_id = NEW.organisation_id AND id <> NEW.id AND role = 'admin' AND disabled_at IS NULL) THEN
-        RAISE EXCEPTION 'an organisation keeps at least one active admin' USING ERRCODE = 'ES003';
+        RAISE EXCEPTION 'an organisation keeps at least one active admin' USING ERRCODE = 'ES003', HINT = 'last_admin';
     END IF;
     RETURN NEW;
 END

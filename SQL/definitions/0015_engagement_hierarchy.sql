@@ -29,12 +29,12 @@ BEGIN
     PERFORM pg_advisory_xact_lock(hashtextextended('engagement-hierarchy:' || NEW.organisation_id::text, 0));
     IF NEW.status = 'archived' THEN
         RAISE EXCEPTION 'archived engagements keep their place in the hierarchy'
-            USING ERRCODE = 'ES004', CONSTRAINT = 'engagements_parent_archived';
+            USING ERRCODE = 'ES004', HINT = 'archived_in_hierarchy', CONSTRAINT = 'engagements_parent_archived';
     END IF;
     SELECT status INTO parent_status FROM app.engagements WHERE organisation_id = NEW.organisation_id AND id = NEW.parent_id;
     IF parent_status = 'archived' THEN
         RAISE EXCEPTION 'an archived engagement takes no new children'
-            USING ERRCODE = 'ES004', CONSTRAINT = 'engagements_parent_archived';
+            USING ERRCODE = 'ES004', HINT = 'archived_in_hierarchy', CONSTRAINT = 'engagements_parent_archived';
     END IF;
     -- The new parent's ancestors, itself included: NEW must not be among them.
     WITH RECURSIVE up AS (

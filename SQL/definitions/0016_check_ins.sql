@@ -93,12 +93,12 @@ BEGIN
             SELECT FROM app.check_ins WHERE organisation_id = NEW.organisation_id
               AND engagement_id = NEW.engagement_id AND is_final AND id <> NEW.id) THEN
             RAISE EXCEPTION 'the final check-in of this completed engagement was already submitted'
-                USING ERRCODE = 'ES006', CONSTRAINT = 'check_ins_final';
+                USING ERRCODE = 'ES006', HINT = 'final_check_in_submitted', CONSTRAINT = 'check_ins_final';
         END IF;
         NEW.is_final := true;
     ELSE
         RAISE EXCEPTION 'check-ins are accepted only while the engagement is active (it is %)',
-            replace(engagement.status, '_', ' ') USING ERRCODE = 'ES005', CONSTRAINT = 'check_ins_status';
+            replace(engagement.status, '_', ' ') USING ERRCODE = 'ES005', HINT = 'check_in_not_accepted', CONSTRAINT = 'check_ins_status';
     END IF;
     RETURN NEW;
 END
@@ -117,7 +117,7 @@ BEGIN
     SELECT updated_at INTO written_at FROM app.check_ins WHERE organisation_id = item_organisation AND id = item_check_in;
     IF FOUND AND written_at <> now() THEN
         RAISE EXCEPTION 'check-in items change only by amending their check-in'
-            USING ERRCODE = 'ES007', CONSTRAINT = 'check_in_items_amend';
+            USING ERRCODE = 'ES007', HINT = 'amend_check_in', CONSTRAINT = 'check_in_items_amend';
     END IF;
     RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
 END

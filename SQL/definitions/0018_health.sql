@@ -42,7 +42,7 @@ BEGIN
     -- Removing the organisation itself takes its models along.
     IF OLD.is_default AND EXISTS (SELECT FROM app.organisations WHERE id = OLD.organisation_id) THEN
         RAISE EXCEPTION 'the default model cannot be deleted; make another one the default first'
-            USING ERRCODE = 'ES008', CONSTRAINT = 'health_models_default';
+            USING ERRCODE = 'ES008', HINT = 'default_model', CONSTRAINT = 'health_models_default';
     END IF;
     RETURN OLD;
 END

@@ -12,7 +12,7 @@
 --     EN404                                     → -32003 not found
 --     EC409, HINT = reason                      → -32004 conflict
 --     EF403, HINT = reason                      → -32002 forbidden
---     ES…  (state rules of triggers)            → -32007 invalid state
+--     ES…, HINT = reason (state rules)           → -32007 invalid state with that reason
 --     a constraint's or trigger's error re-raised by api.reraise with COLUMN = the param's path:
 --       23505 → conflict already_exists, 23503 → invalid params "does not exist", 23P01 → conflict overlaps,
 --       23514 → invalid params, EV… → invalid params with the trigger's message

@@ -217,10 +217,7 @@ DECLARE
     failed_constraint text;
     message text;
 BEGIN
-    SELECT * INTO engagement FROM app.engagements WHERE id = (p ->> 'engagement_id')::uuid;
-    IF NOT FOUND THEN
-        PERFORM api.not_found();
-    END IF;
+    engagement := api.engagement_of(p);
     SELECT * INTO playbook FROM app.playbooks WHERE id = (p ->> 'playbook_id')::uuid;
     IF NOT FOUND THEN
         PERFORM api.invalid_param('playbook_id', 'does not exist');

@@ -144,8 +144,7 @@ public actor ConnectionPool {
     /// Stops handing out connections, fails every waiter, closes idle connections and the thread pool.
     /// Leased connections are closed when their work returns.
     public func shutdown() async {
-        guard !threadPoolStopped else { return }
-        threadPoolStopped = true
+        guard !state.isShutDown else { return }
         let (failed, closing) = state.shutdown()
         for id in failed { continuations.removeValue(forKey: id)?.resume(throwing: PoolError.shutDown) }
         waiterExpiry?.cancel()
@@ -153,8 +152,6 @@ public actor ConnectionPool {
         try? await threadPool.shutdownGracefully()
     }
 
-    /// `shutdown()` ran (its second call does nothing).
-    private var threadPoolStopped = false
 
     // MARK: leasing
 

@@ -1,7 +1,6 @@
 import Logging
 import NIOCore
 import NIOPosix
-import Synchronization
 
 /// The TLS, line-delimited JSON-RPC 2.0 server.
 ///
@@ -14,7 +13,6 @@ public final class RPCServer: Sendable {
     let logger: Logger
     private let serverChannel: any Channel
     private let connections: ConnectionRegistry
-    private let immediateClose = Atomic<Bool>(false)
 
     /// The port actually bound (useful with port 0).
     public let port: Int
@@ -54,12 +52,12 @@ public final class RPCServer: Sendable {
     /// Connections being served.
     public var connectionCount: Int { connections.admittedCount }
 
-    /// Serves until `shutdown(graceful:)`, then returns once every connection has closed: after answering what
-    /// each had received (graceful), or at once (not graceful, or this task was cancelled).
+    /// Serves until `shutdown()`, then returns once every connection has closed: after answering what each had
+    /// received, or at once when this task was cancelled.
     public func run() async {
         logger.info("listening", metadata: ["host": "\(configuration.host)", "port": "\(port)"])
         try? await serverChannel.closeFuture.get()
-        if Task.isCancelled || immediateClose.load(ordering: .acquiring) {
+        if Task.isCancelled {
             connections.closeAll()
         } else {
             await connections.drain()
@@ -67,10 +65,9 @@ public final class RPCServer: Sendable {
         logger.info("stopped")
     }
 
-    /// Stops accepting connections; `run()` then drains (graceful) or closes every connection.
-    public func shutdown(graceful: Bool) {
-        if !graceful { immediateClose.store(true, ordering: .releasing) }
-        logger.info("shutdown: no longer accepting connections", metadata: ["graceful": "\(graceful)"])
+    /// Stops accepting connections; `run()` then drains every connection (or closes them, when cancelled).
+    public func shutdown() {
+        logger.info("shutdown: no longer accepting connections")
         serverChannel.close(promise: nil)
     }
 }

@@ -6,12 +6,6 @@ import PostgresClient
 public enum DatabaseErrorMapping {
     /// SQLSTATE raised by `app.begin_call` when the session's key was revoked or its user disabled.
     public static let keyNoLongerValid = SQLState("EA001")
-    /// Reasons of the state errors (class ES) raised by the database's triggers.
-    static let stateReasons = [
-        "ES001": "illegal_transition", "ES002": "template_required", "ES003": "last_admin", "ES004": "archived_in_hierarchy",
-        "ES005": "check_in_not_accepted", "ES006": "final_check_in_submitted", "ES007": "amend_check_in",
-        "ES008": "default_model",
-    ]
 
     /// SQLSTATEs of the api functions' own errors (`SQL/definitions/0100_api_support.sql`); conflict and
     /// forbidden carry their reason in HINT.
@@ -101,7 +95,7 @@ public enum DatabaseErrorMapping {
         case _ where server.sqlState.errorClass == "ES":
             return RPCError(
                 .invalidState, "Invalid state: \(server.message)",
-                reason: stateReasons[server.sqlState.rawValue] ?? server.hint ?? "invalid_state")
+                reason: server.hint ?? "invalid_state")
         case _ where server.sqlState.errorClass == "22":
             // Data exceptions: a value out of range or not representable in its column's type.
             return RPCError(.invalidParams, "Invalid params: a value was rejected", reason: "rejected_by_database")

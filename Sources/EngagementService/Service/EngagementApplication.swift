@@ -87,7 +87,7 @@ struct TransportService: Service {
         await withTaskCancellationOrGracefulShutdownHandler {
             await server.run()
         } onCancelOrGracefulShutdown: {
-            server.shutdown(graceful: true)
+            server.shutdown()
         }
     }
 }

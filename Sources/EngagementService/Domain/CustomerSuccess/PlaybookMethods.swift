@@ -5,7 +5,7 @@ import JSONRPC
 /// and tasks by members. The work: `SQL/definitions/0220_playbooks.sql`.
 enum PlaybookMethods {
     static let bands = ["red", "amber", "green", "unknown"]
-    static let roles = Schema.enumeration(OrganisationRole.allCases.map(\.rawValue))
+    static let roles = UserMethods.roles
     static let step = Schema.object([
         .init("title", .string(minLength: 1, maxLength: 300), "what to do"),
         .init("owner_role", roles, required: false, "who should do it"),

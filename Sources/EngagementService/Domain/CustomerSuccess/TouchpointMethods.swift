@@ -4,8 +4,7 @@ import JSONRPC
 /// attendees, notes, follow-ups and action items. Read by every role, written by members and above. The work:
 /// `SQL/definitions/0210_touchpoints.sql`.
 enum TouchpointMethods {
-    static let timestamp = Schema.string(
-        minLength: 10, maxLength: 40, pattern: "[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?")
+    static let timestamp = HealthMethods.timestamp
     static let kind = Schema.string(minLength: 1, maxLength: 40, pattern: "[a-z][a-z0-9_]{0,39}")
     static let attendee = Schema.object([
         .init("name", .string(minLength: 1, maxLength: 200), "who"),
