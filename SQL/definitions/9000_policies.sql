@@ -35,6 +35,12 @@ CALL app.apply_tenant_policies('app.products', 'manager');
 CALL app.apply_tenant_policies('app.capabilities', 'manager');
 CALL app.apply_tenant_policies('app.adoption_months', 'member');
 CALL app.apply_tenant_policies('app.capability_usage', 'member');
+CALL app.apply_tenant_policies('app.initiative_types', 'manager');
+CALL app.apply_tenant_policies('app.blueprints', 'manager');
+CALL app.apply_tenant_policies('app.blueprint_applications', 'member');
+CALL app.apply_tenant_policies('app.objectives', 'member');
+CALL app.apply_tenant_policies('app.outcomes', 'member');
+CALL app.apply_tenant_policies('app.initiatives', 'member');
 
 -- Read-only to every client: rows are written by definer triggers or functions, or by the owner.
 CALL app.apply_tenant_read_policy('app.audit_log');

@@ -41,6 +41,11 @@ struct IsolationMatrixTests {
             let playbook = try #require(try await a.call("playbook.create", ["name": "A's play", "steps": [["title": "Do"]]])["result"])
             let product = try #require(try await a.call("product.create", ["name": "A's product"])["result"])
             let playbookRun = try #require(try await a.call("playbook.start", ["playbook_id": playbook["id"]!, "engagement_id": active["id"]!])["result"])
+            let blueprint = try #require(try await a.call("blueprint.create", [
+                "name": "A's blueprint", "objectives": [["title": "A's goal", "initiatives": [["title": "Go", "type": "onboarding"]]]]])["result"])
+            let objective = try #require(try await a.call("objective.create", [
+                "engagement_id": active["id"]!, "title": "A's objective", "outcomes": [["title": "A's measure", "target": 1]],
+                "initiatives": [["title": "A's initiative", "type": "adoption"]]])["result"])
             // A's id for each entity kind, by method prefix.
             let ids: [String: JSONValue] = [
                 "party": world.customer["id"]!, "service": world.service["id"]!, "template": world.template["id"]!,
@@ -49,7 +54,8 @@ struct IsolationMatrixTests {
                 "attribution": attribution["id"]!, "health_model": model["id"]!, "risk": risk["id"]!, "risk_rule": rule["id"]!,
                 "touchpoint": touchpoint["id"]!, "action_item": touchpoint["action_items"]![0]!["id"]!,
                 "playbook": playbook["id"]!, "playbook_run": playbookRun["id"]!, "playbook_task": playbookRun["tasks"]![0]!["id"]!,
-                "product": product["id"]!,
+                "product": product["id"]!, "blueprint": blueprint["id"]!, "objective": objective["id"]!,
+                "outcome": objective["outcomes"]![0]!["id"]!, "initiative": objective["initiatives"]![0]!["id"]!,
             ]
             let owner = try server.ownerConnection()
             defer { owner.close() }
@@ -81,6 +87,17 @@ struct IsolationMatrixTests {
             let foreignPlaybook = try await b.call("playbook.start", ["playbook_id": playbook["id"]!, "engagement_id": ownEngagement["id"]!])
             let missingPlaybook = try await b.call("playbook.start", ["playbook_id": .string(UUID().uuidString.lowercased()), "engagement_id": ownEngagement["id"]!])
             #expect(foreignPlaybook["error"] == missingPlaybook["error"] && foreignPlaybook.errorCode == -32602)
+            // Outcomes and initiatives added to A's objective; A's blueprint applied to B's own engagement.
+            for (method, params) in [("outcome.add", ["target": 1] as JSONObject), ("initiative.add", ["type": "adoption"])] {
+                var call = params
+                call["objective_id"] = objective["id"]!
+                call["title"] = "B's"
+                let foreign = try await b.call(method, .object(call))
+                #expect(foreign.errorCode == -32003, "\(method): \(JSONWriter.string(foreign))")
+            }
+            let foreignBlueprint = try await b.call("blueprint.apply", ["blueprint_id": blueprint["id"]!, "engagement_id": ownEngagement["id"]!])
+            let missingBlueprint = try await b.call("blueprint.apply", ["blueprint_id": .string(UUID().uuidString.lowercased()), "engagement_id": ownEngagement["id"]!])
+            #expect(foreignBlueprint["error"] == missingBlueprint["error"] && foreignBlueprint.errorCode == -32602)
 
             // Methods that name an engagement but no id of their own: A's engagement gets exactly the answer of an
             // engagement that does not exist (existence never leaks), and nothing is written.

@@ -64,6 +64,12 @@ struct ReportingTests {
                 "engagement_id": trackedB["id"]!, "product_id": product["id"]!, "period": "2025-03",
                 "licences_purchased": 10, "licences_active": 5, "usage": [["capability": "SSO", "count": 5]]])["result"])
             #expect(recorded["adoption_score"] == .number("50.00") && recorded["capabilities"]?[0]?["score"] == .number("50.00"))
+            let blueprint = try #require(try await b.call("blueprint.create", [
+                "name": "Uptime plan", "objectives": [["title": "Stay up", "outcomes": [["title": "Availability", "target": .number("99.9"), "kpi": "Availability"]],
+                                                        "initiatives": [["title": "Monitoring", "type": "remediation"]]]]])["result"])
+            let applied = try #require(try await b.call("blueprint.apply", ["blueprint_id": blueprint["id"]!, "engagement_id": trackedB["id"]!])["result"])
+            let outcome = try #require(applied["objectives"]?[0]?["outcomes"]?[0])
+            #expect(outcome["actual"] == 99 && outcome["status"] == "not_achieved", "\(JSONWriter.string(outcome))")
 
             let owner = try server.ownerConnection()
             defer { owner.close() }
@@ -95,6 +101,10 @@ struct ReportingTests {
             let adoption = try dba.query("SELECT licence_utilisation, capability_coverage, adoption_score FROM reporting.adoption")
             #expect(adoption.string(0, 0) == "50.00" && adoption.string(0, 1) == "50.00" && adoption.string(0, 2) == "50.00")
             #expect(try dba.query("SELECT score FROM reporting.capability_adoption").string(0, 0) == "50.00")
+            // The outcomes view measures a KPI-bound outcome as app.outcome_json does: March's 99 against 99.9.
+            let measured = try dba.query("SELECT actual, measured_period, status FROM reporting.outcomes")
+            #expect(measured.string(0, 0) == "99" && measured.string(0, 1) == "2025-03-01" && measured.string(0, 2) == "not_achieved")
+            #expect(try dba.query("SELECT count(*) FROM reporting.blueprint_items").int(0, 0) == 3)
             #expect(try dba.query("SELECT count(*) FROM reporting.audit_log").int(0, 0)! > 0)
             // Tracking views compute what the API reports.
             let finance = try dba.query("SELECT variance, variance_percent, attributed_party_name FROM reporting.finance")

@@ -15,6 +15,13 @@ enum DomainSupport {
         "idempotency_key", .string(minLength: 1, maxLength: 200), required: false,
         "a client-chosen key: a retry with the same key returns the first reply instead of writing again (kept a day)")
 
+    /// The fields every versioned row's rendering ends with.
+    static let rowFields: [Schema.Field] = [
+        .init("version", .integer(minimum: 1), "row version"),
+        .init("created_at", .string(format: "date-time"), "created"),
+        .init("updated_at", .string(format: "date-time"), "last changed"),
+    ]
+
     /// The reply of a delete.
     static let deleted = Schema.object([
         .init("id", .uuid, "the deleted entity"), .init("deleted", .boolean, "always true"),
