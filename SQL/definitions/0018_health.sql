@@ -14,9 +14,12 @@ BEGIN
     END IF;
     FOR i IN 0 .. jsonb_array_length(NEW.metrics) - 1 LOOP
         metric := NEW.metrics -> i;
-        IF metric ->> 'metric' IS NULL OR metric ->> 'metric' NOT IN ('kpi_attainment', 'kpi', 'budget_variance', 'capacity_utilisation', 'checkin_freshness') THEN
+        IF metric ->> 'metric' IS NULL OR metric ->> 'metric' NOT IN ('kpi_attainment', 'kpi', 'budget_variance', 'capacity_utilisation', 'checkin_freshness',
+                                                                      'adoption_score', 'licence_utilisation', 'capability_coverage', 'capability_usage') THEN
             RAISE EXCEPTION 'is not a known metric' USING ERRCODE = 'EV008', COLUMN = format('metrics[%s].metric', i);
         END IF;
+        PERFORM app.check_adoption_target(NEW.organisation_id, metric ->> 'metric', metric ->> 'product', metric ->> 'capability',
+                                          'EV008', format('metrics[%s].', i));
         IF (metric ->> 'metric' = 'kpi') <> (coalesce(btrim(metric ->> 'kpi'), '') <> '') THEN
             RAISE EXCEPTION 'names the KPI of a kpi metric, and only there' USING ERRCODE = 'EV008', COLUMN = format('metrics[%s].kpi', i);
         END IF;
@@ -166,6 +169,12 @@ BEGIN
             basis := abs(raw - 100);
             full_at := coalesce(full_at, 0);
             zero_at := coalesce(zero_at, 50);
+        WHEN 'adoption_score', 'licence_utilisation', 'capability_coverage', 'capability_usage' THEN
+            raw := app.adoption_measure(p_organisation_id, p_engagement_id, p_period, metric ->> 'metric',
+                                        metric ->> 'product', metric ->> 'capability');
+            basis := raw;
+            full_at := coalesce(full_at, 100);
+            zero_at := coalesce(zero_at, 0);
         WHEN 'checkin_freshness' THEN
             raw := greatest(0, round(extract(epoch FROM check_in.created_at
                                      - (check_in.period + interval '1 month')::timestamp AT TIME ZONE 'UTC') / 86400, 2));
@@ -182,7 +191,8 @@ BEGIN
             weighted := weighted + weight * normalised;
         END IF;
         items := items || jsonb_build_object(
-            'metric', metric ->> 'metric', 'kpi', metric ->> 'kpi', 'raw', round(raw, 2), 'basis', round(basis, 2),
+            'metric', metric ->> 'metric', 'kpi', metric ->> 'kpi', 'product', metric ->> 'product',
+            'capability', metric ->> 'capability', 'raw', round(raw, 2), 'basis', round(basis, 2),
             'full_at', full_at, 'zero_at', zero_at, 'normalised', normalised, 'weight', weight);
     END LOOP;
     score := CASE WHEN available > 0 THEN round(weighted / available, 2) END;

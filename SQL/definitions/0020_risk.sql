@@ -43,6 +43,7 @@ BEGIN
         WHERE t.organisation_id = NEW.organisation_id AND lower(k ->> 'name') = lower(btrim(NEW.kpi))) THEN
         RAISE EXCEPTION 'is not a KPI of any engagement or template' USING ERRCODE = 'EV009', COLUMN = 'kpi';
     END IF;
+    PERFORM app.check_adoption_target(NEW.organisation_id, NEW.condition, NEW.product, NEW.capability, 'EV009', '');
     IF NEW.condition = 'health_band' THEN
         IF NEW.band IS NULL THEN
             RAISE EXCEPTION 'is required for a health_band condition' USING ERRCODE = 'EV009', COLUMN = 'band';
@@ -83,9 +84,10 @@ $$;
 -- What a rule observes for an engagement now (NULL: no data, the rule is not evaluated).
 CREATE OR REPLACE FUNCTION app.rule_observation(p_rule app.risk_rules, p_engagement_id uuid, p_as_of timestamptz)
 RETURNS numeric
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 AS $$
-    SELECT CASE p_rule.condition
+BEGIN
+    RETURN CASE p_rule.condition
         WHEN 'kpi' THEN (
             SELECT v.actual FROM app.kpi_values v
             JOIN app.engagement_kpis k ON k.organisation_id = v.organisation_id AND k.id = v.kpi_id
@@ -112,7 +114,10 @@ AS $$
                 (SELECT (max(c.period) + interval '1 month')::timestamp AT TIME ZONE 'UTC' FROM app.check_ins c
                  WHERE c.organisation_id = p_rule.organisation_id AND c.engagement_id = p_engagement_id),
                 '-infinity'), p_as_of))
-    END
+        ELSE  -- adoption_score, licence_utilisation, capability_coverage, capability_usage
+            app.adoption_measure(p_rule.organisation_id, p_engagement_id, NULL, p_rule.condition, p_rule.product, p_rule.capability)
+    END;
+END
 $$;
 
 CREATE OR REPLACE FUNCTION app.rule_breached(p_rule app.risk_rules, p_observed numeric) RETURNS boolean
@@ -170,7 +175,9 @@ BEGIN
                                               impact, value_at_risk, currency, source, rule_id)
                 VALUES (p_organisation_id, engagement.id, rule.title,
                         format('Raised by rule "%s": %s %s (observed %s).', rule.name,
-                               CASE rule.condition WHEN 'kpi' THEN 'KPI ' || rule.kpi ELSE replace(rule.condition, '_', ' ') END,
+                               CASE rule.condition WHEN 'kpi' THEN 'KPI ' || rule.kpi
+                                    ELSE replace(rule.condition, '_', ' ') || coalesce(' of ' || rule.product, '')
+                                         || coalesce(' / ' || rule.capability, '') END,
                                CASE WHEN rule.condition = 'health_band' THEN 'is ' || rule.band || CASE WHEN rule.band = 'amber' THEN ' or worse' ELSE '' END
                                     ELSE rule.comparison || ' ' || rule.threshold END,
                                CASE WHEN rule.condition = 'health_band' THEN (ARRAY['green', 'amber', 'red'])[observed::int + 1]
@@ -229,8 +236,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     IF TG_TABLE_NAME = 'risk_rules' THEN
-        IF TG_OP = 'UPDATE' AND (NEW.condition, NEW.kpi, NEW.comparison, NEW.threshold, NEW.band)
-                                 IS DISTINCT FROM (OLD.condition, OLD.kpi, OLD.comparison, OLD.threshold, OLD.band) THEN
+        IF TG_OP = 'UPDATE' AND (NEW.condition, NEW.kpi, NEW.product, NEW.capability, NEW.comparison, NEW.threshold, NEW.band)
+                                 IS DISTINCT FROM (OLD.condition, OLD.kpi, OLD.product, OLD.capability, OLD.comparison, OLD.threshold, OLD.band) THEN
             -- A new definition starts over: its open signals are judged afresh (see `was` in evaluate_risk_rules).
             DELETE FROM app.risk_rule_states WHERE organisation_id = NEW.organisation_id AND rule_id = NEW.id;
         END IF;
@@ -258,7 +265,8 @@ CREATE OR REPLACE FUNCTION app.risk_rule_json(r app.risk_rules) RETURNS jsonb
 LANGUAGE sql STABLE
 AS $$
     SELECT jsonb_build_object(
-        'id', r.id, 'name', r.name, 'condition', r.condition, 'kpi', r.kpi, 'comparison', r.comparison,
+        'id', r.id, 'name', r.name, 'condition', r.condition, 'kpi', r.kpi, 'product', r.product,
+        'capability', r.capability, 'comparison', r.comparison,
         'threshold', r.threshold, 'band', r.band, 'title', r.title, 'category', r.category,
         'probability', r.probability, 'impact', r.impact, 'enabled', r.enabled, 'version', r.version,
         'created_at', r.created_at, 'updated_at', r.updated_at)

@@ -155,10 +155,10 @@ BEGIN
     IF reply IS NOT NULL THEN
         RETURN reply;
     END IF;
-    INSERT INTO app.risk_rules (organisation_id, name, condition, title, kpi, comparison, threshold, band, category,
-                                probability, impact, enabled, created_by, updated_by)
+    INSERT INTO app.risk_rules (organisation_id, name, condition, title, kpi, product, capability, comparison, threshold,
+                                band, category, probability, impact, enabled, created_by, updated_by)
     VALUES (app.current_organisation_id(), btrim(p ->> 'name'), p ->> 'condition', btrim(p ->> 'title'),
-            btrim(p ->> 'kpi'), p ->> 'comparison', (p ->> 'threshold')::numeric, p ->> 'band',
+            btrim(p ->> 'kpi'), btrim(p ->> 'product'), btrim(p ->> 'capability'), p ->> 'comparison', (p ->> 'threshold')::numeric, p ->> 'band',
             coalesce(btrim(p ->> 'category'), 'delivery'), coalesce(p ->> 'probability', 'high'),
             coalesce(p ->> 'impact', 'medium'), coalesce((p ->> 'enabled')::boolean, true),
             app.current_user_id(), app.current_user_id())
@@ -187,7 +187,8 @@ BEGIN
 END
 $$;
 
--- A new condition other than kpi drops the KPI name; the rule is evaluated afresh by the database.
+-- A new condition drops the KPI, product and capability names it does not use; the rule is evaluated afresh by
+-- the database.
 CREATE OR REPLACE FUNCTION api.risk_rule_update(p jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
@@ -204,6 +205,11 @@ BEGIN
         title = coalesce(btrim(p ->> 'title'), row.title),
         kpi = CASE WHEN p ->> 'condition' IS NOT NULL AND p ->> 'condition' <> 'kpi' THEN NULL
                    ELSE coalesce(btrim(p ->> 'kpi'), row.kpi) END,
+        product = CASE WHEN coalesce(p ->> 'condition', row.condition)
+                            NOT IN ('adoption_score', 'licence_utilisation', 'capability_coverage', 'capability_usage') THEN NULL
+                       ELSE coalesce(btrim(p ->> 'product'), row.product) END,
+        capability = CASE WHEN coalesce(p ->> 'condition', row.condition) <> 'capability_usage' THEN NULL
+                          ELSE coalesce(btrim(p ->> 'capability'), row.capability) END,
         comparison = coalesce(p ->> 'comparison', row.comparison),
         threshold = coalesce((p ->> 'threshold')::numeric, row.threshold),
         band = coalesce(p ->> 'band', row.band),

@@ -49,6 +49,64 @@ struct ProductAdoptionTests {
         }
     }
 
+    @Test("adoption drives a health model's score and raises and resolves a rule's signal, through the existing machinery")
+    func healthAndRisk() async throws {
+        let server = try await ServerFixture.start("adoption-signals")
+        try await server.scoped {
+            let client = try await server.session(server.orgA)
+            let tracked = try await TrackedEngagement.make(client)
+            let product = try #require(try await client.call("product.create", [
+                "name": "Security Suite", "capabilities": [["name": "SSO", "usage_target": 100], ["name": "DLP", "usage_target": 10]]])["result"])
+            // "Product usage drives 30%, licence utilisation another 10%", KPI attainment the rest.
+            let model = try #require(try await client.call("health_model.create", [
+                "name": "Adoption-led", "metrics": [
+                    ["metric": "kpi_attainment", "weight": 60],
+                    ["metric": "capability_coverage", "product": "security suite", "weight": 30],
+                    ["metric": "licence_utilisation", "weight": 10],
+                ]])["result"], "health_model.create")
+            #expect(try await client.call("engagement.set_health_model", ["id": tracked.id, "model_id": model["id"]!])["result"] != nil)
+            let rule = try #require(try await client.call("risk_rule.create", [
+                "name": "Low DLP usage", "condition": "capability_usage", "product": "Security Suite", "capability": "dlp",
+                "comparison": "<", "threshold": 50, "title": "DLP is barely used"])["result"], "risk_rule.create")
+            #expect(rule["product"] == "Security Suite" && rule["capability"] == "dlp")
+
+            _ = try #require(try await tracked.submit("2025-03", ["kpis": [["kpi": "Availability", "actual": .number("99.9")]]])["result"])
+            // SSO 80 of 100 = 80, DLP 2 of 10 = 20: coverage 50; licences 45 of 50 = 90; KPI attainment 100.
+            _ = try #require(try await client.call("adoption.record", [
+                "engagement_id": tracked.id, "product_id": product["id"]!, "period": "2025-03", "licences_purchased": 50,
+                "licences_active": 45, "usage": [["capability": "SSO", "count": 80], ["capability": "DLP", "count": 2]]])["result"])
+            let explained = try #require(try await client.call("health.explain", ["engagement_id": tracked.id, "as_of": "2025-04-05T00:00:00Z"])["result"])
+            let metrics = try #require(explained["metrics"]?.arrayValue)
+            #expect(metrics.map { $0["normalised"] } == [.number("100.00"), .number("50.00"), .number("90.00")], "\(JSONWriter.string(explained))")
+            // (60 × 100 + 30 × 50 + 10 × 90) / 100 = 84.
+            #expect(explained["monthly_score"] == .number("84.00"))
+            let signals = try #require(try await client.call("risk.list", ["engagement_id": tracked.id, "source": "rule"])["result"]?["items"]?.arrayValue)
+            #expect(signals.map { $0["title"] } == ["DLP is barely used"] && signals.first?["status"] == "open")
+            #expect(signals.first?["description"]?.stringValue?.contains("capability usage of Security Suite / dlp < 50 (observed 20.00)") == true,
+                    "\(signals.first.map(JSONWriter.string) ?? "")")
+
+            // DLP picks up: the month is rescored and the signal resolves.
+            _ = try #require(try await client.call("adoption.record", [
+                "engagement_id": tracked.id, "product_id": product["id"]!, "period": "2025-03", "licences_purchased": 50,
+                "licences_active": 45, "usage": [["capability": "SSO", "count": 80], ["capability": "DLP", "count": 8]]])["result"])
+            let rescored = try await client.call("health.history", ["engagement_id": tracked.id])["result"]?[0]?["score"]
+            #expect(rescored == .number("93.00"), "coverage (80 + 80) / 2 = 80: (60 × 100 + 30 × 80 + 10 × 90) / 100")
+            let resolved = try #require(try await client.call("risk.list", ["engagement_id": tracked.id, "source": "rule"])["result"]?["items"]?.arrayValue)
+            #expect(resolved.first?["status"] == "resolved")
+
+            // Bad names are refused with their path.
+            let unknownProduct = try await client.call("risk_rule.create", [
+                "name": "x", "condition": "adoption_score", "product": "Nope", "comparison": "<", "threshold": 1, "title": "x"])
+            #expect(unknownProduct.errorCode == -32602 && path(unknownProduct) == "params.product")
+            let noCapability = try await client.call("health_model.create", [
+                "name": "y", "metrics": [["metric": "capability_usage", "product": "Security Suite", "weight": 1]]])
+            #expect(noCapability.errorCode == -32602 && path(noCapability) == "params.metrics[0].capability")
+            let misplaced = try await client.call("risk_rule.create", [
+                "name": "z", "condition": "health_score", "product": "Security Suite", "comparison": "<", "threshold": 1, "title": "z"])
+            #expect(misplaced.errorCode == -32602 && path(misplaced) == "params.product")
+        }
+    }
+
     @Test("unknown capabilities, months outside the engagement, negative usage and zero targets name their path; nothing is written")
     func badInput() async throws {
         let server = try await ServerFixture.start("adoption-bad")

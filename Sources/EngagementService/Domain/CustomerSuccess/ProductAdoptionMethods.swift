@@ -4,6 +4,8 @@ import JSONRPC
 /// and capability usage (written by members), with adoption scores. The work and the formula:
 /// `SQL/definitions/0230_product_adoption.sql`.
 enum ProductAdoptionMethods {
+    /// The adoption scores health models and risk rules can use (`SQL/definitions/0231_adoption_signals.sql`).
+    static let measures = ["adoption_score", "licence_utilisation", "capability_coverage", "capability_usage"]
     static let capabilityParams: [Schema.Field] = [
         .init("name", .string(minLength: 1, maxLength: 200), "unique per product (case-insensitive)"),
         .init("usage_target", .numberInRange(minimum: 0, maximum: nil), "the monthly usage that counts as fully adopted (above 0)"),

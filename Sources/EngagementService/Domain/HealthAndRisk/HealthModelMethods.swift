@@ -7,9 +7,14 @@ import JSONRPC
 enum HealthModelMethods {
     static let all: [MethodDefinition] = [create, get, update, delete, list, assignToEngagement, assignToTemplate, setStageModel, stageModels]
 
+    static let metrics = ["kpi_attainment", "kpi", "budget_variance", "capacity_utilisation", "checkin_freshness"]
+        + ProductAdoptionMethods.measures
     static let metric = Schema.object([
-        .init("metric", .enumeration(["kpi_attainment", "kpi", "budget_variance", "capacity_utilisation", "checkin_freshness"]), "what is measured"),
+        .init("metric", .enumeration(metrics), "what is measured"),
         .init("kpi", .string(minLength: 1, maxLength: 100), required: false, "the KPI's name (metric kpi only)"),
+        .init("product", .string(minLength: 1, maxLength: 200), required: false,
+              "an adoption metric's product (required for capability_usage; else the mean over products)"),
+        .init("capability", .string(minLength: 1, maxLength: 200), required: false, "the capability of capability_usage"),
         .init("weight", .nonNegativeNumber, "relative weight; weights are normalised over the metrics with data"),
         .init("full_at", .number, required: false, "the value that scores 100 (default per metric, see docs)"),
         .init("zero_at", .number, required: false, "the value that scores 0"),

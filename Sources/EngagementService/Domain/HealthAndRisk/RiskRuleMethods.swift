@@ -8,10 +8,13 @@ enum RiskRuleMethods {
     static let all: [MethodDefinition] = [create, get, update, delete, list]
 
     static let conditions = ["kpi", "health_score", "health_band", "finance_variance", "freshness_days"]
+        + ProductAdoptionMethods.measures
     static let comparisons = ["<", "<=", ">", ">="]
     static let rule = Schema.object([
         .init("id", .uuid, "the rule"), .init("name", .string(), "unique per organisation"),
         .init("condition", .enumeration(conditions), "what is observed"), .init("kpi", .nullable(.string()), "the KPI (condition kpi)"),
+        .init("product", .nullable(.string()), "the product of an adoption condition (null: mean over products)"),
+        .init("capability", .nullable(.string()), "the capability (condition capability_usage)"),
         .init("comparison", .nullable(.enumeration(comparisons)), "breached when observed <comparison> threshold"),
         .init("threshold", .nullable(.number), "the threshold"), .init("band", .nullable(.enumeration(["red", "amber"])), "health_band"),
         .init("title", .string(), "title of the signals it raises"), .init("category", .string(), "of raised signals"),
@@ -23,6 +26,9 @@ enum RiskRuleMethods {
 
     static let definition: [Schema.Field] = [
         .init("kpi", .string(minLength: 1, maxLength: 100), required: false, "the KPI's name (condition kpi only; a KPI some engagement or template has)"),
+        .init("product", .string(minLength: 1, maxLength: 200), required: false,
+              "an adoption condition's product (required for capability_usage; else the mean over products)"),
+        .init("capability", .string(minLength: 1, maxLength: 200), required: false, "the capability (condition capability_usage only)"),
         .init("comparison", .enumeration(comparisons), required: false, "breached when observed <comparison> threshold (all but health_band)"),
         .init("threshold", .number, required: false, "the threshold (all but health_band)"),
         .init("band", .enumeration(["red", "amber"]), required: false, "health_band: breached at this band or worse"),
