@@ -159,6 +159,7 @@ BEGIN
     REFRESH MATERIALIZED VIEW CONCURRENTLY rollup.engagement_summary;
     REFRESH MATERIALIZED VIEW CONCURRENTLY rollup.engagement_monthly;
     REFRESH MATERIALIZED VIEW CONCURRENTLY rollup.engagement_finance;
+    REFRESH MATERIALIZED VIEW CONCURRENTLY rollup.engagement_work;
     INSERT INTO rollup.refreshes (started_at, milliseconds)
     VALUES (started, round(extract(epoch FROM clock_timestamp() - started) * 1000, 1));
     DELETE FROM rollup.refreshes WHERE started_at < now() - interval '7 days';
@@ -201,6 +202,7 @@ DECLARE
     org uuid := app.current_organisation_id();
     live boolean := p_fresh;
     s record;
+    work jsonb;
 BEGIN
     IF NOT EXISTS (SELECT FROM app.engagements WHERE organisation_id = org AND id = p_engagement_id) THEN
         RETURN NULL;
@@ -208,9 +210,12 @@ BEGIN
     IF NOT live THEN
         SELECT * INTO s FROM app.engagement_rollup_summary m WHERE m.engagement_id = p_engagement_id;
         live := NOT FOUND;
+        SELECT w.work INTO work FROM app.engagement_rollup_work w WHERE w.engagement_id = p_engagement_id;
+        live := live OR NOT FOUND;
     END IF;
     IF live THEN
         SELECT * INTO s FROM app.rollup_summary(org, p_engagement_id, now()) r WHERE r.engagement_id = p_engagement_id;
+        SELECT w.work INTO work FROM app.rollup_work(org, p_engagement_id) w WHERE w.engagement_id = p_engagement_id;
     END IF;
     RETURN jsonb_build_object(
         'engagement_id', p_engagement_id, 'as_of', s.as_of, 'source', CASE WHEN live THEN 'live' ELSE 'materialized' END,
@@ -224,6 +229,7 @@ BEGIN
             'mean', s.health_mean, 'weighted_by_contract_value', s.health_weighted),
         'risks', jsonb_build_object('open', s.open_risks, 'by_probability', s.risks_by_probability,
                                     'by_severity', s.risks_by_severity, 'value_at_risk', s.value_at_risk),
+        'work', work,
         'monthly', coalesce((
             SELECT jsonb_agg(jsonb_build_object(
                        'period', to_char(m.period, 'YYYY-MM'), 'check_ins', m.check_ins, 'planned_hours', m.planned_hours,

@@ -156,7 +156,7 @@ struct RollupTests {
             let superuser = try server.superuserConnection()
             defer { superuser.close() }
             for role in ["engagement_app", "engagement_reporting"] {
-                for view in ["engagement_summary", "engagement_monthly", "engagement_finance"] {
+                for view in ["engagement_summary", "engagement_monthly", "engagement_finance", "engagement_work"] {
                     do {
                         try superuser.executeScript("SET ROLE \(role)")
                         defer { try? superuser.executeScript("RESET ROLE") }

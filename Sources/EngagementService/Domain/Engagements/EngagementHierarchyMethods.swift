@@ -32,6 +32,31 @@ enum EngagementHierarchyMethods {
                 .init("by_severity", counts(["low", "medium", "high", "critical"]), "open risks by severity"),
                 .init("value_at_risk", amounts, "open value at risk, per currency"),
             ]), "open risks"),
+            .init("work", .object([
+                .init("objectives", .object([
+                    .init("by_status", counts(SuccessPlanMethods.objectiveStatuses), "objectives by status"),
+                ]), "success objectives"),
+                .init("initiatives", .object([
+                    .init("by_type_and_stage", .dictionary(values: counts(SuccessPlanMethods.initiativeStages)),
+                          "per initiative type, initiatives by stage"),
+                    .init("open", count, "planned or in progress"), .init("overdue", count, "open and past due"),
+                ]), "initiatives"),
+                .init("playbook_tasks", .object([
+                    .init("by_status", counts(PlaybookMethods.taskStatuses), "tasks of every run by status"),
+                    .init("overdue", count, "open tasks of running runs past due"),
+                    .init("running_playbooks", count, "runs in progress"),
+                ]), "plays and their tasks"),
+                .init("action_items", .object([
+                    .init("open", count, "not done"), .init("overdue", count, "not done and past due"),
+                ]), "action items of touchpoints"),
+                .init("adoption", .array(items: .object([
+                    .init("product_id", .uuid, "the product"), .init("product", .string(), "its name"),
+                    .init("engagements", count, "engagements with adoption data for it"),
+                    .init("licence_utilisation", .nullable(.number), "mean of their latest months"),
+                    .init("capability_coverage", .nullable(.number), "mean of their latest months"),
+                    .init("adoption_score", .nullable(.number), "mean of their latest months"),
+                ])), "adoption per product"),
+            ]), "work by type and stage over the subtree"),
             .init("monthly", .array(items: .object([
                 .init("period", .string(), "YYYY-MM"), .init("check_ins", count, "check-ins that month"),
                 .init("planned_hours", .nullable(.number), "planned hours"), .init("actual_hours", .nullable(.number), "actual hours"),
