@@ -4,12 +4,15 @@ import PostgresClient
 /// A little of everything for each demo organisation, so a newcomer sees real data at once: two services in
 /// a portfolio, customers and a delivery partner, a template, a contract with rates and an SLA, and
 /// engagements in several lifecycle states, three of them children of one key-account parent, and a year of
-/// check-ins with health scores and risks (DemoTracking). Written as the owner, once (when the organisation has
+/// check-ins with health scores and risks (DemoTracking), and the CloudFirst account's customer-success workflow
+/// (DemoCloudFirst). Written as the owner, once (when the organisation has
 /// no services yet), through the same triggers as API writes: lifecycle rules, history, scores and audit apply.
 enum DemoData {
-    static func seed(owner: PostgresConnection, organisationID: UUID, customerName: String) throws(PostgresError) {
+    /// Returns whether it seeded (false: the organisation had its demo data already).
+    @discardableResult
+    static func seed(owner: PostgresConnection, organisationID: UUID, customerName: String) throws(PostgresError) -> Bool {
         let existing = try owner.query("SELECT count(*) FROM app.services WHERE organisation_id = $1::uuid", [organisationID])
-        guard existing.int(0, 0) == 0 else { return }
+        guard existing.int(0, 0) == 0 else { return false }
         // One pipeline, one transaction: the organisation is a transaction-local setting the statements read.
         let org = "current_setting('demo.organisation')::uuid"
         _ = try owner.pipeline([
@@ -178,6 +181,7 @@ enum DemoData {
                 SELECT \(org), p.id, s.id FROM app.portfolios p, app.services s
                 WHERE p.organisation_id = \(org) AND s.organisation_id = \(org) AND p.name = 'Key Accounts'
                 """),
-        ])
+        ] + DemoCloudFirst.ownerStatements(organisation: org))
+        return true
     }
 }

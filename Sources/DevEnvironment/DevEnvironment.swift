@@ -109,7 +109,13 @@ public struct DevEnvironment: Sendable {
             } else {
                 key = try admin.issueKey(organisationID: organisation.id, label: "dev mode").key.text
             }
-            try DemoData.seed(owner: owner, organisationID: organisation.id, customerName: demo.customer)
+            if try DemoData.seed(owner: owner, organisationID: organisation.id, customerName: demo.customer),
+                let keyID = APIKey(parsing: key)?.keyID
+            {
+                let application = try PostgresConnection.connect(try deployment.applicationURL)
+                defer { application.close() }
+                try DemoCloudFirst.apply(application: application, keyID: keyID)
+            }
             // Recreated at every start so that its password is known and written to connection.json.
             try admin.dropReportingRole(organisationID: organisation.id, name: demo.reportingRole)
             let reporting = try admin.createReportingRole(organisationID: organisation.id, name: demo.reportingRole)

@@ -100,7 +100,7 @@ struct LifecycleTests {
             // Demo data, once per organisation (the second prepare did not add more).
             let engagements = try #require(try await client.call("engagement.list", ["include_archived": true])["result"]?["items"]?.arrayValue)
             #expect(Set(engagements.compactMap { $0["status"]?.stringValue }) == ["draft", "active", "on_hold", "completed"])
-            #expect(engagements.count == 6)
+            #expect(engagements.count == 10)
             let parent = try #require(engagements.first { $0["code"] == "KEY-ACCOUNT" })
             #expect(parent["children_count"] == 3, "one account, three products")
             let rollup = try #require(try await client.call("engagement.rollup", ["id": parent["id"]!])["result"])
@@ -109,10 +109,10 @@ struct LifecycleTests {
             // The organisation's DBA login from connection.json sees its own organisation.
             let reporting = try PostgresConnection.connect(try #require(organisation["reporting"]?["database_url"]?.stringValue))
             #expect(try reporting.query("SELECT name FROM organisation").string(0, 0) == organisation["name"]?.stringValue)
-            #expect(try reporting.query("SELECT count(*) FROM engagements").int(0, 0) == 6)
+            #expect(try reporting.query("SELECT count(*) FROM engagements").int(0, 0) == 10)
             #expect(try reporting.query("SELECT count(*) FROM engagement_tree WHERE root_code = 'KEY-ACCOUNT'").int(0, 0) == 4)
             // A year of check-ins with scores in every band, and risks raised by rules.
-            #expect(try reporting.query("SELECT count(*) FROM check_ins").int(0, 0) == 36)
+            #expect(try reporting.query("SELECT count(*) FROM check_ins").int(0, 0) == 36 + 9)
             let bands = try reporting.query(
                 "SELECT engagement_code, band FROM health_history WHERE period = '2025-12-01' ORDER BY engagement_code")
             #expect((0..<bands.rowCount).map { "\(bands.string($0, 0)!)=\(bands.string($0, 1)!)" }
@@ -121,8 +121,29 @@ struct LifecycleTests {
             let rules = try reporting.query(
                 "SELECT engagement_code || ':' || rule_name FROM risk_signals WHERE source = 'rule' AND status = 'open' ORDER BY 1")
             #expect((0..<rules.rowCount).compactMap { rules.string($0, 0) }
-                    == ["KEY-SECURITY:Cost overrun", "NW-MITS-2025:Cost overrun", "NW-MITS-2025:Health turned red", "NW-MITS-2025:Unhappy customer"])
+                    == ["CF-SECURITY:Low DLP adoption", "KEY-SECURITY:Cost overrun", "KEY-SECURITY:Low DLP adoption",
+                        "NW-MITS-2025:Cost overrun", "NW-MITS-2025:Health turned red", "NW-MITS-2025:Unhappy customer"])
             #expect(try reporting.query("SELECT count(DISTINCT party_name) FROM showback_hours WHERE engagement_code = 'KEY-MITS-2025'").int(0, 0) == 2)
+            // CloudFirst: three products under one account, each with its blueprint applied; the parent's rollup
+            // shows the work by type and stage, and the security suite's low adoption.
+            let cloudFirst = try #require(engagements.first { $0["code"] == "CF-ACCOUNT" })
+            #expect(cloudFirst["children_count"] == 3)
+            let work = try #require(try await client.call("engagement.rollup", ["id": cloudFirst["id"]!, "fresh": true])["result"]?["work"])
+            #expect(work["objectives"]?["by_status"]?["at_risk"] == 2 && work["objectives"]?["by_status"]?["achieved"] == 1, "\(JSONWriter.string(work))")
+            #expect(work["initiatives"]?["by_type_and_stage"]?["onboarding"]?["done"] == 1
+                    && work["initiatives"]?["by_type_and_stage"]?["onboarding"]?["in_progress"] == 1)
+            #expect(work["playbook_tasks"]?["running_playbooks"] == 1 && work["action_items"]?["open"] == 3)
+            let adoption = try #require(work["adoption"]?.arrayValue)
+            #expect(adoption.count == 3)
+            func score(_ product: JSONValue) -> Double {
+                if case .number(let text)? = product["adoption_score"] { return Double(text) ?? 0 }
+                return 0
+            }
+            let lowest = adoption.min { score($0) < score($1) }
+            #expect(lowest?["product"] == "Security Suite")
+            #expect(try reporting.query("SELECT count(*) FROM blueprint_applications WHERE engagement_code LIKE 'CF-%'").int(0, 0) == 3)
+            #expect(try reporting.query("SELECT band FROM health_history WHERE engagement_code = 'CF-SECURITY' AND period = '2026-11-01'").string(0, 0) == "amber",
+                    "scored by the onboarding stage's adoption model")
             reporting.close()
         }
         await group.triggerGracefulShutdown()
