@@ -51,6 +51,12 @@ CALL app.apply_tenant_read_policy('app.health_scores');
 CALL app.apply_tenant_read_policy('app.reporting_roles');
 CALL app.apply_tenant_read_policy('app.risk_rule_states');
 
+-- The timeline is written by the database; clients add only notes (members and above), in their own name.
+CALL app.apply_tenant_read_policy('app.timeline_entries');
+CREATE POLICY member_notes ON app.timeline_entries FOR INSERT
+    WITH CHECK (organisation_id = (SELECT app.current_organisation_id()) AND (SELECT app.role_at_least('member'))
+                AND entry_type = 'note' AND actor_user_id = (SELECT app.current_user_id()));
+
 -- Admins issue keys and revoke or relabel them; nobody deletes one (revoked keys stay for the audit).
 CALL app.reset_tenant_policies('app.api_keys');
 CREATE POLICY admin_insert ON app.api_keys FOR INSERT

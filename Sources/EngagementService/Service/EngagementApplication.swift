@@ -58,7 +58,7 @@ extension MethodRegistry {
                 + ReportingRoleMethods.all + UserMethods.all + ContractMethods.all + KPIMethods.all + CheckInMethods.all
                 + AttributionMethods.all + TrackingReportMethods.all + HealthModelMethods.all + HealthMethods.all
                 + RiskMethods.all + RiskRuleMethods.all + TouchpointMethods.all + PlaybookMethods.all
-                + ProductAdoptionMethods.all + SuccessPlanMethods.all + BlueprintMethods.all
+                + ProductAdoptionMethods.all + SuccessPlanMethods.all + BlueprintMethods.all + TimelineMethods.all
                 + additional)
         let rendered = JSONWriter.encode(OpenRPCDocument.render(registry))
         document.withLock { $0 = rendered }
