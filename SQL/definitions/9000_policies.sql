@@ -41,6 +41,7 @@ CALL app.apply_tenant_policies('app.blueprint_applications', 'member');
 CALL app.apply_tenant_policies('app.objectives', 'member');
 CALL app.apply_tenant_policies('app.outcomes', 'member');
 CALL app.apply_tenant_policies('app.initiatives', 'member');
+CALL app.apply_tenant_policies('app.reminders', 'member');
 
 -- Read-only to every client: rows are written by definer triggers or functions, or by the owner.
 CALL app.apply_tenant_read_policy('app.audit_log');

@@ -68,6 +68,7 @@ struct ReportingTests {
                 "name": "Uptime plan", "objectives": [["title": "Stay up", "outcomes": [["title": "Availability", "target": .number("99.9"), "kpi": "Availability"]],
                                                         "initiatives": [["title": "Monitoring", "type": "remediation"]]]]])["result"])
             let applied = try #require(try await b.call("blueprint.apply", ["blueprint_id": blueprint["id"]!, "engagement_id": trackedB["id"]!])["result"])
+            #expect(try await b.call("reminder.create", ["engagement_id": trackedB["id"]!, "subject_kind": "renewal"])["result"] != nil)
             let outcome = try #require(applied["objectives"]?[0]?["outcomes"]?[0])
             #expect(outcome["actual"] == 99 && outcome["status"] == "not_achieved", "\(JSONWriter.string(outcome))")
 
