@@ -21,7 +21,7 @@ AS $$
                  'sla_changed', 'check_in', 'check_in_amended', 'health_band', 'risk_raised', 'risk_updated',
                  'risk_resolved', 'touchpoint', 'touchpoint_held', 'action_item', 'action_item_done', 'objective',
                  'objective_status', 'initiative', 'initiative_stage', 'playbook_started', 'playbook_finished',
-                 'task_done', 'blueprint_applied', 'note']
+                 'task_done', 'blueprint_applied', 'trigger_fired', 'note']
 $$;
 
 -- What changed between two row images, leaving out the bookkeeping columns.
@@ -50,17 +50,20 @@ BEGIN
         engagement := NEW.entity_id;
         IF NEW.action = 'insert' THEN
             entries := jsonb_build_array(jsonb_build_object('type', 'engagement_created',
-                'title', format('Engagement %s created: %s', a ->> 'code', a ->> 'name')));
+                'title', format('Engagement %s created: %s', a ->> 'code', a ->> 'name'),
+                'details', jsonb_build_object('service_id', a -> 'service_id', 'template_id', a -> 'template_id')));
         ELSIF NEW.action = 'update' THEN
             IF b ->> 'status' IS DISTINCT FROM a ->> 'status' THEN
                 entries := entries || jsonb_build_object('type', 'status_changed',
                     'title', format('Status %s → %s', b ->> 'status', a ->> 'status'),
-                    'body', coalesce(current_setting('app.transition_reason', true), ''));
+                    'body', coalesce(current_setting('app.transition_reason', true), ''),
+                    'details', jsonb_build_object('from', b -> 'status', 'to', a -> 'status'));
             END IF;
             IF b ->> 'journey_stage' IS DISTINCT FROM a ->> 'journey_stage' THEN
                 entries := entries || jsonb_build_object('type', 'stage_changed',
                     'title', format('Journey stage %s → %s', b ->> 'journey_stage', a ->> 'journey_stage'),
-                    'body', coalesce(current_setting('app.stage_reason', true), ''));
+                    'body', coalesce(current_setting('app.stage_reason', true), ''),
+                    'details', jsonb_build_object('from', b -> 'journey_stage', 'to', a -> 'journey_stage'));
             END IF;
             IF b ->> 'parent_id' IS DISTINCT FROM a ->> 'parent_id' THEN
                 entries := entries || jsonb_build_object('type', 'hierarchy_moved',
@@ -89,7 +92,8 @@ BEGIN
         engagement := (r ->> 'engagement_id')::uuid;
         IF NEW.action = 'insert' THEN
             entries := jsonb_build_array(jsonb_build_object('type', 'risk_raised',
-                'title', format('Risk raised: %s (%s)', a ->> 'title', a ->> 'severity'), 'body', a ->> 'description'));
+                'title', format('Risk raised: %s (%s)', a ->> 'title', a ->> 'severity'), 'body', a ->> 'description',
+                'details', jsonb_build_object('severity', a -> 'severity', 'source', a -> 'source')));
         ELSIF NEW.action = 'update' THEN
             changed := app.changed_keys(b, a);
             IF b ->> 'status' IS DISTINCT FROM a ->> 'status' AND a ->> 'status' IN ('resolved', 'dismissed') THEN
@@ -186,9 +190,9 @@ BEGIN
         RETURN NULL;
     END CASE;
     INSERT INTO app.timeline_entries (organisation_id, engagement_id, occurred_at, entry_type, title, body, actor_user_id,
-                                      entity, entity_id)
+                                      entity, entity_id, details)
     SELECT NEW.organisation_id, engagement, NEW.at, x ->> 'type', left(x ->> 'title', 500), left(coalesce(x ->> 'body', ''), 20000),
-           NEW.user_id, NEW.entity, NEW.entity_id
+           NEW.user_id, NEW.entity, NEW.entity_id, coalesce(x -> 'details', '{}')
     FROM jsonb_array_elements(entries) x
     -- An engagement being deleted takes its entries along; its children's deletes add none.
     WHERE EXISTS (SELECT FROM app.engagements e WHERE e.organisation_id = NEW.organisation_id AND e.id = engagement);
@@ -213,7 +217,12 @@ BEGIN
            format('Health for %s: %s%s (%s)', to_char(NEW.period, 'YYYY-MM'),
                   CASE WHEN TG_OP = 'UPDATE' THEN OLD.band || ' → ' ELSE '' END, NEW.band, coalesce(round(NEW.score, 2)::text, 'no score')),
            nullif(current_setting('app.user_id', true), '')::uuid, 'health_scores',
-           jsonb_build_object('period', to_char(NEW.period, 'YYYY-MM'), 'band', NEW.band, 'score', NEW.score)
+           jsonb_build_object('period', to_char(NEW.period, 'YYYY-MM'), 'band', NEW.band, 'score', NEW.score,
+                              -- The band before: this month's, or (a new month) the latest earlier month's.
+                              'previous', CASE WHEN TG_OP = 'UPDATE' THEN OLD.band ELSE (
+                                  SELECT h.band FROM app.health_scores h WHERE h.organisation_id = NEW.organisation_id
+                                    AND h.engagement_id = NEW.engagement_id AND h.period < NEW.period
+                                  ORDER BY h.period DESC LIMIT 1) END)
     WHERE EXISTS (SELECT FROM app.engagements e WHERE e.organisation_id = NEW.organisation_id AND e.id = NEW.engagement_id);
     RETURN NULL;
 END

@@ -48,6 +48,8 @@ struct IsolationMatrixTests {
                 "initiatives": [["title": "A's initiative", "type": "adoption"]]])["result"])
             let reminder = try #require(try await a.call("reminder.create", [
                 "engagement_id": active["id"]!, "subject_kind": "free", "title": "A's reminder", "due_at": "2025-03-01T00:00:00Z"])["result"])
+            let triggerRule = try #require(try await a.call("trigger_rule.create", [
+                "name": "A's trigger", "event": "status_changed", "actions": [["action": "notify", "message": "A"]]])["result"])
             // A's id for each entity kind, by method prefix.
             let ids: [String: JSONValue] = [
                 "party": world.customer["id"]!, "service": world.service["id"]!, "template": world.template["id"]!,
@@ -58,7 +60,7 @@ struct IsolationMatrixTests {
                 "playbook": playbook["id"]!, "playbook_run": playbookRun["id"]!, "playbook_task": playbookRun["tasks"]![0]!["id"]!,
                 "product": product["id"]!, "blueprint": blueprint["id"]!, "objective": objective["id"]!,
                 "outcome": objective["outcomes"]![0]!["id"]!, "initiative": objective["initiatives"]![0]!["id"]!,
-                "reminder": reminder["id"]!,
+                "reminder": reminder["id"]!, "trigger_rule": triggerRule["id"]!,
             ]
             let owner = try server.ownerConnection()
             defer { owner.close() }

@@ -69,6 +69,9 @@ struct ReportingTests {
                                                         "initiatives": [["title": "Monitoring", "type": "remediation"]]]]])["result"])
             let applied = try #require(try await b.call("blueprint.apply", ["blueprint_id": blueprint["id"]!, "engagement_id": trackedB["id"]!])["result"])
             #expect(try await b.call("reminder.create", ["engagement_id": trackedB["id"]!, "subject_kind": "renewal"])["result"] != nil)
+            #expect(try await b.call("trigger_rule.create", [
+                "name": "Any risk", "event": "risk_raised", "actions": [["action": "notify", "message": "a risk"]]])["result"] != nil)
+            #expect(try await b.call("risk.raise", ["engagement_id": trackedB["id"]!, "title": "Another", "probability": "low", "impact": "low"])["result"] != nil)
             let outcome = try #require(applied["objectives"]?[0]?["outcomes"]?[0])
             #expect(outcome["actual"] == 99 && outcome["status"] == "not_achieved", "\(JSONWriter.string(outcome))")
 

@@ -38,14 +38,17 @@ public struct EngagementApplication: Sendable {
             server: server, pool: pool, registry: registry,
             maintenance: MaintenanceService(pool: pool, interval: configuration.maintenanceInterval, logger: logger),
             rollups: RollupRefresher(
-                conninfo: configuration.databaseURL, pool: pool, debounce: configuration.rollupDebounce, logger: logger))
+                conninfo: configuration.databaseURL, pool: pool, debounce: configuration.rollupDebounce, logger: logger),
+            triggers: TriggerWorker(
+                conninfo: configuration.databaseURL, pool: pool, pollInterval: configuration.triggerPollInterval, logger: logger))
     }
 
     let maintenance: MaintenanceService
     let rollups: RollupRefresher
+    let triggers: TriggerWorker
 
     /// In start order; `ServiceGroup` shuts them down in reverse.
-    public var services: [any Service] { [PoolService(pool: pool), maintenance, rollups, TransportService(server: server)] }
+    public var services: [any Service] { [PoolService(pool: pool), maintenance, rollups, triggers, TransportService(server: server)] }
 }
 
 extension MethodRegistry {
@@ -59,7 +62,7 @@ extension MethodRegistry {
                 + AttributionMethods.all + TrackingReportMethods.all + HealthModelMethods.all + HealthMethods.all
                 + RiskMethods.all + RiskRuleMethods.all + TouchpointMethods.all + PlaybookMethods.all
                 + ProductAdoptionMethods.all + SuccessPlanMethods.all + BlueprintMethods.all + TimelineMethods.all
-                + ReminderMethods.all
+                + ReminderMethods.all + TriggerRuleMethods.all
                 + additional)
         let rendered = JSONWriter.encode(OpenRPCDocument.render(registry))
         document.withLock { $0 = rendered }

@@ -18,6 +18,9 @@ public struct ServerConfiguration: Sendable {
     public var maintenanceInterval: Duration = .seconds(900)
     /// How long after the first write of a burst the materialized rollups are refreshed; zero: only periodically.
     public var rollupDebounce: Duration = .seconds(2)
+    /// How often the trigger worker looks for due firings besides being notified (retries come due with time);
+    /// zero turns the worker off.
+    public var triggerPollInterval: Duration = .seconds(5)
 
     /// Every result is checked against its method's declared schema (a mismatch answers -32603). For tests;
     /// not an environment option.
@@ -111,7 +114,7 @@ public struct ServerConfiguration: Sendable {
             $0.idleTimeout = .milliseconds(v); return true
         },
         Option(variable: "ENGAGEMENT_MAINTENANCE_INTERVAL_S", defaultValue: "900",
-               summary: "seconds between sweeps of time-driven risk rules (health decay, freshness); 0: off") {
+               summary: "seconds between sweeps of time-driven risk rules (health decay, freshness) and trigger events (contract ends, overdue items); 0: off") {
             guard let v = Int($1), v >= 0 else { return false }
             $0.maintenanceInterval = .seconds(v); return true
         },
@@ -119,6 +122,11 @@ public struct ServerConfiguration: Sendable {
                summary: "refresh the materialized rollups this long after the first write of a burst; 0: only with the maintenance sweep") {
             guard let v = Int($1), v >= 0 else { return false }
             $0.rollupDebounce = .milliseconds(v); return true
+        },
+        Option(variable: "ENGAGEMENT_TRIGGER_POLL_MS", defaultValue: "5000",
+               summary: "the trigger worker performs due firings when notified and at least this often (retries); 0: off") {
+            guard let v = Int($1), v >= 0 else { return false }
+            $0.triggerPollInterval = .milliseconds(v); return true
         },
         Option(variable: "ENGAGEMENT_LOG_LEVEL", defaultValue: "info", summary: "trace, debug, info, notice, warning, error or critical") {
             $0.logLevel = $1; return true
