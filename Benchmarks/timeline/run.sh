@@ -6,6 +6,7 @@
 #
 #   bash Benchmarks/timeline/run.sh                      # BIG=1000000 ORGS=100 PER_ORG=100000
 #   BIG=100000 ORGS=10 PER_ORG=10000 bash Benchmarks/timeline/run.sh
+#   SKIP_LOAD=1 bash Benchmarks/timeline/run.sh          # measure again on the database of the last run
 #
 # The schema is made by `engagementctl bootstrap` (the real owner, roles and grants); the entries are bulk-loaded
 # by generate.sql. Timings are taken inside PostgreSQL (no network, no JSON-RPC); Benchmarks/README.md has results.
@@ -26,16 +27,18 @@ as_postgres "$bin/pg_ctl" -D "$dir/data" -o "-p $port -k $dir -c listen_addresse
 trap 'as_postgres "$bin/pg_ctl" -D "$dir/data" -m fast stop >/dev/null' EXIT
 psql_do() { psql -h "$dir" -p "$port" -U postgres -v ON_ERROR_STOP=1 -qAt "$@"; }
 
-psql_do -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS timeline_bench"
-(cd "$repo" && swift build --product engagementctl >/dev/null && ./.build/debug/engagementctl bootstrap \
-    --superuser-url "host=$dir port=$port user=postgres dbname=postgres" --database timeline_bench \
-    --owner-password bench --app-password bench >/dev/null 2>&1)
-start=$(date +%s)
-psql_do -d timeline_bench -v big="$big" -v orgs="$orgs" -v per_org="$per_org" -f "$here/generate.sql" >/dev/null
-echo "loaded $(psql_do -d timeline_bench -c "SELECT count(*) FROM app.timeline_entries") entries in $(( $(date +%s) - start )) s"
+if [ -z "${SKIP_LOAD:-}" ]; then
+    psql_do -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS timeline_bench"
+    (cd "$repo" && swift build --product engagementctl >/dev/null && ./.build/debug/engagementctl bootstrap \
+        --superuser-url "host=$dir port=$port user=postgres dbname=postgres" --database timeline_bench \
+        --owner-password bench --app-password bench >/dev/null 2>&1)
+    start=$(date +%s)
+    psql_do -d timeline_bench -v big="$big" -v orgs="$orgs" -v per_org="$per_org" -f "$here/generate.sql" >/dev/null
+    echo "loaded $(psql_do -d timeline_bench -c "SELECT count(*) FROM app.timeline_entries") entries in $(( $(date +%s) - start )) s"
+fi
 
-# Words by how often they occur in the big organisation: rare (in 0.01–0.1 % of entries), medium (1–5 %),
-# common (over 30 %).
+# Words by how often they occur in the organisation (counted over its first 50,000 entries): rare (in 0.01–0.1 %
+# of entries), medium (1–5 %), common (over 15 %).
 measure() {  # $1: organisation name, $2: label
 psql_do -d timeline_bench <<SQL
 CREATE TEMPORARY TABLE vocabulary AS
@@ -48,7 +51,7 @@ CREATE TEMPORARY TABLE queries AS
 SELECT kind, q FROM (
     SELECT 'rare' AS kind, word AS q, row_number() OVER (ORDER BY md5(word)) AS n FROM vocabulary WHERE share BETWEEN 0.0001 AND 0.001
     UNION ALL SELECT 'medium', word, row_number() OVER (ORDER BY md5(word)) FROM vocabulary WHERE share BETWEEN 0.01 AND 0.05
-    UNION ALL SELECT 'common', word, row_number() OVER (ORDER BY md5(word)) FROM vocabulary WHERE share > 0.3
+    UNION ALL SELECT 'common', word, row_number() OVER (ORDER BY md5(word)) FROM vocabulary WHERE share > 0.15
     UNION ALL SELECT 'two words', a.word || ' ' || b.word, row_number() OVER (ORDER BY md5(a.word || b.word))
     FROM vocabulary a JOIN vocabulary b ON a.word < b.word WHERE a.share BETWEEN 0.01 AND 0.05 AND b.share BETWEEN 0.01 AND 0.05) x
 WHERE n <= $runs;
@@ -94,22 +97,19 @@ echo "|---|---|---|---|---|"
 measure "Search 0" "$big entries"
 measure "Search 1" "$per_org entries"
 
-# Plans of one rare and one common search in the big organisation, as the definer function runs them.
-psql_do -d timeline_bench > "$dir/plans.txt" <<'SQL'
-SELECT set_config('app.organisation_id', id::text, false) FROM app.organisations WHERE name = 'Search 0' \g /dev/null
-CREATE TEMPORARY TABLE w AS SELECT word, ndoc FROM ts_stat($$SELECT to_tsvector('simple', title || ' ' || body) FROM app.timeline_entries
-    WHERE organisation_id = (SELECT id FROM app.organisations WHERE name = 'Search 0') ORDER BY id LIMIT 50000$$);
-SELECT 'rare: ' || (SELECT word FROM w WHERE ndoc BETWEEN 5 AND 50 ORDER BY word LIMIT 1);
+# Plans of one rare and one common search in the big organisation, with the values written in (as the
+# function's EXECUTE plans them).
+org_id=$(psql_do -d timeline_bench -c "SELECT id FROM app.organisations WHERE name = 'Search 0'")
+words=$(psql_do -d timeline_bench -F ' ' -c "WITH w AS (SELECT word, ndoc FROM ts_stat(\$\$SELECT to_tsvector('simple', title || ' ' || body)
+    FROM app.timeline_entries WHERE organisation_id = '$org_id' ORDER BY id LIMIT 50000\$\$))
+    SELECT (SELECT word FROM w WHERE ndoc BETWEEN 5 AND 50 ORDER BY word LIMIT 1), (SELECT word FROM w ORDER BY ndoc DESC LIMIT 1)")
+: > "$dir/plans.txt"
+for word in $words; do
+    echo "== $word" >> "$dir/plans.txt"
+    psql_do -d timeline_bench >> "$dir/plans.txt" <<SQL
 EXPLAIN (ANALYZE, BUFFERS) SELECT t FROM app.timeline_entries t
-WHERE t.organisation_id = (SELECT id FROM app.organisations WHERE name = 'Search 0')
-  AND t.search @@ (websearch_to_tsquery('english', (SELECT word FROM w WHERE ndoc BETWEEN 5 AND 50 ORDER BY word LIMIT 1))
-                   || websearch_to_tsquery('simple', (SELECT word FROM w WHERE ndoc BETWEEN 5 AND 50 ORDER BY word LIMIT 1)))
-ORDER BY t.occurred_at DESC, t.id DESC LIMIT 51;
-SELECT 'common: ' || (SELECT word FROM w ORDER BY ndoc DESC LIMIT 1);
-EXPLAIN (ANALYZE, BUFFERS) SELECT t FROM app.timeline_entries t
-WHERE t.organisation_id = (SELECT id FROM app.organisations WHERE name = 'Search 0')
-  AND t.search @@ (websearch_to_tsquery('english', (SELECT word FROM w ORDER BY ndoc DESC LIMIT 1))
-                   || websearch_to_tsquery('simple', (SELECT word FROM w ORDER BY ndoc DESC LIMIT 1)))
+WHERE t.organisation_id = '$org_id' AND t.search @@ (websearch_to_tsquery('english', '$word') || websearch_to_tsquery('simple', '$word'))
 ORDER BY t.occurred_at DESC, t.id DESC LIMIT 51;
 SQL
+done
 echo "plans: $dir/plans.txt"

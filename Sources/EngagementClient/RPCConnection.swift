@@ -62,6 +62,8 @@ public actor RPCConnection {
     private var nextRequestID = 1
     /// Replies read while looking for another id, kept for whoever asks for them.
     private var unclaimed: [RequestID: JSONValue] = [:]
+    /// Server-initiated notifications (pushed events) read while waiting for replies, in arrival order.
+    private var notifications: [JSONValue] = []
 
     public static func connect(
         host: String, port: Int, tls: ClientTLS, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
@@ -226,6 +228,10 @@ public actor RPCConnection {
         while true {
             if let reply = unclaimed.removeValue(forKey: id) { return reply }
             guard let message = try await nextMessage(timeout: timeout) else { throw RPCClientError.connectionClosed }
+            if message["id"] == nil, message["method"] != nil {
+                notifications.append(message)
+                continue
+            }
             let replyID: RequestID
             switch message["id"] {
             case .string(let s)?: replyID = .string(s)
@@ -233,6 +239,23 @@ public actor RPCConnection {
             default: replyID = .null
             }
             if replyID == id { return message }
+            unclaimed[replyID] = message
+        }
+    }
+
+    /// The next notification the server sent (`{"method", "params"}`), setting aside replies that arrive first;
+    /// nil once the connection is closed.
+    public func nextNotification(timeout: Duration = .seconds(10)) async throws -> JSONValue? {
+        while true {
+            if !notifications.isEmpty { return notifications.removeFirst() }
+            guard let message = try await nextMessage(timeout: timeout) else { return nil }
+            if message["id"] == nil, message["method"] != nil { return message }
+            let replyID: RequestID
+            switch message["id"] {
+            case .string(let s)?: replyID = .string(s)
+            case .number(let n)?: replyID = .number(n)
+            default: replyID = .null
+            }
             unclaimed[replyID] = message
         }
     }

@@ -24,9 +24,10 @@ struct ConnectionPipeline<Responder: RPCResponder>: Sendable {
         self.idleTimeout = TimeAmount(configuration.idleTimeout)
     }
 
-    func configure(_ pipeline: ChannelPipeline.SynchronousOperations, admission: ConnectionRegistry.Admission) throws {
+    func configure(_ channel: any Channel, admission: ConnectionRegistry.Admission) throws {
+        let pipeline = channel.pipeline.syncOperations
         let connectionID = connectionSequence.next()
-        let session = responder.responder.openSession(connectionID: connectionID)
+        let session = responder.responder.openSession(connectionID: connectionID, outbound: ConnectionOutbound(channel: channel))
         try pipeline.addHandler(NIOSSLServerHandler(context: sslContext))
         // After the TLS handler: it fires the handshake-completed event towards the tail.
         try pipeline.addHandler(HandshakeTimeoutHandler(timeout: handshakeTimeout))

@@ -8,8 +8,8 @@ import JSONRPC
 public protocol RPCResponder: Sendable {
     associatedtype Session: Sendable
 
-    /// A new connection's state; `connectionID` numbers connections for logs.
-    func openSession(connectionID: UInt64) -> Session
+    /// A new connection's state; `connectionID` numbers connections for logs, `outbound` sends it notifications.
+    func openSession(connectionID: UInt64, outbound: ConnectionOutbound) -> Session
 
     /// A barrier request runs alone: everything received before it finishes first, nothing after it starts
     /// until it is done (`session.authenticate` followed by pipelined calls behaves as written).
@@ -18,3 +18,4 @@ public protocol RPCResponder: Sendable {
     /// The reply body of one request (the transport adds the id and leaves notifications unanswered).
     func respond(to request: Request, session: Session) async -> ResponseBody
 }
+

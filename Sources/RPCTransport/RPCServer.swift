@@ -34,7 +34,7 @@ public final class RPCServer: Sendable {
                 child.eventLoop.makeCompletedFuture {
                     let admission = connections.register(child)
                     guard admission != .refused else { return }
-                    try pipeline.configure(child.pipeline.syncOperations, admission: admission)
+                    try pipeline.configure(child, admission: admission)
                 }
             }
             .bind(host: configuration.host, port: configuration.port).get()

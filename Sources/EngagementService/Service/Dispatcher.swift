@@ -14,15 +14,22 @@ public struct Dispatcher: RPCResponder {
     /// Checks every result against its method's declared result schema and answers -32603 when it does not
     /// match (tests turn it on, so a declaration that drifts from what the database renders fails them).
     public let checksResults: Bool
+    /// Event subscriptions (`events.subscribe`); nil: events are not offered.
+    public let events: EventHub?
 
-    public init(registry: MethodRegistry, database: TenantDatabase, logger: Logger, checksResults: Bool = false) {
+    public init(
+        registry: MethodRegistry, database: TenantDatabase, logger: Logger, checksResults: Bool = false, events: EventHub? = nil
+    ) {
         self.registry = registry
         self.database = database
         self.logger = logger
         self.checksResults = checksResults
+        self.events = events
     }
 
-    public func openSession(connectionID: UInt64) -> Session { Session(connectionID: connectionID) }
+    public func openSession(connectionID: UInt64, outbound: ConnectionOutbound) -> Session {
+        Session(connectionID: connectionID, outbound: outbound)
+    }
 
     public func isBarrier(_ request: Request) -> Bool { registry[request.method]?.isBarrier ?? false }
 
@@ -74,7 +81,7 @@ public struct Dispatcher: RPCResponder {
             return .error(error)
         }
         let context = CallContext(
-            method: request.method, session: session, database: database, logger: logger, requestID: requestID)
+            method: request.method, session: session, database: database, logger: logger, requestID: requestID, events: events)
         do {
             let body = try await method.handler(context, params)
             if checksResults, case .result(let bytes) = body { return checked(bytes, of: method, logger: logger) ?? body }

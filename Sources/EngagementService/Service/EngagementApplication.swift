@@ -29,9 +29,10 @@ public struct EngagementApplication: Sendable {
                     "SET idle_in_transaction_session_timeout = \(timeoutMilliseconds)",
                 ]),
             logger: logger)
+        let database = TenantDatabase(pool: pool)
+        let events = EventHub(database: database, logger: logger)
         let dispatcher = Dispatcher(
-            registry: registry, database: TenantDatabase(pool: pool), logger: logger,
-            checksResults: configuration.checksResultSchemas)
+            registry: registry, database: database, logger: logger, checksResults: configuration.checksResultSchemas, events: events)
         let server = try await RPCServer.bind(
             configuration: configuration.transport, responder: dispatcher, group: group, logger: logger)
         return EngagementApplication(
@@ -40,15 +41,19 @@ public struct EngagementApplication: Sendable {
             rollups: RollupRefresher(
                 conninfo: configuration.databaseURL, pool: pool, debounce: configuration.rollupDebounce, logger: logger),
             triggers: TriggerWorker(
-                conninfo: configuration.databaseURL, pool: pool, pollInterval: configuration.triggerPollInterval, logger: logger))
+                conninfo: configuration.databaseURL, pool: pool, pollInterval: configuration.triggerPollInterval, logger: logger),
+            events: EventListener(conninfo: configuration.databaseURL, hub: events, tick: .seconds(1), logger: logger))
     }
 
     let maintenance: MaintenanceService
     let rollups: RollupRefresher
     let triggers: TriggerWorker
+    let events: EventListener
+    /// The event subscriptions of every connection.
+    public var eventHub: EventHub { events.hub }
 
     /// In start order; `ServiceGroup` shuts them down in reverse.
-    public var services: [any Service] { [PoolService(pool: pool), maintenance, rollups, triggers, TransportService(server: server)] }
+    public var services: [any Service] { [PoolService(pool: pool), maintenance, rollups, triggers, events, TransportService(server: server)] }
 }
 
 extension MethodRegistry {
@@ -62,7 +67,7 @@ extension MethodRegistry {
                 + AttributionMethods.all + TrackingReportMethods.all + HealthModelMethods.all + HealthMethods.all
                 + RiskMethods.all + RiskRuleMethods.all + TouchpointMethods.all + PlaybookMethods.all
                 + ProductAdoptionMethods.all + SuccessPlanMethods.all + BlueprintMethods.all + TimelineMethods.all
-                + ReminderMethods.all + TriggerRuleMethods.all
+                + ReminderMethods.all + TriggerRuleMethods.all + EventMethods.all
                 + additional)
         let rendered = JSONWriter.encode(OpenRPCDocument.render(registry))
         document.withLock { $0 = rendered }

@@ -9,6 +9,8 @@ public struct CallContext: Sendable {
     public let database: TenantDatabase
     public let logger: Logger
     public let requestID: String
+    /// Event subscriptions, where the server offers them.
+    public var events: EventHub? = nil
 
     /// The principal; the dispatcher only calls handlers of authenticated methods once there is one.
     public var principal: Principal {

@@ -1,4 +1,5 @@
 import Foundation
+import RPCTransport
 import Synchronization
 
 /// A role within an organisation, ordered by what it may do.
@@ -21,10 +22,15 @@ public struct Principal: Sendable, Hashable {
 /// The state of one client connection: its id for logs and, once authenticated, its principal.
 public final class Session: Sendable {
     public let connectionID: UInt64
+    /// Sends the connection notifications (pushed events); nil where there is no connection.
+    public let outbound: ConnectionOutbound?
     private let bound = Mutex<Principal?>(nil)
     private let sequence = Atomic<UInt64>(0)
 
-    init(connectionID: UInt64) { self.connectionID = connectionID }
+    init(connectionID: UInt64, outbound: ConnectionOutbound? = nil) {
+        self.connectionID = connectionID
+        self.outbound = outbound
+    }
 
     public var principal: Principal? { bound.withLock { $0 } }
 
