@@ -181,7 +181,28 @@ enum DemoData {
                 SELECT \(org), p.id, s.id FROM app.portfolios p, app.services s
                 WHERE p.organisation_id = \(org) AND s.organisation_id = \(org) AND p.name = 'Key Accounts'
                 """),
-        ] + DemoCloudFirst.ownerStatements(organisation: org))
+        ] + DemoCloudFirst.ownerStatements(organisation: org) + [
+            // The demo's story spans 2025 but its rows were written just now: its timeline is dated as the story
+            // is (engagements created two weeks before they start, check-ins and their health two days after the
+            // month), so the timeline shows a year of history. Only demo data is ever re-dated.
+            Statement("""
+                UPDATE app.timeline_entries t SET occurred_at = e.start_date - CASE t.entry_type WHEN 'engagement_created' THEN 14 ELSE 0 END
+                FROM app.engagements e
+                WHERE t.organisation_id = \(org) AND e.organisation_id = t.organisation_id AND e.id = t.engagement_id
+                  AND (t.entry_type = 'engagement_created' OR (t.entry_type = 'status_changed' AND t.details ->> 'to' = 'active'))
+                  AND e.start_date IS NOT NULL
+                  AND t.occurred_at > e.start_date
+                """),
+            Statement("""
+                UPDATE app.timeline_entries t SET occurred_at = c.period + interval '1 month 2 days'
+                FROM app.check_ins c
+                WHERE t.organisation_id = \(org) AND t.entry_type = 'check_in' AND c.organisation_id = t.organisation_id AND c.id = t.entity_id
+                """),
+            Statement("""
+                UPDATE app.timeline_entries t SET occurred_at = to_date(t.details ->> 'period', 'YYYY-MM') + interval '1 month 2 days 1 minute'
+                WHERE t.organisation_id = \(org) AND t.entry_type = 'health_band'
+                """),
+        ])
         return true
     }
 }

@@ -5,11 +5,27 @@ import PostgresClient
 /// - KEY-MITS-2025 runs to plan (green), part of it delivered by a partner (attributed per item and period);
 /// - KEY-SECURITY drifts: costs creep over plan and KPIs slip month by month (green to amber);
 /// - NW-MITS-2025 struggles all year (red), then goes on hold, where its decay pauses.
-/// The rules exist before the check-ins, so they fire as the data arrives (at commit, like any write).
+/// The rules exist before the check-ins, so they fire as the data arrives (at commit, like any write), and so
+/// does the automated trigger that starts the remediation playbook when a health band turns red (NW-MITS-2025's
+/// January): the server's trigger worker performs it once it runs.
 enum DemoTracking {
     /// Statements of the demo pipeline; `org` is the SQL expression of the organisation's id.
     static func statements(organisation org: String) -> [Statement] {
         [
+            Statement("""
+                INSERT INTO app.playbooks (organisation_id, name, description, steps)
+                VALUES (\(org), 'Remediation', 'Get a red engagement back on track',
+                        '[{"title": "Root-cause review with the delivery lead", "owner_role": "manager", "due_offset_days": 2},
+                          {"title": "Recovery plan agreed with the customer", "owner_role": "manager", "due_offset_days": 7},
+                          {"title": "Weekly recovery check-in", "owner_role": "member", "due_offset_days": 14}]')
+                """),
+            Statement("""
+                INSERT INTO app.trigger_rules (organisation_id, name, event, event_params, actions)
+                SELECT \(org), 'Red health starts remediation', 'health_band', '{"band": "red"}',
+                       jsonb_build_array(jsonb_build_object('action', 'start_playbook', 'playbook_id', p.id),
+                                         jsonb_build_object('action', 'notify', 'message', 'health turned red: remediation started'))
+                FROM app.playbooks p WHERE p.organisation_id = \(org) AND p.name = 'Remediation'
+                """),
             Statement("""
                 INSERT INTO app.risk_rules (organisation_id, name, condition, kpi, comparison, threshold, band, title, category, probability, impact)
                 VALUES (\(org), 'Unhappy customer', 'kpi', 'Customer satisfaction', '<=', 6, NULL,

@@ -124,6 +124,14 @@ struct LifecycleTests {
                     == ["CF-SECURITY:Low DLP adoption", "KEY-SECURITY:Cost overrun", "KEY-SECURITY:Low DLP adoption",
                         "NW-MITS-2025:Cost overrun", "NW-MITS-2025:Health turned red", "NW-MITS-2025:Unhappy customer"])
             #expect(try reporting.query("SELECT count(DISTINCT party_name) FROM showback_hours WHERE engagement_code = 'KEY-MITS-2025'").int(0, 0) == 2)
+            // A year of history on the timeline, and the rule that starts remediation when health turns red.
+            let struggling = try #require(engagements.first { $0["code"] == "NW-MITS-2025" })
+            let history = try #require(try await client.call("timeline.list", [
+                "engagement_id": struggling["id"]!, "types": ["check_in"], "order": "asc", "limit": 20])["result"]?["items"]?.arrayValue)
+            #expect(history.count == 12 && history.first?["occurred_at"]?.stringValue?.hasPrefix("2025-02-03") == true,
+                    "\(history.first.map(JSONWriter.string) ?? "")")
+            let firings = try #require(try await client.call("trigger.firings", ["engagement_id": struggling["id"]!])["result"]?["items"]?.arrayValue)
+            #expect(firings.map { $0["event"] } == ["health_band"], "January turned red, once")
             // CloudFirst: three products under one account, each with its blueprint applied; the parent's rollup
             // shows the work by type and stage, and the security suite's low adoption.
             let cloudFirst = try #require(engagements.first { $0["code"] == "CF-ACCOUNT" })
