@@ -42,7 +42,7 @@ fi
 measure() {  # $1: organisation name, $2: label
 psql_do -d timeline_bench <<SQL
 CREATE TEMPORARY TABLE vocabulary AS
-SELECT word, ndoc::float8 / (SELECT count(*) FROM app.timeline_entries t JOIN app.organisations o ON o.id = t.organisation_id
+SELECT word, ndoc::float8 / (SELECT least(count(*), 50000) FROM app.timeline_entries t JOIN app.organisations o ON o.id = t.organisation_id
                              WHERE o.name = '$1') AS share
 FROM ts_stat(\$\$SELECT to_tsvector('simple', t.title || ' ' || t.body) FROM app.timeline_entries t
                 JOIN app.organisations o ON o.id = t.organisation_id WHERE o.name = '$1'

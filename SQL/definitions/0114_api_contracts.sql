@@ -50,6 +50,9 @@ BEGIN
     IF NOT FOUND THEN
         PERFORM api.not_found();
     END IF;
+    IF p ->> 'as_of' IS NOT NULL THEN
+        RETURN app.contract_as_of(item, (p ->> 'as_of')::timestamptz);  -- 0340_point_in_time.sql
+    END IF;
     RETURN app.contract_json(item);
 END
 $$;

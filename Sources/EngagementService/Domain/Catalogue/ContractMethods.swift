@@ -61,8 +61,8 @@ enum ContractMethods {
             result: contract, access: .role(.manager),
             function: "api.contract_create"),
 
-        MethodDefinition("contract.get", summary: "One contract with its rates and SLA terms.",
-            params: [.init("id", .uuid, "the contract")], result: contract, access: .role(.viewer),
+        MethodDefinition("contract.get", summary: "One contract with its rates and SLA terms, now or as it was at as_of.",
+            params: [.init("id", .uuid, "the contract"), DomainSupport.asOfParam], result: DomainSupport.asOf(contract), access: .role(.viewer),
             function: "api.contract_get"),
 
         MethodDefinition("contract.update", summary: "Change a contract; send the version you read.",

@@ -54,8 +54,8 @@ enum EngagementMethods {
             result: engagement, access: .role(.member),
             function: "api.engagement_create"),
 
-        MethodDefinition("engagement.get", summary: "One engagement by id, whatever its status (archived included).",
-            params: [.init("id", .uuid, "the engagement")], result: engagement, access: .role(.viewer),
+        MethodDefinition("engagement.get", summary: "One engagement by id, whatever its status (archived included), now or as it was at as_of.",
+            params: [.init("id", .uuid, "the engagement"), DomainSupport.asOfParam], result: DomainSupport.asOf(engagement), access: .role(.viewer),
             function: "api.engagement_get"),
 
         MethodDefinition("engagement.update",

@@ -22,6 +22,21 @@ enum DomainSupport {
         .init("updated_at", .string(format: "date-time"), "last changed"),
     ]
 
+    /// A point-in-time read's param (engagement.get, contract.get): `SQL/definitions/0340_point_in_time.sql`.
+    static let asOfParam = Schema.Field(
+        "as_of", HealthMethods.timestamp, required: false,
+        "answer as it was then, from the audit log (sources says which parts); before it existed: -32602")
+
+    /// An entity's rendering with what a point-in-time read adds to it.
+    static func asOf(_ entity: Schema) -> Schema {
+        guard case .object(let fields, _) = entity else { return entity }
+        return .object(fields + [
+            .init("as_of", .string(format: "date-time"), required: false, "the time answered for (as_of given)"),
+            .init("sources", .dictionary(values: .enumeration(["audit_log", "current"])), required: false,
+                  "per part of the answer: rebuilt from the audit log, or as it is now"),
+        ])
+    }
+
     /// The reply of a delete.
     static let deleted = Schema.object([
         .init("id", .uuid, "the deleted entity"), .init("deleted", .boolean, "always true"),
