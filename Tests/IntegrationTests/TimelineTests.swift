@@ -60,6 +60,51 @@ struct TimelineTests {
         }
     }
 
+    @Test("contract and SLA changes, hierarchy moves, amendments, plays, tasks, objectives, initiatives and blueprints are on the timeline too")
+    func moreSources() async throws {
+        let server = try await ServerFixture.start("timeline-more")
+        try await server.scoped {
+            let a = try await server.session(server.orgA)
+            let parent = try await TrackedEngagement.make(a, code: "P1")
+            let contract = try #require(try await a.call("contract.create", [
+                "customer_party_id": parent.world.customer["id"]!, "reference": "K-7", "title": "Support", "contract_type": "fixed_fee",
+                "total_value": 1000, "currency": "EUR", "start_date": "2025-01-01"])["result"])
+            let draft = try await parent.world.engagement(a, code: "C1", extra: ["contract_id": contract["id"]!])
+            let child = TrackedEngagement(client: a, world: parent.world, engagement: try #require(try await a.move(draft, to: "active")["result"]))
+            let current = try #require(try await a.call("engagement.get", ["id": child.id])["result"])
+            _ = try #require(try await a.call("engagement.set_parent", ["id": child.id, "version": current["version"]!, "parent_id": parent.id])["result"])
+            _ = try #require(try await a.call("contract.update", ["id": contract["id"]!, "version": contract["version"]!, "title": "Support plus"])["result"])
+            _ = try #require(try await a.call("contract.add_sla_term", [
+                "id": contract["id"]!, "metric": "availability", "target": 99, "comparison": ">=", "measurement_period": "monthly"])["result"])
+            let checkIn = try #require(try await child.submit("2025-01")["result"])
+            _ = try #require(try await a.call("checkin.amend", ["id": checkIn["id"]!, "version": checkIn["version"]!, "notes": "fixed"])["result"])
+            let playbook = try #require(try await a.call("playbook.create", ["name": "Kick-off", "steps": [["title": "Call"]]])["result"])
+            let run = try #require(try await a.call("playbook.start", ["playbook_id": playbook["id"]!, "engagement_id": child.id])["result"])
+            let task = try #require(run["tasks"]?[0])
+            _ = try #require(try await a.call("playbook_task.update", ["id": task["id"]!, "version": task["version"]!, "status": "done"])["result"])
+            let blueprint = try #require(try await a.call("blueprint.create", [
+                "name": "Plan", "objectives": [["title": "Live", "initiatives": [["title": "Go", "type": "onboarding"]]]]])["result"])
+            let applied = try #require(try await a.call("blueprint.apply", ["blueprint_id": blueprint["id"]!, "engagement_id": child.id])["result"])
+            let objective = try #require(applied["objectives"]?[0])
+            _ = try #require(try await a.call("objective.update", ["id": objective["id"]!, "version": objective["version"]!, "status": "at_risk"])["result"])
+            let initiative = try #require(objective["initiatives"]?[0])
+            _ = try #require(try await a.call("initiative.update", ["id": initiative["id"]!, "version": initiative["version"]!, "stage": "in_progress"])["result"])
+
+            let entries = try #require(try await a.call("timeline.list", ["engagement_id": child.id, "order": "asc", "limit": 200])["result"]?["items"]?.arrayValue)
+            func titles(_ type: String) -> [String] { entries.filter { $0["type"]?.stringValue == type }.compactMap { $0["title"]?.stringValue } }
+            #expect(titles("hierarchy_moved") == ["Moved under P1"])
+            #expect(titles("contract_changed") == ["Contract K-7 changed (title)"])
+            #expect(titles("sla_changed") == ["SLA term availability added on contract K-7"])
+            #expect(titles("check_in_amended") == ["Check-in for 2025-01 amended (revision 2)"])
+            #expect(titles("playbook_started") == ["Playbook Kick-off started"] && titles("playbook_finished") == ["Playbook Kick-off completed"])
+            #expect(titles("task_done") == ["Task done: Call"])
+            #expect(titles("blueprint_applied") == ["Blueprint Plan applied (version 1)"])
+            #expect(titles("objective_status") == ["Objective Live: not_started → at_risk"])
+            #expect(titles("initiative_stage") == ["Initiative Go: planned → in_progress"])
+            #expect(titles("objective") == ["Objective added: Live"] && titles("initiative") == ["Initiative added: Go (onboarding)"])
+        }
+    }
+
     @Test("filters, paging both ways, subtrees and full-text search with stemming; bad cursors are refused")
     func listAndSearch() async throws {
         let server = try await ServerFixture.start("timeline-search")
