@@ -240,6 +240,32 @@ AS $$
                               'entity', t.entity, 'entity_id', t.entity_id, 'details', t.details)
 $$;
 
+-- The engagements a timeline read or an event subscription covers: p.engagement_id (-32003 unless it is the
+-- organisation's), with p.subtree its whole subtree; NULL: the whole organisation. -32003 without a tenant.
+CREATE OR REPLACE FUNCTION app.timeline_scope(p_organisation_id uuid, p jsonb) RETURNS uuid[]
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    scope uuid[];
+BEGIN
+    IF p_organisation_id IS NULL THEN
+        PERFORM api.not_found();
+    END IF;
+    IF p ->> 'engagement_id' IS NULL THEN
+        RETURN NULL;
+    END IF;
+    IF NOT EXISTS (SELECT FROM app.engagements e WHERE e.organisation_id = p_organisation_id AND e.id = (p ->> 'engagement_id')::uuid) THEN
+        PERFORM api.not_found();
+    END IF;
+    IF coalesce((p ->> 'subtree')::boolean, false) THEN
+        SELECT array_agg(s.descendant_id) INTO scope FROM app.engagement_subtree(p_organisation_id, (p ->> 'engagement_id')::uuid) s;
+        RETURN scope;
+    END IF;
+    RETURN ARRAY[(p ->> 'engagement_id')::uuid];
+END
+$$;
+REVOKE ALL ON FUNCTION app.timeline_scope(uuid, jsonb) FROM PUBLIC;
+
 -- The vetted reader (see the top of this file): one page of the caller's organisation's entries, newest first
 -- unless order is asc; one engagement, its subtree, or the whole organisation; by type, time range, actor and
 -- text. Each condition is added only when given, and the query is planned with its values (EXECUTE), so the
@@ -260,18 +286,8 @@ DECLARE
     after_id bigint;
     found_rows app.timeline_entries[];
 BEGIN
-    IF org IS NULL THEN
-        PERFORM api.not_found();
-    END IF;
-    IF p ->> 'engagement_id' IS NOT NULL THEN
-        IF NOT EXISTS (SELECT FROM app.engagements e WHERE e.organisation_id = org AND e.id = (p ->> 'engagement_id')::uuid) THEN
-            PERFORM api.not_found();
-        END IF;
-        IF coalesce((p ->> 'subtree')::boolean, false) THEN
-            SELECT array_agg(s.descendant_id) INTO scope FROM app.engagement_subtree(org, (p ->> 'engagement_id')::uuid) s;
-        ELSE
-            scope := ARRAY[(p ->> 'engagement_id')::uuid];
-        END IF;
+    scope := app.timeline_scope(org, p);
+    IF scope IS NOT NULL THEN
         conditions := array_append(conditions, 't.engagement_id = ANY ($2)');
     END IF;
     IF p ? 'types' THEN

@@ -44,19 +44,7 @@ DECLARE
     found_rows app.timeline_entries[];
     head bigint;
 BEGIN
-    IF org IS NULL THEN
-        PERFORM api.not_found();
-    END IF;
-    IF p ->> 'engagement_id' IS NOT NULL THEN
-        IF NOT EXISTS (SELECT FROM app.engagements e WHERE e.organisation_id = org AND e.id = (p ->> 'engagement_id')::uuid) THEN
-            PERFORM api.not_found();
-        END IF;
-        IF coalesce((p ->> 'subtree')::boolean, false) THEN
-            SELECT array_agg(s.descendant_id) INTO scope FROM app.engagement_subtree(org, (p ->> 'engagement_id')::uuid) s;
-        ELSE
-            scope := ARRAY[(p ->> 'engagement_id')::uuid];
-        END IF;
-    END IF;
+    scope := app.timeline_scope(org, p);  -- 0300_timeline.sql
     IF p ? 'types' THEN
         SELECT array_agg(x) INTO types FROM jsonb_array_elements_text(p -> 'types') x;
     END IF;

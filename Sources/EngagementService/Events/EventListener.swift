@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import NIOPosix
 import PostgresClient
 import ServiceLifecycle
 
@@ -16,32 +15,12 @@ struct EventListener: Service {
     let logger: Logger
 
     func run() async throws {
-        let threadPool = NIOThreadPool(numberOfThreads: 1)
-        threadPool.start()
+        let listener = NotificationListener(conninfo: conninfo, channel: Self.channel, logger: logger)
         await cancelWhenGracefulShutdown {
-            await listen(on: threadPool)
-        }
-        try? await threadPool.shutdownGracefully()
-    }
-
-    private func listen(on threadPool: NIOThreadPool) async {
-        var listener: PostgresConnection?
-        var lastTick = ContinuousClock.now
-        while !Task.isCancelled {
-            do {
-                let connection: PostgresConnection
-                if let listener {
-                    connection = listener
-                } else {
-                    connection = try await threadPool.runIfActive { [conninfo] in
-                        let connection = try PostgresConnection.connect(conninfo)
-                        try connection.listen(Self.channel)
-                        return connection
-                    }
-                    listener = connection
-                    await hub.deliver(organisation: nil)  // whatever committed while nobody listened
-                }
-                let received = try await threadPool.runIfActive { [tick] in try connection.waitForNotifications(timeout: tick) }
+            var lastTick = ContinuousClock.now
+            await listener.run(waiting: tick) { received, reconnected in
+                // After a reconnection, whatever committed while nobody listened; otherwise the organisations named.
+                if reconnected { await hub.deliver(organisation: nil) }
                 for organisation in Set(received.compactMap { UUID(uuidString: $0.payload) }) {
                     await hub.deliver(organisation: organisation)
                 }
@@ -49,14 +28,8 @@ struct EventListener: Service {
                     lastTick = .now
                     await hub.deliver(organisation: nil)
                 }
-            } catch {
-                logger.warning("event listener failed; reconnecting", metadata: ["error": "\(error)"])
-                if let listener { _ = try? await threadPool.runIfActive { listener.close() } }
-                listener = nil
-                try? await Task.sleep(for: .seconds(1))
             }
         }
-        if let listener { _ = try? await threadPool.runIfActive { listener.close() } }
     }
 }
 

@@ -1,5 +1,4 @@
 import Logging
-import NIOPosix
 import PostgresClient
 import ServiceLifecycle
 
@@ -23,48 +22,21 @@ struct RollupRefresher: Service {
             try? await gracefulShutdown()
             return
         }
-        let threadPool = NIOThreadPool(numberOfThreads: 1)
-        threadPool.start()
+        let listener = NotificationListener(conninfo: conninfo, channel: Self.channel, logger: logger)
         await cancelWhenGracefulShutdown {
-            await listen(on: threadPool)
-        }
-        try? await threadPool.shutdownGracefully()
-    }
-
-    private func listen(on threadPool: NIOThreadPool) async {
-        var listener: PostgresConnection?
-        var pendingSince: ContinuousClock.Instant?
-        var notBefore = ContinuousClock.now
-        while !Task.isCancelled {
-            do {
-                let connection: PostgresConnection
-                if let listener {
-                    connection = listener
-                } else {
-                    connection = try await threadPool.runIfActive { [conninfo] in
-                        let connection = try PostgresConnection.connect(conninfo)
-                        try connection.listen(Self.channel)
-                        return connection
-                    }
-                    listener = connection
-                    pendingSince = .now  // writes may have happened while nobody listened
-                }
-                let received = try await threadPool.runIfActive { try connection.waitForNotifications(timeout: .milliseconds(250)) }
-                if !received.isEmpty, pendingSince == nil { pendingSince = .now }
+            var pendingSince: ContinuousClock.Instant?
+            var notBefore = ContinuousClock.now
+            await listener.run(waiting: .milliseconds(250)) { received, reconnected in
+                // Writes may have happened while nobody listened.
+                if reconnected || (!received.isEmpty && pendingSince == nil) { pendingSince = pendingSince ?? .now }
                 if let since = pendingSince, ContinuousClock.now - since >= debounce, ContinuousClock.now >= notBefore {
                     let started = ContinuousClock.now
                     pendingSince = try await Self.refresh(pool) ? nil : .now
                     // A refresh costs the whole database (Benchmarks/README.md): keep it to a third of the time.
                     notBefore = .now + (ContinuousClock.now - started) * 2
                 }
-            } catch {
-                logger.warning("rollup listener failed; reconnecting", metadata: ["error": "\(error)"])
-                if let listener { _ = try? await threadPool.runIfActive { listener.close() } }
-                listener = nil
-                try? await Task.sleep(for: .seconds(1))
             }
         }
-        if let listener { _ = try? await threadPool.runIfActive { listener.close() } }
     }
 
     /// Refreshes every materialized rollup; false when another instance is refreshing. The refresh may take

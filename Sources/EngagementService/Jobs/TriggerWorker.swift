@@ -1,5 +1,4 @@
 import Logging
-import NIOPosix
 import PostgresClient
 import ServiceLifecycle
 
@@ -21,39 +20,11 @@ struct TriggerWorker: Service {
             try? await gracefulShutdown()
             return
         }
-        let threadPool = NIOThreadPool(numberOfThreads: 1)
-        threadPool.start()
+        let listener = NotificationListener(conninfo: conninfo, channel: Self.channel, logger: logger)
         await cancelWhenGracefulShutdown {
-            await listen(on: threadPool)
+            // Woken by a commit, or by the timer (retries come due with time): either way, do what is due.
+            await listener.run(waiting: pollInterval) { _, _ in try await performDue() }
         }
-        try? await threadPool.shutdownGracefully()
-    }
-
-    private func listen(on threadPool: NIOThreadPool) async {
-        var listener: PostgresConnection?
-        while !Task.isCancelled {
-            do {
-                let connection: PostgresConnection
-                if let listener {
-                    connection = listener
-                } else {
-                    connection = try await threadPool.runIfActive { [conninfo] in
-                        let connection = try PostgresConnection.connect(conninfo)
-                        try connection.listen(Self.channel)
-                        return connection
-                    }
-                    listener = connection
-                }
-                try await performDue()
-                _ = try await threadPool.runIfActive { [pollInterval] in try connection.waitForNotifications(timeout: pollInterval) }
-            } catch {
-                logger.warning("trigger worker failed; reconnecting", metadata: ["error": "\(error)"])
-                if let listener { _ = try? await threadPool.runIfActive { listener.close() } }
-                listener = nil
-                try? await Task.sleep(for: .seconds(1))
-            }
-        }
-        if let listener { _ = try? await threadPool.runIfActive { listener.close() } }
     }
 
     /// Performs due firings in batches until a batch comes back short.
