@@ -21,16 +21,43 @@ AS $$
     SELECT * FROM app.engagement_closure(p_organisation_id) WHERE p_root_id IS NULL
 $$;
 
-CREATE OR REPLACE FUNCTION app.rollup_summary(p_organisation_id uuid, p_root_id uuid, p_as_of timestamptz)
+-- With p_past (one root only): the subtree, statuses, contracts and open risks as the audit log says they were at
+-- p_as_of (the latest image of each row then, unless it was a deletion), health as stored and decayed to then.
+-- Each branch runs only when its condition holds.
+CREATE OR REPLACE FUNCTION app.rollup_summary(p_organisation_id uuid, p_root_id uuid, p_as_of timestamptz, p_past boolean)
 RETURNS SETOF app.rollup_summary_row
 LANGUAGE sql STABLE
 SET enable_nestloop = off
 SET jit = off
 AS $$
-    WITH closure AS MATERIALIZED (SELECT * FROM app.rollup_closure(p_organisation_id, p_root_id)),
+    WITH RECURSIVE
+    past_engagements AS MATERIALIZED (
+        SELECT (x.after ->> 'id')::uuid AS id, (x.after ->> 'parent_id')::uuid AS parent_id, x.after ->> 'status' AS status,
+               (x.after ->> 'contract_id')::uuid AS contract_id
+        FROM (SELECT DISTINCT ON (a.entity_id) a.after, a.action FROM app.audit_log a
+              WHERE p_past AND a.organisation_id = p_organisation_id AND a.entity = 'engagements' AND a.at <= p_as_of
+              ORDER BY a.entity_id, a.at DESC, a.id DESC) x
+        WHERE x.action <> 'delete'),
+    past_subtree (descendant_id, depth) AS (
+        SELECT id, 0 FROM past_engagements WHERE id = p_root_id
+        UNION ALL
+        SELECT e.id, s.depth + 1 FROM past_engagements e JOIN past_subtree s ON e.parent_id = s.descendant_id WHERE s.depth < 64),
+    past_contracts AS MATERIALIZED (
+        SELECT (x.after ->> 'id')::uuid AS id, (x.after ->> 'total_value')::numeric AS total_value, x.after ->> 'currency' AS currency
+        FROM (SELECT DISTINCT ON (a.entity_id) a.after, a.action FROM app.audit_log a
+              WHERE p_past AND a.organisation_id = p_organisation_id AND a.entity = 'contracts' AND a.at <= p_as_of
+              ORDER BY a.entity_id, a.at DESC, a.id DESC) x
+        WHERE x.action <> 'delete'),
+    closure AS MATERIALIZED (
+        SELECT * FROM app.rollup_closure(p_organisation_id, p_root_id) WHERE NOT p_past
+        UNION ALL
+        SELECT p_organisation_id, p_root_id, s.descendant_id, s.depth FROM past_subtree s WHERE p_past),
     health AS MATERIALIZED (
         SELECT h.organisation_id, h.engagement_id, h.score, h.band
-        FROM app.health_now(p_organisation_id, p_root_id, true, p_as_of) h),
+        FROM app.health_now(p_organisation_id, p_root_id, true, p_as_of) h WHERE NOT p_past
+        UNION ALL
+        SELECT p_organisation_id, s.descendant_id, h.score, h.band
+        FROM past_subtree s CROSS JOIN LATERAL app.current_health(p_organisation_id, s.descendant_id, p_as_of) h WHERE p_past),
     -- Every engagement of the scope is its own descendant in the closure.
     facts AS MATERIALIZED (
         SELECT e.organisation_id, e.id, e.status, e.contract_id, k.total_value, k.currency, h.score,
@@ -39,7 +66,14 @@ AS $$
         JOIN app.engagements e ON e.organisation_id = d.organisation_id AND e.id = d.descendant_id
         LEFT JOIN app.contracts k ON k.organisation_id = e.organisation_id AND k.id = e.contract_id
         LEFT JOIN health h ON h.organisation_id = e.organisation_id AND h.engagement_id = e.id
-        WHERE d.depth = 0 OR p_root_id IS NOT NULL),
+        WHERE NOT p_past AND (d.depth = 0 OR p_root_id IS NOT NULL)
+        UNION ALL
+        SELECT p_organisation_id, e.id, e.status, e.contract_id, k.total_value, k.currency, h.score, coalesce(h.band, 'unknown')
+        FROM past_subtree d
+        JOIN past_engagements e ON e.id = d.descendant_id
+        LEFT JOIN past_contracts k ON k.id = e.contract_id
+        LEFT JOIN health h ON h.engagement_id = e.id
+        WHERE p_past),
     pairs AS (
         SELECT c.ancestor_id, f.*
         FROM closure c JOIN facts f ON f.organisation_id = c.organisation_id AND f.id = c.descendant_id),
@@ -73,7 +107,15 @@ AS $$
         SELECT c.organisation_id, c.ancestor_id, s.probability, s.severity, s.value_at_risk, s.currency
         FROM closure c
         JOIN app.risk_signals s ON s.organisation_id = c.organisation_id AND s.engagement_id = c.descendant_id
-        WHERE s.status IN ('open', 'mitigating')),
+        WHERE NOT p_past AND s.status IN ('open', 'mitigating')
+        UNION ALL
+        SELECT p_organisation_id, p_root_id, x.after ->> 'probability', x.after ->> 'severity',
+               (x.after ->> 'value_at_risk')::numeric, x.after ->> 'currency'
+        FROM (SELECT DISTINCT ON (a.entity_id) a.after, a.action FROM app.audit_log a
+              WHERE p_past AND a.organisation_id = p_organisation_id AND a.entity = 'risk_signals' AND a.at <= p_as_of
+              ORDER BY a.entity_id, a.at DESC, a.id DESC) x
+        JOIN past_subtree d ON d.descendant_id = (x.after ->> 'engagement_id')::uuid
+        WHERE x.action <> 'delete' AND x.after ->> 'status' IN ('open', 'mitigating')),
     risk_counts AS (
         SELECT organisation_id, ancestor_id, count(*) AS open_risks,
                jsonb_build_object(
@@ -102,6 +144,12 @@ AS $$
     LEFT JOIN risk_counts r ON r.organisation_id = n.organisation_id AND r.ancestor_id = n.ancestor_id
     LEFT JOIN risk_values x ON x.organisation_id = n.organisation_id AND x.ancestor_id = n.ancestor_id
 $$;
+
+-- The present (the materialized view's definition names this one).
+CREATE OR REPLACE FUNCTION app.rollup_summary(p_organisation_id uuid, p_root_id uuid, p_as_of timestamptz)
+RETURNS SETOF app.rollup_summary_row
+LANGUAGE sql STABLE
+AS $$ SELECT * FROM app.rollup_summary(p_organisation_id, p_root_id, p_as_of, false) $$;
 
 CREATE OR REPLACE FUNCTION app.rollup_monthly(p_organisation_id uuid, p_root_id uuid)
 RETURNS SETOF app.rollup_monthly_row
@@ -195,12 +243,13 @@ GRANT SELECT ON app.engagement_rollup_finance TO engagement_app;
 
 -- engagement.rollup: from the materialized views, or live (p_fresh, or an engagement newer than the last
 -- refresh). Both sources go through the same rendering.
-CREATE OR REPLACE FUNCTION app.engagement_rollup(p_engagement_id uuid, p_fresh boolean) RETURNS jsonb
+CREATE OR REPLACE FUNCTION app.engagement_rollup(p_engagement_id uuid, p_fresh boolean, p_as_of timestamptz DEFAULT NULL)
+RETURNS jsonb
 LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
     org uuid := app.current_organisation_id();
-    live boolean := p_fresh;
+    live boolean := p_fresh OR p_as_of IS NOT NULL;
     s record;
     work jsonb;
 BEGIN
@@ -213,12 +262,20 @@ BEGIN
         SELECT w.work INTO work FROM app.engagement_rollup_work w WHERE w.engagement_id = p_engagement_id;
         live := live OR NOT FOUND;
     END IF;
-    IF live THEN
+    IF p_as_of IS NOT NULL THEN
+        -- Point in time (0340_point_in_time.sql): before the engagement existed there is nothing to roll up.
+        IF (app.audit_image(org, 'engagements', p_engagement_id, p_as_of)).id IS NULL THEN
+            PERFORM api.invalid_param('as_of', 'is before the engagement existed');
+        END IF;
+        SELECT * INTO s FROM app.rollup_summary(org, p_engagement_id, p_as_of, true) r WHERE r.engagement_id = p_engagement_id;
+        SELECT w.work INTO work FROM app.rollup_work(org, p_engagement_id) w WHERE w.engagement_id = p_engagement_id;
+    ELSIF live THEN
         SELECT * INTO s FROM app.rollup_summary(org, p_engagement_id, now()) r WHERE r.engagement_id = p_engagement_id;
         SELECT w.work INTO work FROM app.rollup_work(org, p_engagement_id) w WHERE w.engagement_id = p_engagement_id;
     END IF;
     RETURN jsonb_build_object(
-        'engagement_id', p_engagement_id, 'as_of', s.as_of, 'source', CASE WHEN live THEN 'live' ELSE 'materialized' END,
+        'engagement_id', p_engagement_id, 'as_of', s.as_of,
+        'source', CASE WHEN p_as_of IS NOT NULL THEN 'history' WHEN live THEN 'live' ELSE 'materialized' END,
         'engagements', s.engagements,
         'by_status', jsonb_build_object('draft', s.draft, 'active', s.active, 'on_hold', s.on_hold,
                                         'completed', s.completed, 'archived', s.archived),
@@ -239,7 +296,7 @@ BEGIN
             FROM (SELECT * FROM app.rollup_monthly(org, p_engagement_id) WHERE live
                   UNION ALL
                   SELECT * FROM app.engagement_rollup_monthly WHERE NOT live) m
-            WHERE m.engagement_id = p_engagement_id), '[]'),
+            WHERE m.engagement_id = p_engagement_id AND (p_as_of IS NULL OR m.period < p_as_of)), '[]'),
         'finance', coalesce((
             SELECT jsonb_agg(jsonb_build_object(
                        'period', to_char(f.period, 'YYYY-MM'), 'currency', f.currency,
@@ -249,7 +306,10 @@ BEGIN
             FROM (SELECT * FROM app.rollup_finance(org, p_engagement_id) WHERE live
                   UNION ALL
                   SELECT * FROM app.engagement_rollup_finance WHERE NOT live) f
-            WHERE f.engagement_id = p_engagement_id), '[]'));
+            WHERE f.engagement_id = p_engagement_id AND (p_as_of IS NULL OR f.period < p_as_of)), '[]'))
+        || CASE WHEN p_as_of IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('sources', jsonb_build_object(
+               'engagements', 'audit_log', 'contract_value', 'audit_log', 'risks', 'audit_log', 'health', 'audit_log',
+               'monthly', 'current', 'finance', 'current', 'work', 'current')) END;
 END
 $$;
 

@@ -311,7 +311,7 @@ CREATE OR REPLACE FUNCTION api.engagement_rollup(p jsonb) RETURNS jsonb
 LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
-    reply jsonb := app.engagement_rollup((p ->> 'id')::uuid, coalesce((p ->> 'fresh')::boolean, false));
+    reply jsonb := app.engagement_rollup((p ->> 'id')::uuid, coalesce((p ->> 'fresh')::boolean, false), (p ->> 'as_of')::timestamptz);
 BEGIN
     IF reply IS NULL THEN
         PERFORM api.not_found();

@@ -17,7 +17,10 @@ enum EngagementHierarchyMethods {
         return .object([
             .init("engagement_id", .uuid, "the top of the subtree"),
             .init("as_of", .string(format: "date-time"), "when the figures were computed"),
-            .init("source", .enumeration(["materialized", "live"]), "read from the refreshed rollups, or computed now"),
+            .init("source", .enumeration(["materialized", "live", "history"]),
+                  "read from the refreshed rollups, computed now, or rebuilt for as_of"),
+            .init("sources", .dictionary(values: .enumeration(["audit_log", "current"])), required: false,
+                  "with as_of: per part, rebuilt from the audit log or as it is now"),
             .init("engagements", count, "engagements in the subtree, itself included"),
             .init("by_status", counts(EngagementMethods.statuses), "engagements by status"),
             .init("contract_value", amounts, "value of the distinct contracts, per currency"),
@@ -107,6 +110,8 @@ enum EngagementHierarchyMethods {
             params: [
                 .init("id", .uuid, "the engagement"),
                 .init("fresh", .boolean, required: false, "true: compute live now instead of reading the materialized rollups"),
+                .init("as_of", HealthMethods.timestamp, required: false,
+                      "as it was then: subtree, statuses, contracts, risks and health rebuilt from the audit log and score history"),
             ],
             result: rollup,
             access: .role(.viewer),
