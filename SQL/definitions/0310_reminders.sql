@@ -32,7 +32,11 @@ $$;
 DROP TRIGGER IF EXISTS reminders_check ON app.reminders;
 CREATE TRIGGER reminders_check BEFORE INSERT ON app.reminders FOR EACH ROW EXECUTE FUNCTION app.check_reminder();
 DROP TRIGGER IF EXISTS reminders_touch ON app.reminders;
-CREATE TRIGGER reminders_touch BEFORE UPDATE ON app.reminders FOR EACH ROW EXECUTE FUNCTION app.touch();
+-- Announcing a reminder (announced_at, 0311) is not an edit: it leaves the version the client holds alone.
+CREATE TRIGGER reminders_touch BEFORE UPDATE ON app.reminders FOR EACH ROW
+    WHEN ((OLD.title, OLD.note, OLD.due_at, OLD.recipient_user_id, OLD.snoozed_until, OLD.done_at)
+          IS DISTINCT FROM (NEW.title, NEW.note, NEW.due_at, NEW.recipient_user_id, NEW.snoozed_until, NEW.done_at))
+    EXECUTE FUNCTION app.touch();
 DROP TRIGGER IF EXISTS reminders_audit ON app.reminders;
 CREATE TRIGGER reminders_audit AFTER INSERT OR UPDATE OR DELETE ON app.reminders FOR EACH ROW EXECUTE FUNCTION app.audit();
 
@@ -228,7 +232,8 @@ CREATE OR REPLACE VIEW reporting.reminders WITH (security_barrier) AS
 SELECT r.id, r.engagement_id, e.code AS engagement_code, r.subject_kind, r.subject_id, r.title, r.note, r.due_at,
        r.recipient_user_id, u.email AS recipient_email, r.snoozed_until, r.done_at,
        greatest(r.due_at, r.snoozed_until) AS comes_up_at,
-       r.done_at IS NULL AND greatest(r.due_at, r.snoozed_until) <= now() AS due, r.created_at, r.updated_at
+       r.done_at IS NULL AND greatest(r.due_at, r.snoozed_until) <= now() AS due, r.created_at, r.updated_at,
+       r.announced_at
 FROM app.reminders r
 JOIN app.engagements e ON e.organisation_id = r.organisation_id AND e.id = r.engagement_id
 LEFT JOIN app.users u ON u.organisation_id = r.organisation_id AND u.id = r.recipient_user_id

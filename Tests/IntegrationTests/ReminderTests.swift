@@ -35,6 +35,16 @@ struct ReminderTests {
             // Everything dated in 2025 has come up; the 2999 one has not.
             let due = try #require(try await a.call("reminder.due")["result"]?.arrayValue)
             #expect(due.map { $0["title"] } == ["Action item: Send agenda", "Q3 review", renewal["title"]!])
+            // Each one that came up is announced once on the timeline (so pushed as an event), by the server's worker.
+            var announced: [JSONValue] = []
+            for _ in 0..<40 {
+                announced = try await a.call("timeline.list", ["engagement_id": tracked.id, "types": ["reminder_due"]])["result"]?["items"]?.arrayValue ?? []
+                if announced.count >= 3 { break }
+                try await Task.sleep(for: .milliseconds(250))
+            }
+            #expect(Set(announced.compactMap { $0["title"]?.stringValue })
+                    == ["Reminder: Action item: Send agenda", "Reminder: Q3 review", "Reminder: \(renewal["title"]!.stringValue!)"])
+            #expect(announced.allSatisfy { $0["details"]?["recipient_user_id"] == meeting["recipient_user_id"] })
             // Snoozed into the future it leaves the list; done it stays gone.
             let snoozed = try #require(try await a.call("reminder.update", [
                 "id": item["id"]!, "version": item["version"]!, "snoozed_until": "2999-06-01T00:00:00Z"])["result"])

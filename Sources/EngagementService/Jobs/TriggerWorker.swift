@@ -4,8 +4,9 @@ import ServiceLifecycle
 
 /// Empties the trigger outbox: the database notifies `engagement_trigger_firings` when a firing commits; this
 /// service listens on its own connection and, on a notification or every `pollInterval` (retries come due with
-/// time), runs `app.perform_trigger_firings` through the pool until no due firing is left. Several instances
-/// share the work (the function skips rows another worker holds). Failures are logged and retried.
+/// time), runs `app.perform_trigger_firings` through the pool until no due firing is left, and announces the
+/// reminders that came up (`app.announce_due_reminders`: timeline entries, so events). Several instances share
+/// the work (the functions skip or claim rows atomically). Failures are logged and retried.
 struct TriggerWorker: Service {
     static let channel = "engagement_trigger_firings"
     static let batch = 100
@@ -27,8 +28,9 @@ struct TriggerWorker: Service {
         }
     }
 
-    /// Performs due firings in batches until a batch comes back short.
+    /// Announces reminders that came up, then performs due firings in batches until a batch comes back short.
     func performDue() async throws {
+        _ = try await pool.withConnection { connection in try connection.pipeline([Statement("SELECT app.announce_due_reminders()")]) }
         while !Task.isCancelled {
             let performed = try await pool.withConnection { connection in
                 try connection.pipeline([Statement("SELECT app.perform_trigger_firings(\(Self.batch))")])[0].int(0, 0) ?? 0
