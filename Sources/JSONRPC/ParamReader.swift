@@ -20,8 +20,29 @@ public struct ParamReader: Sendable {
             object = JSONObject(zip(fields, positional).map { (key: $0.name, value: $1) })
         }
         let problems = Schema.object(fields).problems(in: .object(object), at: "params")
+            + Self.nulProblems(in: .object(object), at: "params")
         guard problems.isEmpty else { throw .invalidParams(problems) }
         values = object
+    }
+
+    /// Strings (and member names) holding U+0000, wherever they are: PostgreSQL text cannot hold it, so such a
+    /// param is refused with its path rather than cut short or refused later without one.
+    static func nulProblems(in value: JSONValue, at path: String) -> [FieldProblem] {
+        let message = "must not contain the NUL character (U+0000)"
+        switch value {
+        case .string(let text):
+            return text.unicodeScalars.contains("\u{0}") ? [FieldProblem(path: path, message: message)] : []
+        case .array(let items):
+            return items.enumerated().flatMap { nulProblems(in: $1, at: "\(path)[\($0)]") }
+        case .object(let object):
+            return object.members.flatMap { member in
+                member.key.unicodeScalars.contains("\u{0}")
+                    ? [FieldProblem(path: path, message: "has a member name with the NUL character (U+0000)")]
+                    : nulProblems(in: member.value, at: "\(path).\(member.key)")
+            }
+        default:
+            return []
+        }
     }
 
     public func string(_ name: String) -> String? { values[name]?.stringValue }

@@ -53,6 +53,10 @@ struct PartyTests {
                 (["name": "X", "kind": "self"], ["params.kind"]),
                 (["name": "X", "kind": "customer", "external_ref": 5], ["params.external_ref"]),
                 (["name": .string(String(repeating: "n", count: 201)), "kind": "vendor"], ["params.name", "params.kind"]),
+                // A NUL character: refused with its path (PostgreSQL text cannot hold it), never stored cut short.
+                (["name": "nul-probe\u{0} hidden tail", "kind": "customer"], ["params.name"]),
+                (["name": "\u{0}abc", "kind": "customer"], ["params.name"]),
+                (["name": "X", "kind": "customer", "external_ref": "R\u{0}"], ["params.external_ref"]),
             ]
             for (params, paths) in cases {
                 let reply = try await client.call("party.create", params)
@@ -60,6 +64,8 @@ struct PartyTests {
                 #expect(Set(reply["error"]?["data"]?["fields"]?.arrayValue?.compactMap { $0["path"]?.stringValue } ?? []) == paths)
             }
             #expect(try await client.call("party.get", ["id": "not-a-uuid"]).errorCode == -32602)
+            let search = try await client.call("party.list", ["q": "nul\u{0}"])
+            #expect(search.errorCode == -32602 && search.firstErrorPath == "params.q", "a search filter is not cut either")
             let listed = try await client.call("party.list", ["kind": "customer"])
             #expect(listed["result"]?["items"]?.arrayValue?.isEmpty == true)
             _ = try await create(client, "One", ref: "R-1")

@@ -116,4 +116,28 @@ struct EnvelopeTests {
         #expect(throws: RPCError.self) { try ParamReader(.byPosition(["a", 1, "b", "c"]), fields: fields) }
         #expect(throws: RPCError.self) { try ParamReader(.none, fields: fields) }
     }
+
+    @Test("a NUL character anywhere in the params is refused with its path, nested ones and member names included")
+    func nulCharacters() {
+        let fields: [Schema.Field] = [
+            .init("name", .string(maxLength: 100), "n"),
+            .init("items", .array(items: .object([.init("title", .string(), "t")])), required: false, "i"),
+            .init("free", .any(description: "anything"), required: false, "f"),
+        ]
+        #expect(throws: Never.self) { try ParamReader(.byName(["name": "plain"]), fields: fields) }
+        for (params, path) in [
+            (["name": "nul-probe\u{0} hidden tail"] as JSONObject, "params.name"),
+            (["name": "\u{0}abc"], "params.name"),
+            (["name": "ok", "items": [["title": "fine"], ["title": "bad\u{0}"]]], "params.items[1].title"),
+            (["name": "ok", "free": ["deep": ["x\u{0}"]]], "params.free.deep[0]"),
+            (["name": "ok", "free": ["k\u{0}": 1]], "params.free"),
+        ] {
+            do {
+                _ = try ParamReader(.byName(params), fields: fields)
+                Issue.record("\(path) must fail")
+            } catch {
+                #expect(error.code == .invalidParams && error.fields.map(\.path) == [path], "\(error.fields)")
+            }
+        }
+    }
 }
