@@ -8,8 +8,9 @@ import NIOCore
 /// Rules: calls run concurrently up to `inFlightLimit`; a barrier message runs alone, after those before it and
 /// before those after it; while anything waits (for a slot or a barrier) reads are held, so a fast client fills
 /// its own socket buffer instead of the server's memory. A line over the limit is answered after the calls before
-/// it, then the connection closes; on graceful shutdown the connection stops reading, answers what it received,
-/// and closes; the idle timeout closes a connection with nothing in flight or waiting; a connection over the cap
+/// it, then the connection closes; on graceful shutdown the connection answers what it had received, keeps reading
+/// for a short drain window so that calls already sent (in the socket or decoded) are refused with the retry-later
+/// error instead of lost, and closes once nothing runs and the window has ended; the idle timeout closes a connection with nothing in flight or waiting; a connection over the cap
 /// gets the over-capacity error once its TLS handshake completes, then closes.
 struct ConnectionStateMachine<Message> {
     enum Action {
@@ -22,6 +23,10 @@ struct ConnectionStateMachine<Message> {
         case close
         /// Pass a read on to the channel (now, or one that was held).
         case read
+        /// Answer this message with the shutting-down error at once (it arrived after the shutdown began).
+        case refuse(Message)
+        /// Call `drainWindowEnded` after the drain window.
+        case scheduleDrainEnd
     }
 
     private enum Ending {
@@ -43,6 +48,8 @@ struct ConnectionStateMachine<Message> {
     private var waiting = CircularBuffer<(message: Message, isBarrier: Bool)>(initialCapacity: 2)
     private var readHeld = false
     private var ending = Ending.none
+    /// While shutting down: calls may still be arriving that the client sent before it began.
+    private var drainWindowOpen = false
 
     /// `admitted` false: the connection is over the server's cap and only waits for its handshake to be refused.
     init(admitted: Bool, inFlightLimit: Int, maximumConnections: Int) {
@@ -56,6 +63,7 @@ struct ConnectionStateMachine<Message> {
     // MARK: events
 
     mutating func received(_ message: Message, isBarrier: Bool) -> [Action] {
+        if admitted, case .shuttingDown = ending { return [.refuse(message)] }
         guard admitted, case .none = ending else { return [] }
         waiting.append((message, isBarrier))
         return startWaiting()
@@ -84,8 +92,17 @@ struct ConnectionStateMachine<Message> {
     }
 
     mutating func gracefulShutdown() -> [Action] {
-        if case .none = ending { ending = .shuttingDown }
-        return startWaiting()
+        guard case .none = ending else { return startWaiting() }
+        ending = .shuttingDown
+        guard admitted else { return startWaiting() }
+        drainWindowOpen = true
+        return [.scheduleDrainEnd] + startWaiting()
+    }
+
+    /// The drain window after the shutdown began has ended: the connection closes once nothing runs.
+    mutating func drainWindowEnded() -> [Action] {
+        drainWindowOpen = false
+        return isClosed ? [] : startWaiting()
     }
 
     /// Nothing was received for the idle timeout: closes only a connection with nothing in flight or waiting.
@@ -120,6 +137,7 @@ struct ConnectionStateMachine<Message> {
 
     private var holdingReads: Bool {
         guard admitted else { return false }
+        if case .shuttingDown = ending { return false }  // read on, to refuse what was already sent
         guard case .none = ending else { return true }
         return !waiting.isEmpty || barrierRunning || inFlight >= inFlightLimit
     }
@@ -146,9 +164,11 @@ struct ConnectionStateMachine<Message> {
                     .invalidRequest, "Invalid Request: line longer than the maximum of \(limit) bytes",
                     reason: "line_too_long", limit: limit)
                 return actions + [.writeThenClose(Response(id: .null, body: .error(error)).line)]
-            case .shuttingDown:
+            case .shuttingDown where !drainWindowOpen:
                 ending = .closed
                 return actions + [.close]
+            case .shuttingDown:
+                break
             case .none, .closed:
                 break
             }

@@ -50,6 +50,29 @@ struct MessageResponder<Responder: RPCResponder>: Sendable {
         }
     }
 
+    /// The reply to a message that arrived after the server began shutting down: every call in it gets the
+    /// retry-later error (it never ran), notifications nothing; nil when nothing is owed.
+    func refusal(of message: IncomingMessage) -> [UInt8]? {
+        let error = RPCError(
+            .unavailable, "Unavailable, retry later: the server is shutting down; the call did not run",
+            reason: "shutting_down", retryAfterMilliseconds: 1000)
+        func refusal(_ entry: RequestEntry) -> Response? {
+            switch entry {
+            case .invalid(let id, let invalid): Response(id: id, body: .error(invalid))
+            case .request(let request): request.id.map { Response(id: $0, body: .error(error)) }
+            }
+        }
+        switch message {
+        case .rejected(let rejected):
+            return Response(id: .null, body: .error(rejected)).line
+        case .single(let entry):
+            return refusal(entry)?.line
+        case .batch(let entries):
+            let responses = entries.compactMap(refusal)
+            return responses.isEmpty ? nil : Response.batchLine(responses)
+        }
+    }
+
     private func respond(to entry: RequestEntry, session: Responder.Session) async -> Response? {
         switch entry {
         case .invalid(let id, let error):

@@ -24,6 +24,8 @@ final class RPCConnectionHandler<Responder: RPCResponder>: ChannelDuplexHandler 
     /// copy of the logger (which every idle connection would carry).
     private let logger: Logger
     private var state: ConnectionStateMachine<IncomingMessage>
+    /// How long a shutting-down connection keeps reading, so that calls already sent are refused, not lost.
+    static var drainWindow: TimeAmount { .milliseconds(200) }
 
     init(
         responder: MessageResponder<Responder>, session: Responder.Session, connectionID: UInt64,
@@ -94,6 +96,16 @@ final class RPCConnectionHandler<Responder: RPCResponder>: ChannelDuplexHandler 
                 context.close(promise: nil)
             case .read:
                 context.read()
+            case .refuse(let message):
+                if let line = responder.refusal(of: message) {
+                    context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: line)), promise: nil)
+                }
+            case .scheduleDrainEnd:
+                let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+                context.eventLoop.scheduleTask(in: Self.drainWindow) {
+                    let (handler, context) = loopBound.value
+                    handler.perform(handler.state.drainWindowEnded(), context: context)
+                }
             }
         }
     }

@@ -32,6 +32,33 @@ struct LifecycleTests {
         #expect(await server.application.pool.statistics.open == 0, "the pool is closed")
     }
 
+    @Test("calls sent before the shutdown but not yet read get the retry-later error, never a bare EOF")
+    func gracefulShutdownRefusesUnreadCalls() async throws {
+        let server = try await ServerFixture.start("shutdown-unread", registry: TestMethods.registry) {
+            $0.maximumInFlightPerConnection = 2
+        }
+        let client = try await server.connect()
+        // The first burst fills the two slots and the queue, so the server stops reading; the second waits in the
+        // socket, sent but unread, when the shutdown begins.
+        func burst(_ ids: Range<Int>) -> String {
+            ids.map { #"{"jsonrpc":"2.0","method":"test.sleep","params":{"ms":50},"id":\#($0)}"# }.joined(separator: "\n")
+        }
+        try await client.send(line: burst(0..<40))
+        try await Task.sleep(for: .milliseconds(100))
+        try await client.send(line: burst(40..<80))
+        try await Task.sleep(for: .milliseconds(100))
+        let stopping = Task { try await server.stop() }
+        var answered: [Int: JSONValue] = [:]
+        while let reply = try await client.nextMessage(timeout: .seconds(20)) {
+            answered[try #require(reply["id"]?.intValue)] = reply
+        }
+        try await stopping.value
+        #expect(Set(answered.keys) == Set(0..<80), "every call sent gets a reply: \(80 - answered.count) missing")
+        let refused = answered.values.filter { $0.errorCode == -32006 && $0.errorReason == "shutting_down" }
+        let done = answered.values.filter { $0["result"] != nil }
+        #expect(refused.count + done.count == 80 && !refused.isEmpty, "\(done.count) ran, \(refused.count) refused")
+    }
+
     @Test("graceful shutdown also answers calls received but still waiting for a slot, and closes idle connections")
     func gracefulShutdownAnswersWaitingCalls() async throws {
         let server = try await ServerFixture.start("shutdown-waiting", registry: TestMethods.registry) {

@@ -18,6 +18,8 @@ struct ConnectionStateMachineTests {
                 "write+close(\((try? JSONParser.parse(line))?["error"]?["data"]?["reason"]?.stringValue ?? "?"))"
             case .close: "close"
             case .read: "read"
+            case .refuse(let message): "refuse(\(message))"
+            case .scheduleDrainEnd: "drain"
             }
         }
     }
@@ -57,17 +59,29 @@ struct ConnectionStateMachineTests {
         #expect(machine.isClosed)
     }
 
-    @Test("graceful shutdown answers what was received, then closes; an idle connection closes at once")
+    @Test("graceful shutdown answers what was received, refuses what arrives in the drain window, then closes")
     func gracefulShutdown() {
         var busy = Machine(admitted: true, inFlightLimit: 1, maximumConnections: 10)
         #expect(names(busy.received("a", isBarrier: false)) == ["start(a)"])
         #expect(names(busy.received("b", isBarrier: false)) == [])
-        #expect(names(busy.gracefulShutdown()) == [])
+        #expect(names(busy.readRequested()) == [], "b waits: reads are held")
+        #expect(names(busy.gracefulShutdown()) == ["drain", "read"], "the held read goes on: what the client already sent is read")
+        #expect(names(busy.received("c", isBarrier: false)) == ["refuse(c)"], "arrived after the shutdown began: refused at once, never lost")
+        #expect(names(busy.readRequested()) == ["read"], "reads are not held while draining")
         #expect(names(busy.callFinished(reply: [1])) == ["write", "start(b)"], "b was received before the shutdown: it is answered")
-        #expect(names(busy.callFinished(reply: [2])) == ["write", "close"])
+        #expect(names(busy.callFinished(reply: [2])) == ["write"], "nothing runs, but the drain window is still open")
+        #expect(names(busy.drainWindowEnded()) == ["close"])
+        #expect(names(busy.received("d", isBarrier: false)) == [], "closed: nothing more")
 
         var idle = Machine(admitted: true, inFlightLimit: 1, maximumConnections: 10)
-        #expect(names(idle.gracefulShutdown()) == ["close"])
+        #expect(names(idle.gracefulShutdown()) == ["drain"])
+        #expect(names(idle.drainWindowEnded()) == ["close"])
+
+        var slow = Machine(admitted: true, inFlightLimit: 1, maximumConnections: 10)
+        #expect(names(slow.received("a", isBarrier: false)) == ["start(a)"])
+        #expect(names(slow.gracefulShutdown()) == ["drain"])
+        #expect(names(slow.drainWindowEnded()) == [], "a still runs")
+        #expect(names(slow.callFinished(reply: [1])) == ["write", "close"])
     }
 
     @Test("the idle timeout closes only a connection with nothing in flight")
