@@ -163,13 +163,17 @@ CREATE OR REPLACE FUNCTION api.contract_add_sla_term(p jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 DECLARE
+    reply jsonb := api.replay('contract.add_sla_term', p);
     item app.contracts := api.contract_for_terms(p);
 BEGIN
+    IF reply IS NOT NULL THEN
+        RETURN reply;
+    END IF;
     INSERT INTO app.contract_sla_terms (organisation_id, contract_id, metric, target, comparison, measurement_period,
                                         penalty, exclusions)
     VALUES (item.organisation_id, item.id, btrim(p ->> 'metric'), (p ->> 'target')::numeric, p ->> 'comparison',
             p ->> 'measurement_period', coalesce(p -> 'penalty', '{"tiers": []}'), coalesce(p ->> 'exclusions', ''));
-    RETURN app.contract_json(item);
+    RETURN api.remember('contract.add_sla_term', p, app.contract_json(item));
 END
 $$;
 

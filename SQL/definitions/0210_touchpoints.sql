@@ -248,16 +248,20 @@ CREATE OR REPLACE FUNCTION api.action_item_add(p jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 DECLARE
+    reply jsonb := api.replay('action_item.add', p);
     touchpoint app.touchpoints;
     added app.action_items;
 BEGIN
+    IF reply IS NOT NULL THEN
+        RETURN reply;
+    END IF;
     SELECT * INTO touchpoint FROM app.touchpoints WHERE id = (p ->> 'touchpoint_id')::uuid;
     IF NOT FOUND THEN
         PERFORM api.not_found();
     END IF;
     PERFORM api.add_action_item(touchpoint, p, '');
     SELECT * INTO added FROM app.action_items WHERE touchpoint_id = touchpoint.id ORDER BY created_at DESC, id LIMIT 1;
-    RETURN app.action_item_json(added);
+    RETURN api.remember('action_item.add', p, app.action_item_json(added));
 END
 $$;
 

@@ -206,6 +206,7 @@ CREATE OR REPLACE FUNCTION api.playbook_start(p jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 DECLARE
+    reply jsonb := api.replay('playbook.start', p);
     paths constant jsonb := '{"playbook_runs_playbook_fk": "playbook_id", "playbook_runs_engagement_fk": "engagement_id"}';
     playbook app.playbooks;
     engagement app.engagements;
@@ -217,6 +218,9 @@ DECLARE
     failed_constraint text;
     message text;
 BEGIN
+    IF reply IS NOT NULL THEN
+        RETURN reply;
+    END IF;
     engagement := api.engagement_of(p);
     SELECT * INTO playbook FROM app.playbooks WHERE id = (p ->> 'playbook_id')::uuid;
     IF NOT FOUND THEN
@@ -248,7 +252,7 @@ BEGIN
     IF idx = 0 THEN
         PERFORM api.invalid_param('playbook_id', 'has no step whose conditions hold for this engagement');
     END IF;
-    RETURN app.playbook_run_json(run);
+    RETURN api.remember('playbook.start', p, app.playbook_run_json(run));
 EXCEPTION WHEN OTHERS THEN
     GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, failed_constraint = CONSTRAINT_NAME, message = MESSAGE_TEXT;
     IF failed_constraint = 'playbook_runs_one_running' THEN

@@ -311,13 +311,17 @@ CREATE OR REPLACE FUNCTION api.outcome_add(p jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 DECLARE
+    reply jsonb := api.replay('outcome.add', p);
     objective app.objectives;
 BEGIN
+    IF reply IS NOT NULL THEN
+        RETURN reply;
+    END IF;
     SELECT * INTO objective FROM app.objectives WHERE id = (p ->> 'objective_id')::uuid;
     IF NOT FOUND THEN
         PERFORM api.not_found();
     END IF;
-    RETURN app.outcome_json(api.add_outcome(objective, p, ''));
+    RETURN api.remember('outcome.add', p, app.outcome_json(api.add_outcome(objective, p, '')));
 END
 $$;
 
@@ -364,13 +368,17 @@ CREATE OR REPLACE FUNCTION api.initiative_add(p jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 DECLARE
+    reply jsonb := api.replay('initiative.add', p);
     objective app.objectives;
 BEGIN
+    IF reply IS NOT NULL THEN
+        RETURN reply;
+    END IF;
     SELECT * INTO objective FROM app.objectives WHERE id = (p ->> 'objective_id')::uuid;
     IF NOT FOUND THEN
         PERFORM api.not_found();
     END IF;
-    RETURN app.initiative_json(api.add_initiative(objective, p, ''));
+    RETURN api.remember('initiative.add', p, app.initiative_json(api.add_initiative(objective, p, '')));
 END
 $$;
 

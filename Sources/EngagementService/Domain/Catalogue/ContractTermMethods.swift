@@ -28,6 +28,7 @@ enum ContractTermMethods {
                 .init("measurement_period", .enumeration(["monthly", "quarterly", "annual"]), "how often it is measured"),
                 .init("penalty", ContractMethods.penalty, required: false, "service credits for breaches"),
                 .init("exclusions", .string(maxLength: 4000), required: false, "what does not count as a breach"),
+                DomainSupport.idempotencyField,
             ],
             result: ContractMethods.contract, access: .role(.manager),
             function: "api.contract_add_sla_term"),

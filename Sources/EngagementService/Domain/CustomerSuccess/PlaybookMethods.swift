@@ -77,7 +77,7 @@ enum PlaybookMethods {
 
         MethodDefinition("playbook.start",
             summary: "Start a playbook on an engagement: a task per step whose conditions hold now; -32007 playbook_running when it already runs there.",
-            params: [.init("playbook_id", .uuid, "the playbook"), .init("engagement_id", .uuid, "the engagement")],
+            params: [.init("playbook_id", .uuid, "the playbook"), .init("engagement_id", .uuid, "the engagement"), DomainSupport.idempotencyField],
             result: run, access: .role(.member), function: "api.playbook_start"),
 
         MethodDefinition("playbook_run.get", summary: "One playbook run with its tasks and progress.",

@@ -108,7 +108,7 @@ enum SuccessPlanMethods {
             result: DomainSupport.page(of: objective), access: .role(.viewer), function: "api.objective_list"),
 
         MethodDefinition("outcome.add", summary: "Add an outcome to an objective (a KPI of another engagement: -32602 kpi_id).",
-            params: [.init("objective_id", .uuid, "the objective")] + outcomeParams,
+            params: [.init("objective_id", .uuid, "the objective")] + outcomeParams + [DomainSupport.idempotencyField],
             result: outcome, access: .role(.member), function: "api.outcome_add"),
 
         MethodDefinition("outcome.update",
@@ -127,7 +127,7 @@ enum SuccessPlanMethods {
             params: versioned, result: DomainSupport.deleted, access: .role(.member), function: "api.outcome_delete"),
 
         MethodDefinition("initiative.add", summary: "Add an initiative to an objective.",
-            params: [.init("objective_id", .uuid, "the objective")] + initiativeParams,
+            params: [.init("objective_id", .uuid, "the objective")] + initiativeParams + [DomainSupport.idempotencyField],
             result: initiative, access: .role(.member), function: "api.initiative_add"),
 
         MethodDefinition("initiative.update",

@@ -100,7 +100,7 @@ enum TouchpointMethods {
             result: .array(items: .string()), access: .role(.manager), function: "api.touchpoint_add_kind"),
 
         MethodDefinition("action_item.add", summary: "Add an action item to a touchpoint.",
-            params: [.init("touchpoint_id", .uuid, "the touchpoint")] + actionItemParams,
+            params: [.init("touchpoint_id", .uuid, "the touchpoint")] + actionItemParams + [DomainSupport.idempotencyField],
             result: actionItem, access: .role(.member), function: "api.action_item_add"),
 
         MethodDefinition("action_item.update",
