@@ -32,10 +32,10 @@ $$;
 DROP TRIGGER IF EXISTS reminders_check ON app.reminders;
 CREATE TRIGGER reminders_check BEFORE INSERT ON app.reminders FOR EACH ROW EXECUTE FUNCTION app.check_reminder();
 DROP TRIGGER IF EXISTS reminders_touch ON app.reminders;
--- Announcing a reminder (announced_at, 0311) is not an edit: it leaves the version the client holds alone.
+-- Announcing a reminder (announced_at, 0311) is not an edit: it leaves the version the client holds alone. Any
+-- other change is one (compared as whole rows, so a column added later counts without touching this).
 CREATE TRIGGER reminders_touch BEFORE UPDATE ON app.reminders FOR EACH ROW
-    WHEN ((OLD.title, OLD.note, OLD.due_at, OLD.recipient_user_id, OLD.snoozed_until, OLD.done_at)
-          IS DISTINCT FROM (NEW.title, NEW.note, NEW.due_at, NEW.recipient_user_id, NEW.snoozed_until, NEW.done_at))
+    WHEN ((to_jsonb(OLD) - 'announced_at') IS DISTINCT FROM (to_jsonb(NEW) - 'announced_at'))
     EXECUTE FUNCTION app.touch();
 DROP TRIGGER IF EXISTS reminders_audit ON app.reminders;
 CREATE TRIGGER reminders_audit AFTER INSERT OR UPDATE OR DELETE ON app.reminders FOR EACH ROW EXECUTE FUNCTION app.audit();

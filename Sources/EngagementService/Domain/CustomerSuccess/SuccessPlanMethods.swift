@@ -3,7 +3,7 @@ import JSONRPC
 /// Success plans: an engagement's objectives, the outcomes that measure them (bound to a KPI, their actual comes
 /// from check-ins) and the initiatives that work towards them, of a per-organisation list of types. Read by every
 /// role, written by members and above; mandatory items (from a blueprint) are neither deleted nor cancelled. The
-/// work: `SQL/definitions/0240_success_plans.sql`.
+/// work: `SQL/definitions/0240_success_plans.sql` (objectives) and `0242_outcomes_and_initiatives.sql`.
 enum SuccessPlanMethods {
     static let objectiveStatuses = ["not_started", "on_track", "at_risk", "achieved", "missed", "cancelled"]
     static let initiativeStages = ["planned", "in_progress", "done", "cancelled"]
@@ -59,9 +59,7 @@ enum SuccessPlanMethods {
         .init("outcomes", .array(items: outcome), "how it is measured"),
         .init("initiatives", .array(items: initiative), "the work towards it"),
     ] + DomainSupport.rowFields)
-    static let versioned: [Schema.Field] = [
-        .init("id", .uuid, "the item"), .init("version", .integer(minimum: 1), "the version you last read"),
-    ]
+    static let versioned = DomainSupport.versioned("the item")
 
     static let all: [MethodDefinition] = [
         MethodDefinition("objective.create",

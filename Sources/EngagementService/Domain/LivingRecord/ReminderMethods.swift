@@ -43,8 +43,7 @@ enum ReminderMethods {
 
         MethodDefinition("reminder.update",
             summary: "Change, snooze (snoozed_until; null wakes it), mark done (done: true) or reopen a reminder.",
-            params: [
-                .init("id", .uuid, "the reminder"), .init("version", .integer(minimum: 1), "the version you last read"),
+            params: DomainSupport.versioned("the reminder") + [
                 .init("title", .string(minLength: 1, maxLength: 300), required: false, "new title"),
                 .init("note", .string(maxLength: 4000), required: false, "new note"),
                 .init("due_at", timestamp, required: false, "new due time"),
@@ -55,7 +54,7 @@ enum ReminderMethods {
             result: reminder, access: .role(.member), function: "api.reminder_update"),
 
         MethodDefinition("reminder.delete", summary: "Delete a reminder.",
-            params: [.init("id", .uuid, "the reminder"), .init("version", .integer(minimum: 1), "the version you last read")],
+            params: DomainSupport.versioned("the reminder"),
             result: DomainSupport.deleted, access: .role(.member), function: "api.reminder_delete"),
 
         MethodDefinition("reminder.list", summary: "Reminders of the organisation, one engagement or one recipient, one page at a time.",

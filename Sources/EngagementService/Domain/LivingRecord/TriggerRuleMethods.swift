@@ -81,8 +81,7 @@ enum TriggerRuleMethods {
             params: [.init("id", .uuid, "the rule")], result: rule, access: .role(.viewer), function: "api.trigger_rule_get"),
 
         MethodDefinition("trigger_rule.update", summary: "Change a trigger rule (a new event clears its params unless given).",
-            params: [
-                .init("id", .uuid, "the rule"), .init("version", .integer(minimum: 1), "the version you last read"),
+            params: DomainSupport.versioned("the rule") + [
                 .init("name", .string(minLength: 1, maxLength: 200), required: false, "new name"),
                 .init("event", .enumeration(events), required: false, "new event"),
                 .init("actions", .array(items: action, maxItems: 10), required: false, "new actions"),
@@ -90,7 +89,7 @@ enum TriggerRuleMethods {
             result: rule, access: .role(.manager), function: "api.trigger_rule_update"),
 
         MethodDefinition("trigger_rule.delete", summary: "Delete a trigger rule and its firings.",
-            params: [.init("id", .uuid, "the rule"), .init("version", .integer(minimum: 1), "the version you last read")],
+            params: DomainSupport.versioned("the rule"),
             result: DomainSupport.deleted, access: .role(.manager), function: "api.trigger_rule_delete"),
 
         MethodDefinition("trigger_rule.list", summary: "Trigger rules, one page at a time.",

@@ -15,6 +15,11 @@ enum DomainSupport {
         "idempotency_key", .string(minLength: 1, maxLength: 200), required: false,
         "a client-chosen key: a retry with the same key returns the first reply instead of writing again (kept a day)")
 
+    /// The params naming one versioned row to change or delete: its id and the version the client last read.
+    static func versioned(_ what: String) -> [Schema.Field] {
+        [.init("id", .uuid, what), .init("version", .integer(minimum: 1), "the version you last read")]
+    }
+
     /// The fields every versioned row's rendering ends with.
     static let rowFields: [Schema.Field] = [
         .init("version", .integer(minimum: 1), "row version"),
