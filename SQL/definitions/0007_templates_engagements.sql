@@ -83,7 +83,7 @@ BEGIN
                     FROM app.services s WHERE s.organisation_id = e.organisation_id AND s.id = e.service_id),
         'customer', (SELECT jsonb_build_object('id', p.id, 'name', p.name)
                      FROM app.parties p WHERE p.organisation_id = e.organisation_id AND p.id = e.customer_party_id),
-        'template_id', e.template_id, 'contract_id', e.contract_id, 'parent_id', e.parent_id,
+        'template_id', e.template_id, 'contract_id', e.contract_id, 'opportunity_id', e.opportunity_id, 'parent_id', e.parent_id,
         'children_count', (SELECT count(*) FROM app.engagements c WHERE c.organisation_id = e.organisation_id AND c.parent_id = e.id),
         'start_date', e.start_date, 'end_date', e.end_date, 'owner_user_id', e.owner_user_id,
         'deliverers', coalesce((

@@ -10,7 +10,9 @@ AS $$
              "engagements_owner_fk": "owner_user_id", "engagements_dates": "end_date",
              "engagements_contract_fk": "contract_id", "engagements_contract_customer": "contract_id",
              "engagements_code_unique": "code", "engagements_parent_fk": "parent_id",
-             "engagements_parent_cycle": "parent_id", "engagements_parent_depth": "parent_id"}'::jsonb
+             "engagements_parent_cycle": "parent_id", "engagements_parent_depth": "parent_id",
+             "engagements_opportunity_fk": "opportunity_id", "engagements_opportunity_unique": "opportunity_id",
+             "engagements_opportunity_customer": "opportunity_id"}'::jsonb
 $$;
 
 -- The organisation delivers a new engagement by default (a trigger adds it as lead); the reply is rendered
@@ -29,11 +31,11 @@ BEGIN
         RETURN reply;
     END IF;
     INSERT INTO app.engagements (organisation_id, service_id, customer_party_id, code, name, template_id, start_date,
-                                 end_date, owner_user_id, contract_id, created_by, updated_by)
+                                 end_date, owner_user_id, contract_id, opportunity_id, created_by, updated_by)
     VALUES (app.current_organisation_id(), (p ->> 'service_id')::uuid, (p ->> 'customer_party_id')::uuid,
             p ->> 'code', btrim(p ->> 'name'), (p ->> 'template_id')::uuid, (p ->> 'start_date')::date,
             (p ->> 'end_date')::date, (p ->> 'owner_user_id')::uuid, (p ->> 'contract_id')::uuid,
-            app.current_user_id(), app.current_user_id())
+            (p ->> 'opportunity_id')::uuid, app.current_user_id(), app.current_user_id())
     RETURNING * INTO created;
     RETURN api.remember('engagement.create', p, app.engagement_json(created));
 EXCEPTION WHEN OTHERS THEN

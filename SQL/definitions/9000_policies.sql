@@ -43,12 +43,16 @@ CALL app.apply_tenant_policies('app.outcomes', 'member');
 CALL app.apply_tenant_policies('app.initiatives', 'member');
 CALL app.apply_tenant_policies('app.reminders', 'member');
 CALL app.apply_tenant_policies('app.trigger_rules', 'manager');
+CALL app.apply_tenant_policies('app.pipeline_stages', 'manager');
+CALL app.apply_tenant_policies('app.opportunities', 'member');
+CALL app.apply_tenant_policies('app.opportunity_contracts', 'member');
 
 -- Read-only to every client: rows are written by definer triggers or functions, or by the owner.
 CALL app.apply_tenant_read_policy('app.audit_log');
 CALL app.apply_tenant_read_policy('app.check_in_revisions');
 CALL app.apply_tenant_read_policy('app.trigger_firings');
 CALL app.apply_tenant_read_policy('app.engagement_stage_changes');
+CALL app.apply_tenant_read_policy('app.opportunity_stage_changes');
 CALL app.apply_tenant_read_policy('app.engagement_transitions');
 CALL app.apply_tenant_read_policy('app.health_scores');
 CALL app.apply_tenant_read_policy('app.reporting_roles');

@@ -5,7 +5,7 @@ import PostgresClient
 /// a portfolio, customers and a delivery partner, a template, a contract with rates and an SLA, and
 /// engagements in several lifecycle states, three of them children of one key-account parent, and a year of
 /// check-ins with health scores and risks (DemoTracking), and the CloudFirst account's customer-success workflow
-/// (DemoCloudFirst). Written as the owner, once (when the organisation has
+/// (DemoCloudFirst) with its pipeline (DemoCommercial). Written as the owner, once (when the organisation has
 /// no services yet), through the same triggers as API writes: lifecycle rules, history, scores and audit apply.
 enum DemoData {
     /// Returns whether it seeded (false: the organisation had its demo data already).

@@ -115,6 +115,7 @@ public struct DevEnvironment: Sendable {
                 let application = try PostgresConnection.connect(try deployment.applicationURL)
                 defer { application.close() }
                 try DemoCloudFirst.apply(application: application, keyID: keyID)
+                try DemoCommercial.apply(application: application, keyID: keyID)
             }
             // Recreated at every start so that its password is known and written to connection.json.
             try admin.dropReportingRole(organisationID: organisation.id, name: demo.reportingRole)

@@ -50,6 +50,9 @@ struct IsolationMatrixTests {
                 "engagement_id": active["id"]!, "subject_kind": "free", "title": "A's reminder", "due_at": "2999-03-01T00:00:00Z"])["result"])
             let triggerRule = try #require(try await a.call("trigger_rule.create", [
                 "name": "A's trigger", "event": "status_changed", "actions": [["action": "notify", "message": "A"]]])["result"])
+            let opportunity = try #require(try await a.call("opportunity.create", [
+                "customer_party_id": world.customer["id"]!, "title": "A's deal", "value": 1, "currency": "EUR",
+                "contract_ids": [contract["id"]!]])["result"])
             // A's id for each entity kind, by method prefix.
             let ids: [String: JSONValue] = [
                 "party": world.customer["id"]!, "service": world.service["id"]!, "template": world.template["id"]!,
@@ -60,7 +63,7 @@ struct IsolationMatrixTests {
                 "playbook": playbook["id"]!, "playbook_run": playbookRun["id"]!, "playbook_task": playbookRun["tasks"]![0]!["id"]!,
                 "product": product["id"]!, "blueprint": blueprint["id"]!, "objective": objective["id"]!,
                 "outcome": objective["outcomes"]![0]!["id"]!, "initiative": objective["initiatives"]![0]!["id"]!,
-                "reminder": reminder["id"]!, "trigger_rule": triggerRule["id"]!,
+                "reminder": reminder["id"]!, "trigger_rule": triggerRule["id"]!, "opportunity": opportunity["id"]!,
             ]
             let owner = try server.ownerConnection()
             defer { owner.close() }

@@ -127,7 +127,7 @@ struct LifecycleTests {
             // Demo data, once per organisation (the second prepare did not add more).
             let engagements = try #require(try await client.call("engagement.list", ["include_archived": true])["result"]?["items"]?.arrayValue)
             #expect(Set(engagements.compactMap { $0["status"]?.stringValue }) == ["draft", "active", "on_hold", "completed"])
-            #expect(engagements.count == 10)
+            #expect(engagements.count == 11)
             let parent = try #require(engagements.first { $0["code"] == "KEY-ACCOUNT" })
             #expect(parent["children_count"] == 3, "one account, three products")
             let rollup = try #require(try await client.call("engagement.rollup", ["id": parent["id"]!])["result"])
@@ -136,7 +136,7 @@ struct LifecycleTests {
             // The organisation's DBA login from connection.json sees its own organisation.
             let reporting = try PostgresConnection.connect(try #require(organisation["reporting"]?["database_url"]?.stringValue))
             #expect(try reporting.query("SELECT name FROM organisation").string(0, 0) == organisation["name"]?.stringValue)
-            #expect(try reporting.query("SELECT count(*) FROM engagements").int(0, 0) == 10)
+            #expect(try reporting.query("SELECT count(*) FROM engagements").int(0, 0) == 11)
             #expect(try reporting.query("SELECT count(*) FROM engagement_tree WHERE root_code = 'KEY-ACCOUNT'").int(0, 0) == 4)
             // A year of check-ins with scores in every band, and risks raised by rules.
             #expect(try reporting.query("SELECT count(*) FROM check_ins").int(0, 0) == 36 + 9)
@@ -179,6 +179,12 @@ struct LifecycleTests {
             #expect(try reporting.query("SELECT count(*) FROM blueprint_applications WHERE engagement_code LIKE 'CF-%'").int(0, 0) == 3)
             #expect(try reporting.query("SELECT band FROM health_history WHERE engagement_code = 'CF-SECURITY' AND period = '2026-11-01'").string(0, 0) == "amber",
                     "scored by the onboarding stage's adoption model")
+            // The pipeline: a won opportunity that created its engagement, one open, one lost.
+            let pipeline = try reporting.query("SELECT title, outcome, coalesce(engagement_code, '') FROM opportunities ORDER BY title")
+            #expect((0..<pipeline.rowCount).map { "\(pipeline.string($0, 0)!):\(pipeline.string($0, 1)!):\(pipeline.string($0, 2)!)" }
+                    == ["CloudFirst data platform migration:won:CF-MIGRATION", "CloudFirst managed SOC:open:",
+                        "CloudFirst on-site support:lost:"])
+            #expect(try reporting.query("SELECT count(*) FROM opportunity_stage_changes").int(0, 0) == 4 + 1 + 2)
             reporting.close()
         }
         await group.triggerGracefulShutdown()

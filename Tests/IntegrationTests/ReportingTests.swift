@@ -75,6 +75,16 @@ struct ReportingTests {
             let outcome = try #require(applied["objectives"]?[0]?["outcomes"]?[0])
             #expect(outcome["actual"] == 99 && outcome["status"] == "not_achieved", "\(JSONWriter.string(outcome))")
 
+            // A pipeline: an opportunity won with the MOU, so both opportunity views have rows.
+            let mou = try #require(try await b.call("contract.create", [
+                "customer_party_id": worldB.customer["id"]!, "reference": "B-M1", "title": "MOU", "contract_type": "mou",
+                "currency": "EUR", "start_date": "2025-01-01"])["result"])
+            let opportunity = try #require(try await b.call("opportunity.create", [
+                "customer_party_id": worldB.customer["id"]!, "title": "Support deal", "value": 5000, "currency": "EUR"])["result"])
+            #expect(try await b.call("opportunity.win", [
+                "id": opportunity["id"]!, "version": 1, "contract_id": mou["id"]!,
+                "engagement": ["code": "B-WON", "template_id": worldB.template["id"]!]])["result"] != nil)
+
             let owner = try server.ownerConnection()
             defer { owner.close() }
             try RollupTests.refresh(server)
@@ -109,6 +119,10 @@ struct ReportingTests {
             let measured = try dba.query("SELECT actual, measured_period, status FROM reporting.outcomes")
             #expect(measured.string(0, 0) == "99" && measured.string(0, 1) == "2025-03-01" && measured.string(0, 2) == "not_achieved")
             #expect(try dba.query("SELECT count(*) FROM reporting.blueprint_items").int(0, 0) == 3)
+            let won = try dba.query("SELECT outcome, engagement_code, contract_count FROM reporting.opportunities")
+            #expect(won.string(0, 0) == "won" && won.string(0, 1) == "B-WON" && won.int(0, 2) == 1)
+            #expect(try dba.query("SELECT string_agg(to_stage, ',' ORDER BY id) FROM reporting.opportunity_stage_changes").string(0, 0)
+                    == "qualifying,closed_won")
             #expect(try dba.query("SELECT count(*) FROM reporting.audit_log").int(0, 0)! > 0)
             // Tracking views compute what the API reports.
             let finance = try dba.query("SELECT variance, variance_percent, attributed_party_name FROM reporting.finance")

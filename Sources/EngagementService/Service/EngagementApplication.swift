@@ -67,7 +67,7 @@ extension MethodRegistry {
                 + AttributionMethods.all + TrackingReportMethods.all + HealthModelMethods.all + HealthMethods.all
                 + RiskMethods.all + RiskRuleMethods.all + TouchpointMethods.all + PlaybookMethods.all
                 + ProductAdoptionMethods.all + SuccessPlanMethods.all + BlueprintMethods.all + TimelineMethods.all
-                + ReminderMethods.all + TriggerRuleMethods.all + EventMethods.all
+                + ReminderMethods.all + TriggerRuleMethods.all + EventMethods.all + OpportunityMethods.all
                 + additional)
         let rendered = JSONWriter.encode(OpenRPCDocument.render(registry))
         document.withLock { $0 = rendered }

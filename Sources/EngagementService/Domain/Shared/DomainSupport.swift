@@ -11,6 +11,13 @@ enum DomainSupport {
         .init("cursor", .string(minLength: 1, maxLength: 1000), required: false, "next_cursor of the previous page"),
     ]
 
+    /// The list params of a listing that offers other sort keys than name and created_at.
+    static func listFields(sorts: [String], defaultSort: String) -> [Schema.Field] {
+        listFields.map { field in
+            field.name == "sort" ? .init("sort", .enumeration(sorts), required: false, "sort key (default \(defaultSort))") : field
+        }
+    }
+
     static let idempotencyField = Schema.Field(
         "idempotency_key", .string(minLength: 1, maxLength: 200), required: false,
         "a client-chosen key: a retry with the same key returns the first reply instead of writing again (kept a day)")
