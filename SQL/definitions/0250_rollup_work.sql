@@ -1,6 +1,7 @@
 -- Work by type and stage over a subtree (the rollups of 0022_rollups.sql, extended): objectives by status,
 -- initiatives by type and stage (with open and overdue), playbook tasks by status (overdue: open tasks of running
--- runs past due; running: runs in progress), action items open and overdue, and adoption per product: for each
+-- runs past due; running: runs in progress), action items open and overdue, deliverables by status (overdue: not
+-- accepted and past due), and adoption per product: for each
 -- product, the mean over the subtree's engagements of their latest recorded month's scores (as
 -- app.adoption_month_json computes them). Live for one root, or for every engagement (p_root_id NULL) for the
 -- materialized view rollup.engagement_work, refreshed by app.refresh_rollups with the others (one as_of).
@@ -53,6 +54,17 @@ AS $$
         JOIN app.touchpoints t ON t.organisation_id = c.organisation_id AND t.engagement_id = c.descendant_id
         JOIN app.action_items a ON a.organisation_id = t.organisation_id AND a.touchpoint_id = t.id
         GROUP BY c.organisation_id, c.ancestor_id),
+    deliverable_counts AS (
+        SELECT c.organisation_id, c.ancestor_id,
+               jsonb_build_object('planned', count(*) FILTER (WHERE d.status = 'planned'),
+                                  'in_progress', count(*) FILTER (WHERE d.status = 'in_progress'),
+                                  'submitted', count(*) FILTER (WHERE d.status = 'submitted'),
+                                  'accepted', count(*) FILTER (WHERE d.status = 'accepted'),
+                                  'rejected', count(*) FILTER (WHERE d.status = 'rejected')) AS by_status,
+               count(*) FILTER (WHERE d.status <> 'accepted' AND d.due_date < current_date) AS overdue
+        FROM closure c
+        JOIN app.deliverables d ON d.organisation_id = c.organisation_id AND d.engagement_id = c.descendant_id
+        GROUP BY c.organisation_id, c.ancestor_id),
     -- Each engagement's latest recorded month per product, scored once.
     latest_months AS (
         SELECT m.organisation_id, m.engagement_id, m.product_id, app.adoption_month_json(m) AS j
@@ -86,6 +98,9 @@ AS $$
             'by_status', coalesce(t.by_status, '{"todo": 0, "doing": 0, "done": 0, "skipped": 0}'),
             'overdue', coalesce(t.overdue, 0), 'running_playbooks', coalesce(t.running, 0)),
         'action_items', jsonb_build_object('open', coalesce(x.open, 0), 'overdue', coalesce(x.overdue, 0)),
+        'deliverables', jsonb_build_object(
+            'by_status', coalesce(v.by_status, '{"planned": 0, "in_progress": 0, "submitted": 0, "accepted": 0, "rejected": 0}'),
+            'overdue', coalesce(v.overdue, 0)),
         'adoption', coalesce(d.products, '[]'))
     FROM (SELECT DISTINCT organisation_id, ancestor_id FROM closure) a
     LEFT JOIN objective_counts o ON o.organisation_id = a.organisation_id AND o.ancestor_id = a.ancestor_id
@@ -93,6 +108,7 @@ AS $$
     LEFT JOIN task_counts t ON t.organisation_id = a.organisation_id AND t.ancestor_id = a.ancestor_id
     LEFT JOIN item_counts x ON x.organisation_id = a.organisation_id AND x.ancestor_id = a.ancestor_id
     LEFT JOIN adoption d ON d.organisation_id = a.organisation_id AND d.ancestor_id = a.ancestor_id
+    LEFT JOIN deliverable_counts v ON v.organisation_id = a.organisation_id AND v.ancestor_id = a.ancestor_id
 $$;
 
 -- Tenant-filtered, for the server's role.
@@ -136,7 +152,9 @@ SELECT w.engagement_id, e.code AS engagement_code, e.parent_id,
        (w.work -> 'playbook_tasks' ->> 'running_playbooks')::integer AS running_playbooks,
        (w.work -> 'action_items' ->> 'open')::integer AS action_items_open,
        (w.work -> 'action_items' ->> 'overdue')::integer AS action_items_overdue,
-       w.work -> 'adoption' AS adoption_by_product, s.as_of
+       w.work -> 'adoption' AS adoption_by_product, s.as_of,
+       w.work -> 'deliverables' -> 'by_status' AS deliverables_by_status,
+       (w.work -> 'deliverables' ->> 'overdue')::integer AS deliverables_overdue
 FROM rollup.engagement_work w
 JOIN app.engagements e ON e.organisation_id = w.organisation_id AND e.id = w.engagement_id
 LEFT JOIN rollup.engagement_summary s ON s.organisation_id = w.organisation_id AND s.engagement_id = w.engagement_id

@@ -46,6 +46,11 @@ CALL app.apply_tenant_policies('app.trigger_rules', 'manager');
 CALL app.apply_tenant_policies('app.pipeline_stages', 'manager');
 CALL app.apply_tenant_policies('app.opportunities', 'member');
 CALL app.apply_tenant_policies('app.opportunity_contracts', 'member');
+CALL app.apply_tenant_policies('app.commercial_settings', 'manager');
+CALL app.apply_tenant_policies('app.projects', 'member');
+CALL app.apply_tenant_policies('app.deliverables', 'member');
+CALL app.apply_tenant_policies('app.commitments', 'manager');
+CALL app.apply_tenant_policies('app.commitment_engagements', 'manager');
 
 -- Read-only to every client: rows are written by definer triggers or functions, or by the owner.
 CALL app.apply_tenant_read_policy('app.audit_log');

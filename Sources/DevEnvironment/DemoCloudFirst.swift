@@ -17,6 +17,12 @@ enum DemoCloudFirst {
                 INSERT INTO app.parties (organisation_id, kind, name, external_ref)
                 VALUES (\(org), 'customer', 'CloudFirst Inc.', 'CUST-CF')
                 """),
+            // The platform's services contract, which DemoCommercial gives a 0.5 FTE service-manager clause.
+            Statement("""
+                INSERT INTO app.contracts (organisation_id, customer_party_id, reference, title, contract_type, total_value, currency, start_date, end_date, status)
+                SELECT \(org), id, 'CF-2026-001', 'CloudFirst platform services 2026', 'retainer', 240000.00, 'EUR', '2026-01-01', '2026-12-31', 'active'
+                FROM app.parties WHERE organisation_id = \(org) AND external_ref = 'CUST-CF'
+                """),
             Statement("""
                 INSERT INTO app.engagements (organisation_id, service_id, customer_party_id, template_id, code, name, start_date, end_date)
                 SELECT \(org), s.id, c.id, t.id, e.code, e.name, '2026-01-01', '2026-12-31'
@@ -26,6 +32,10 @@ enum DemoCloudFirst {
                 JOIN app.services s ON s.organisation_id = \(org) AND s.code = 'MITS'
                 JOIN app.parties c ON c.organisation_id = \(org) AND c.external_ref = 'CUST-CF'
                 JOIN app.engagement_templates t ON t.organisation_id = \(org) AND t.service_id = s.id
+                """),
+            Statement("""
+                UPDATE app.engagements e SET contract_id = k.id FROM app.contracts k
+                WHERE e.organisation_id = \(org) AND e.code = 'CF-CORE' AND k.organisation_id = \(org) AND k.reference = 'CF-2026-001'
                 """),
             Statement("""
                 UPDATE app.engagements c SET parent_id = p.id FROM app.engagements p
@@ -81,6 +91,15 @@ enum DemoCloudFirst {
                 JOIN app.engagements e ON e.organisation_id = c.organisation_id AND e.id = c.engagement_id
                 JOIN app.engagement_kpis k ON k.organisation_id = c.organisation_id AND k.engagement_id = c.engagement_id
                 WHERE c.organisation_id = \(org) AND e.code LIKE 'CF-%'
+                """),
+            // The core platform's service manager: 84, 62 and 81 hours against 80 planned.
+            Statement("""
+                INSERT INTO app.capacity_entries (organisation_id, check_in_id, line_no, engagement_id, role, planned_hours, actual_hours)
+                SELECT \(org), c.id, 1, c.engagement_id, 'Service manager', 80, h.actual
+                FROM app.check_ins c
+                JOIN app.engagements e ON e.organisation_id = c.organisation_id AND e.id = c.engagement_id AND e.code = 'CF-CORE'
+                JOIN (VALUES ('2026-09-01'::date, 84), ('2026-10-01', 62), ('2026-11-01', 81)) AS h(period, actual) ON h.period = c.period
+                WHERE c.organisation_id = \(org)
                 """),
             Statement("""
                 INSERT INTO app.adoption_months (organisation_id, engagement_id, product_id, period, licences_purchased, licences_active)

@@ -3,7 +3,8 @@ import PostgresClient
 
 /// The commercial side of the demo, on the CloudFirst account: a pipeline with an opportunity won with its
 /// contract, which created its engagement (CF-MIGRATION) in one `opportunity.win`; one still open in partnering;
-/// one lost with its reason. Made through the API's own functions as the organisation's admin, so the closed-won
+/// one lost with its reason; and on the platform's contract a 0.5 FTE clause delivered in some months and not
+/// others, and deliverable commitments met by a project's deliverables. Made through the API's own functions as the organisation's admin, so the closed-won
 /// rules and the stage history are the real ones.
 enum DemoCommercial {
     static func apply(application: PostgresConnection, keyID: String) throws(PostgresError) {
@@ -12,6 +13,7 @@ enum DemoCommercial {
         }
         let customer = "(SELECT id FROM app.parties WHERE external_ref = 'CUST-CF')"
         func opportunity(_ title: String) -> String { "(SELECT id FROM app.opportunities WHERE title = '\(title)')" }
+        func contract(_ reference: String) -> String { "(SELECT id FROM app.contracts WHERE reference = '\(reference)')" }
         _ = try application.pipeline([
             Statement("SELECT app.begin_call($1, 'demo.seed')", [keyID]),
             call("contract_create", """
@@ -33,7 +35,7 @@ enum DemoCommercial {
                 """),
             call("opportunity_win", """
                 jsonb_build_object('id', \(opportunity("CloudFirst data platform migration")), 'version', 3,
-                                   'contract_id', (SELECT id FROM app.contracts WHERE reference = 'CF-2027-001'),
+                                   'contract_id', \(contract("CF-2027-001")),
                                    'reason', 'Signed', 'engagement', jsonb_build_object(
                                        'code', 'CF-MIGRATION', 'name', 'CloudFirst data platform migration 2027',
                                        'template_id', (SELECT template_id FROM app.engagements WHERE code = 'CF-CORE')))
@@ -49,6 +51,35 @@ enum DemoCommercial {
             call("opportunity_move", """
                 jsonb_build_object('id', \(opportunity("CloudFirst on-site support")), 'version', 1, 'stage', 'closed_lost',
                                    'reason', 'Went with a local provider')
+                """),
+            // Did we deliver? Half a service manager on the platform from September: delivered in September and
+            // November, not in October; a runbook accepted on time and a DR test report still in progress.
+            call("commitment_create", """
+                jsonb_build_object('contract_id', \(contract("CF-2026-001")), 'kind', 'fte', 'title', 'Half a service manager',
+                                   'fte', 0.5, 'role', 'Service manager', 'start_date', '2026-09-01')
+                """),
+            call("commitment_create", """
+                jsonb_build_object('contract_id', \(contract("CF-2026-001")), 'kind', 'deliverable', 'title', 'Backup runbook',
+                                   'due_date', '2026-10-31')
+                """),
+            call("commitment_create", """
+                jsonb_build_object('contract_id', \(contract("CF-2026-001")), 'kind', 'deliverable', 'title', 'Disaster recovery test',
+                                   'due_date', '2026-12-15')
+                """),
+            call("project_create", """
+                jsonb_build_object('engagement_id', (SELECT id FROM app.engagements WHERE code = 'CF-CORE'), 'name', 'Platform hardening',
+                                   'start_date', '2026-09-01', 'end_date', '2026-12-31', 'status', 'active', 'deliverables', jsonb_build_array(
+                    jsonb_build_object('title', 'Backup runbook', 'due_date', '2026-10-31', 'status', 'in_progress',
+                                       'commitment_id', (SELECT id FROM app.commitments WHERE title = 'Backup runbook')),
+                    jsonb_build_object('title', 'DR test report', 'due_date', '2026-12-15', 'status', 'in_progress',
+                                       'commitment_id', (SELECT id FROM app.commitments WHERE title = 'Disaster recovery test'))))
+                """),
+            call("deliverable_update", """
+                jsonb_build_object('id', (SELECT id FROM app.deliverables WHERE title = 'Backup runbook'), 'version', 1, 'status', 'submitted')
+                """),
+            call("deliverable_update", """
+                jsonb_build_object('id', (SELECT id FROM app.deliverables WHERE title = 'Backup runbook'), 'version', 2, 'status', 'accepted',
+                                   'accepted_at', '2026-10-28T16:00:00Z')
                 """),
         ])
     }

@@ -53,6 +53,10 @@ struct IsolationMatrixTests {
             let opportunity = try #require(try await a.call("opportunity.create", [
                 "customer_party_id": world.customer["id"]!, "title": "A's deal", "value": 1, "currency": "EUR",
                 "contract_ids": [contract["id"]!]])["result"])
+            let project = try #require(try await a.call("project.create", [
+                "engagement_id": active["id"]!, "name": "A's project", "deliverables": [["title": "A's deliverable"]]])["result"])
+            let commitment = try #require(try await a.call("commitment.create", [
+                "contract_id": contract["id"]!, "kind": "hours", "title": "A's hours", "hours": 10])["result"])
             // A's id for each entity kind, by method prefix.
             let ids: [String: JSONValue] = [
                 "party": world.customer["id"]!, "service": world.service["id"]!, "template": world.template["id"]!,
@@ -64,6 +68,7 @@ struct IsolationMatrixTests {
                 "product": product["id"]!, "blueprint": blueprint["id"]!, "objective": objective["id"]!,
                 "outcome": objective["outcomes"]![0]!["id"]!, "initiative": objective["initiatives"]![0]!["id"]!,
                 "reminder": reminder["id"]!, "trigger_rule": triggerRule["id"]!, "opportunity": opportunity["id"]!,
+                "project": project["id"]!, "deliverable": project["deliverables"]![0]!["id"]!, "commitment": commitment["id"]!,
             ]
             let owner = try server.ownerConnection()
             defer { owner.close() }

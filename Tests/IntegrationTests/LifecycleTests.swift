@@ -185,6 +185,13 @@ struct LifecycleTests {
                     == ["CloudFirst data platform migration:won:CF-MIGRATION", "CloudFirst managed SOC:open:",
                         "CloudFirst on-site support:lost:"])
             #expect(try reporting.query("SELECT count(*) FROM opportunity_stage_changes").int(0, 0) == 4 + 1 + 2)
+            // Did we deliver? The 0.5 FTE clause: September and November met, October not; the runbook on time.
+            let fte = try reporting.query("""
+                SELECT to_char(period_start, 'YYYY-MM') || ' ' || status FROM commitment_fulfilment
+                WHERE commitment_title = 'Half a service manager' AND period_start < '2026-12-01' ORDER BY period_start
+                """)
+            #expect((0..<fte.rowCount).compactMap { fte.string($0, 0) } == ["2026-09 fulfilled", "2026-10 lapsed", "2026-11 fulfilled"])
+            #expect(try reporting.query("SELECT status FROM commitments WHERE title = 'Backup runbook'").string(0, 0) == "fulfilled")
             reporting.close()
         }
         await group.triggerGracefulShutdown()

@@ -85,6 +85,12 @@ struct ReportingTests {
                 "id": opportunity["id"]!, "version": 1, "contract_id": mou["id"]!,
                 "engagement": ["code": "B-WON", "template_id": worldB.template["id"]!]])["result"] != nil)
 
+            // Delivery against the contract: a commitment (nothing delivered on it) and a project's deliverable.
+            #expect(try await b.call("commitment.create", [
+                "contract_id": contract["id"]!, "kind": "hours", "title": "Support hours", "hours": 10, "end_date": "2025-03-31"])["result"] != nil)
+            #expect(try await b.call("project.create", [
+                "engagement_id": trackedB["id"]!, "name": "Rollout", "deliverables": [["title": "Plan", "due_date": "2025-02-01"]]])["result"] != nil)
+
             let owner = try server.ownerConnection()
             defer { owner.close() }
             try RollupTests.refresh(server)
@@ -119,6 +125,10 @@ struct ReportingTests {
             let measured = try dba.query("SELECT actual, measured_period, status FROM reporting.outcomes")
             #expect(measured.string(0, 0) == "99" && measured.string(0, 1) == "2025-03-01" && measured.string(0, 2) == "not_achieved")
             #expect(try dba.query("SELECT count(*) FROM reporting.blueprint_items").int(0, 0) == 3)
+            let fulfilment = try dba.query("SELECT string_agg(status || ':' || delivered, ',' ORDER BY period_start) FROM reporting.commitment_fulfilment")
+            #expect(fulfilment.string(0, 0) == "lapsed:0,lapsed:0,lapsed:0", "the contract has no engagement: nothing delivered")
+            #expect(try dba.query("SELECT status, percent FROM reporting.commitments").string(0, 0) == "lapsed")
+            #expect(try dba.query("SELECT overdue FROM reporting.deliverables").string(0, 0) == "t")
             let won = try dba.query("SELECT outcome, engagement_code, contract_count FROM reporting.opportunities")
             #expect(won.string(0, 0) == "won" && won.string(0, 1) == "B-WON" && won.int(0, 2) == 1)
             #expect(try dba.query("SELECT string_agg(to_stage, ',' ORDER BY id) FROM reporting.opportunity_stage_changes").string(0, 0)

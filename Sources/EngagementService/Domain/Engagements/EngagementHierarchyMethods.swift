@@ -52,6 +52,10 @@ enum EngagementHierarchyMethods {
                 .init("action_items", .object([
                     .init("open", count, "not done"), .init("overdue", count, "not done and past due"),
                 ]), "action items of touchpoints"),
+                .init("deliverables", .object([
+                    .init("by_status", counts(ProjectMethods.deliverableStatuses), "deliverables of the subtree's projects by status"),
+                    .init("overdue", count, "not accepted and past due"),
+                ]), required: false, "project deliverables (absent from a rollup materialized before deliverables existed)"),
                 .init("adoption", .array(items: .object([
                     .init("product_id", .uuid, "the product"), .init("product", .string(), "its name"),
                     .init("engagements", count, "engagements with adoption data for it"),
