@@ -281,6 +281,15 @@ AS $$
                 'period', to_char(d.period, 'YYYY-MM'), 'currency', d.currency, 'plan', d.plan, 'actual', d.actual,
                 'variance', d.actual - d.plan) ORDER BY d.period)
             FROM derived d), '[]'),
+        -- Revenue at risk: the SLA credits computed for the engagement in the range (0421_sla_credits.sql).
+        'revenue_at_risk', coalesce((
+            SELECT jsonb_agg(jsonb_build_object('currency', x.currency, 'sla_credits', x.credits, 'breached_periods', x.breaches)
+                             ORDER BY x.currency)
+            FROM (SELECT r.currency, sum(r.credit) AS credits, count(*) FILTER (WHERE r.status = 'breached') AS breaches
+                  FROM app.sla_results r
+                  WHERE r.organisation_id = e.organisation_id AND r.engagement_id = e.id
+                    AND (p_from IS NULL OR r.period_end >= p_from) AND (p_to IS NULL OR r.period_start <= p_to)
+                  GROUP BY r.currency) x), '[]'),
         'unrated_roles', coalesce((
             SELECT jsonb_agg(DISTINCT h.role) FROM hours h
             WHERE e.contract_type = 'time_and_materials' AND NOT EXISTS (

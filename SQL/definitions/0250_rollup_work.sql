@@ -1,7 +1,7 @@
 -- Work by type and stage over a subtree (the rollups of 0022_rollups.sql, extended): objectives by status,
 -- initiatives by type and stage (with open and overdue), playbook tasks by status (overdue: open tasks of running
 -- runs past due; running: runs in progress), action items open and overdue, deliverables by status (overdue: not
--- accepted and past due), and adoption per product: for each
+-- accepted and past due), SLA credits per currency and breached periods, and adoption per product: for each
 -- product, the mean over the subtree's engagements of their latest recorded month's scores (as
 -- app.adoption_month_json computes them). Live for one root, or for every engagement (p_root_id NULL) for the
 -- materialized view rollup.engagement_work, refreshed by app.refresh_rollups with the others (one as_of).
@@ -65,6 +65,15 @@ AS $$
         FROM closure c
         JOIN app.deliverables d ON d.organisation_id = c.organisation_id AND d.engagement_id = c.descendant_id
         GROUP BY c.organisation_id, c.ancestor_id),
+    sla_credits AS (
+        SELECT organisation_id, ancestor_id, jsonb_object_agg(currency, credits) FILTER (WHERE credits > 0) AS credits,
+               sum(breaches) AS breaches
+        FROM (SELECT c.organisation_id, c.ancestor_id, r.currency, sum(r.credit) AS credits,
+                     count(*) FILTER (WHERE r.status = 'breached') AS breaches
+              FROM closure c
+              JOIN app.sla_results r ON r.organisation_id = c.organisation_id AND r.engagement_id = c.descendant_id
+              GROUP BY 1, 2, 3) s
+        GROUP BY organisation_id, ancestor_id),
     -- Each engagement's latest recorded month per product, scored once.
     latest_months AS (
         SELECT m.organisation_id, m.engagement_id, m.product_id, app.adoption_month_json(m) AS j
@@ -101,6 +110,7 @@ AS $$
         'deliverables', jsonb_build_object(
             'by_status', coalesce(v.by_status, '{"planned": 0, "in_progress": 0, "submitted": 0, "accepted": 0, "rejected": 0}'),
             'overdue', coalesce(v.overdue, 0)),
+        'sla', jsonb_build_object('credits', coalesce(l.credits, '{}'), 'breached_periods', coalesce(l.breaches, 0)),
         'adoption', coalesce(d.products, '[]'))
     FROM (SELECT DISTINCT organisation_id, ancestor_id FROM closure) a
     LEFT JOIN objective_counts o ON o.organisation_id = a.organisation_id AND o.ancestor_id = a.ancestor_id
@@ -109,6 +119,7 @@ AS $$
     LEFT JOIN item_counts x ON x.organisation_id = a.organisation_id AND x.ancestor_id = a.ancestor_id
     LEFT JOIN adoption d ON d.organisation_id = a.organisation_id AND d.ancestor_id = a.ancestor_id
     LEFT JOIN deliverable_counts v ON v.organisation_id = a.organisation_id AND v.ancestor_id = a.ancestor_id
+    LEFT JOIN sla_credits l ON l.organisation_id = a.organisation_id AND l.ancestor_id = a.ancestor_id
 $$;
 
 -- Tenant-filtered, for the server's role.
@@ -154,7 +165,8 @@ SELECT w.engagement_id, e.code AS engagement_code, e.parent_id,
        (w.work -> 'action_items' ->> 'overdue')::integer AS action_items_overdue,
        w.work -> 'adoption' AS adoption_by_product, s.as_of,
        w.work -> 'deliverables' -> 'by_status' AS deliverables_by_status,
-       (w.work -> 'deliverables' ->> 'overdue')::integer AS deliverables_overdue
+       (w.work -> 'deliverables' ->> 'overdue')::integer AS deliverables_overdue,
+       w.work -> 'sla' -> 'credits' AS sla_credits, (w.work -> 'sla' ->> 'breached_periods')::integer AS sla_breached_periods
 FROM rollup.engagement_work w
 JOIN app.engagements e ON e.organisation_id = w.organisation_id AND e.id = w.engagement_id
 LEFT JOIN rollup.engagement_summary s ON s.organisation_id = w.organisation_id AND s.engagement_id = w.engagement_id

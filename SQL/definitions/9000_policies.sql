@@ -51,6 +51,7 @@ CALL app.apply_tenant_policies('app.projects', 'member');
 CALL app.apply_tenant_policies('app.deliverables', 'member');
 CALL app.apply_tenant_policies('app.commitments', 'manager');
 CALL app.apply_tenant_policies('app.commitment_engagements', 'manager');
+CALL app.apply_tenant_policies('app.sla_exclusions', 'manager');
 
 -- Read-only to every client: rows are written by definer triggers or functions, or by the owner.
 CALL app.apply_tenant_read_policy('app.audit_log');
@@ -58,6 +59,7 @@ CALL app.apply_tenant_read_policy('app.check_in_revisions');
 CALL app.apply_tenant_read_policy('app.trigger_firings');
 CALL app.apply_tenant_read_policy('app.engagement_stage_changes');
 CALL app.apply_tenant_read_policy('app.opportunity_stage_changes');
+CALL app.apply_tenant_read_policy('app.sla_results');
 CALL app.apply_tenant_read_policy('app.engagement_transitions');
 CALL app.apply_tenant_read_policy('app.health_scores');
 CALL app.apply_tenant_read_policy('app.reporting_roles');

@@ -57,6 +57,12 @@ struct IsolationMatrixTests {
                 "engagement_id": active["id"]!, "name": "A's project", "deliverables": [["title": "A's deliverable"]]])["result"])
             let commitment = try #require(try await a.call("commitment.create", [
                 "contract_id": contract["id"]!, "kind": "hours", "title": "A's hours", "hours": 10])["result"])
+            let term = try #require(try await a.call("contract.add_sla_term", [
+                "id": contract["id"]!, "metric": "Availability", "target": 99, "comparison": ">=", "measurement_period": "monthly"])["result"]?["sla_terms"]?[0]?["id"])
+            let contracted = try await world.engagement(a, code: "M2", extra: ["contract_id": contract["id"]!])
+            let exclusion = try #require(try await a.call("sla.add_exclusion", [
+                "term_id": term, "engagement_id": contracted["id"]!, "starts_at": "2025-01-01T00:00:00Z", "ends_at": "2025-01-01T01:00:00Z",
+                "reason": "A's"])["result"])
             // A's id for each entity kind, by method prefix.
             let ids: [String: JSONValue] = [
                 "party": world.customer["id"]!, "service": world.service["id"]!, "template": world.template["id"]!,
@@ -69,6 +75,7 @@ struct IsolationMatrixTests {
                 "outcome": objective["outcomes"]![0]!["id"]!, "initiative": objective["initiatives"]![0]!["id"]!,
                 "reminder": reminder["id"]!, "trigger_rule": triggerRule["id"]!, "opportunity": opportunity["id"]!,
                 "project": project["id"]!, "deliverable": project["deliverables"]![0]!["id"]!, "commitment": commitment["id"]!,
+                "sla": exclusion["id"]!,
             ]
             let owner = try server.ownerConnection()
             defer { owner.close() }

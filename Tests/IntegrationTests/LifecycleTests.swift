@@ -192,6 +192,12 @@ struct LifecycleTests {
                 """)
             #expect((0..<fte.rowCount).compactMap { fte.string($0, 0) } == ["2026-09 fulfilled", "2026-10 lapsed", "2026-11 fulfilled"])
             #expect(try reporting.query("SELECT status FROM commitments WHERE title = 'Backup runbook'").string(0, 0) == "fulfilled")
+            // The platform's availability SLA: breached in October only; 25 % of 240,000 × 31/365 capped at 15 %.
+            let sla = try reporting.query("""
+                SELECT to_char(period_start, 'YYYY-MM') || ' ' || status || ' ' || credit FROM sla_results
+                WHERE contract_reference = 'CF-2026-001' ORDER BY period_start
+                """)
+            #expect((0..<sla.rowCount).compactMap { sla.string($0, 0) } == ["2026-09 met 0.00", "2026-10 breached 3057.53", "2026-11 met 0.00"])
             reporting.close()
         }
         await group.triggerGracefulShutdown()

@@ -91,6 +91,14 @@ struct ReportingTests {
             #expect(try await b.call("project.create", [
                 "engagement_id": trackedB["id"]!, "name": "Rollout", "deliverables": [["title": "Plan", "due_date": "2025-02-01"]]])["result"] != nil)
 
+            // SLA results: B2 joins the contract, whose availability term its March (99) breaches; an exclusion window.
+            let current = try #require(try await b.call("engagement.get", ["id": trackedB["id"]!])["result"])
+            #expect(try await b.call("engagement.update", ["id": trackedB["id"]!, "version": current["version"]!, "contract_id": contract["id"]!])["result"] != nil)
+            let term = try #require(try await b.call("contract.get", ["id": contract["id"]!])["result"]?["sla_terms"]?[0]?["id"])
+            #expect(try await b.call("sla.add_exclusion", [
+                "term_id": term, "engagement_id": trackedB["id"]!, "starts_at": "2025-03-02T00:00:00Z", "ends_at": "2025-03-02T01:00:00Z",
+                "reason": "Maintenance"])["result"] != nil)
+
             let owner = try server.ownerConnection()
             defer { owner.close() }
             try RollupTests.refresh(server)
@@ -126,7 +134,9 @@ struct ReportingTests {
             #expect(measured.string(0, 0) == "99" && measured.string(0, 1) == "2025-03-01" && measured.string(0, 2) == "not_achieved")
             #expect(try dba.query("SELECT count(*) FROM reporting.blueprint_items").int(0, 0) == 3)
             let fulfilment = try dba.query("SELECT string_agg(status || ':' || delivered, ',' ORDER BY period_start) FROM reporting.commitment_fulfilment")
-            #expect(fulfilment.string(0, 0) == "lapsed:0,lapsed:0,lapsed:0", "the contract has no engagement: nothing delivered")
+            #expect(fulfilment.string(0, 0) == "lapsed:0,lapsed:0,lapsed:9.00", "B2's 9 hours of March against 10 a month")
+            #expect(try dba.query("SELECT status || ' ' || adjusted FROM reporting.sla_results").string(0, 0) == "breached 99.1332", "446.4 minutes of downtime less the 60 excluded, over the rest of March")
+            #expect(try dba.query("SELECT minutes FROM reporting.sla_exclusions").string(0, 0) == "60.00")
             #expect(try dba.query("SELECT status, percent FROM reporting.commitments").string(0, 0) == "lapsed")
             #expect(try dba.query("SELECT overdue FROM reporting.deliverables").string(0, 0) == "t")
             let won = try dba.query("SELECT outcome, engagement_code, contract_count FROM reporting.opportunities")

@@ -12,9 +12,13 @@ enum ContractMethods {
             .init("threshold", .number, "breach level from which this tier applies"),
             .init("credit_percent", .number, required: false, "service credit as % of the period's fee"),
             .init("credit_amount", .number, required: false, "or a fixed service credit"),
-        ]), maxItems: 20), "tiers, from the mildest breach up"),
+        ]), maxItems: 20), "tiers, from the mildest breach to the worst (thresholds beyond the target, each further; credits never fall)"),
         .init("cap_percent", .number, required: false, "credits never exceed this % of the period's fee"),
         .init("cap_amount", .number, required: false, "or this amount"),
+        .init("minimum_amount", .number, required: false, "a credit below this is not issued"),
+        .init("fee_basis", .enumeration(["contract", "finance_plan"]), required: false,
+              "the period's fee: the contract's value prorated (default) or the engagement's planned revenue"),
+        .init("period_fee", .number, required: false, "or this fee per measurement period"),
     ])
     static let contract = Schema.object([
         .init("id", .uuid, "the contract"),

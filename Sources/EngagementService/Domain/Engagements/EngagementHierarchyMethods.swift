@@ -56,6 +56,10 @@ enum EngagementHierarchyMethods {
                     .init("by_status", counts(ProjectMethods.deliverableStatuses), "deliverables of the subtree's projects by status"),
                     .init("overdue", count, "not accepted and past due"),
                 ]), required: false, "project deliverables (absent from a rollup materialized before deliverables existed)"),
+                .init("sla", .object([
+                    .init("credits", amounts, "SLA credits computed over the subtree, per currency"),
+                    .init("breached_periods", count, "SLA measurement periods breached"),
+                ]), required: false, "SLA breaches and credits (absent from a rollup materialized before they existed)"),
                 .init("adoption", .array(items: .object([
                     .init("product_id", .uuid, "the product"), .init("product", .string(), "its name"),
                     .init("engagements", count, "engagements with adoption data for it"),

@@ -29,6 +29,10 @@ enum TrackingReportMethods {
             .init("actual", amount, "actual hours × rate"), .init("variance", amount, "actual − plan"),
         ])), "time-and-materials revenue from hours × contract rates"),
         .init("unrated_roles", .array(items: .string()), "roles with hours but no contract rate"),
+        .init("revenue_at_risk", .array(items: .object([
+            .init("currency", .string(), "ISO 4217"), .init("sla_credits", .number, "service credits computed for its SLA breaches"),
+            .init("breached_periods", .integer(minimum: 0), "measurement periods breached"),
+        ])), "per currency: the SLA credits of the range (sla.credits has each)"),
     ])
 
     static let showbackReport = Schema.array(items: .object([
