@@ -21,7 +21,7 @@ AS $$
                  'sla_changed', 'check_in', 'check_in_amended', 'health_band', 'risk_raised', 'risk_updated',
                  'risk_resolved', 'touchpoint', 'touchpoint_held', 'action_item', 'action_item_done', 'objective',
                  'objective_status', 'initiative', 'initiative_stage', 'playbook_started', 'playbook_finished',
-                 'task_done', 'blueprint_applied', 'trigger_fired', 'reminder_due', 'note']
+                 'task_done', 'blueprint_applied', 'trigger_fired', 'reminder_due', 'renewal_due', 'note']
 $$;
 
 -- What changed between two row images, leaving out the bookkeeping columns.

@@ -71,6 +71,8 @@ BEGIN
             IF coalesce(action ->> 'stage', '') NOT IN ('onboarding', 'adoption', 'monitoring', 'expansion', 'renewal', 'lost') THEN
                 RAISE EXCEPTION 'is not a journey stage' USING ERRCODE = 'EV060', COLUMN = format('actions[%s].stage', i);
             END IF;
+        WHEN 'propose_renewal' THEN
+            NULL;  -- needs nothing: the engagement's contract gives value, currency and date
         WHEN 'notify' THEN
             IF length(btrim(coalesce(action ->> 'message', ''))) = 0 THEN
                 RAISE EXCEPTION 'needs a message' USING ERRCODE = 'EV060', COLUMN = format('actions[%s].message', i);

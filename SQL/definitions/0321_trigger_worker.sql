@@ -33,6 +33,8 @@ BEGIN
         reply := api.engagement_set_stage(jsonb_build_object(
             'id', engagement.id, 'version', engagement.version, 'stage', p_action ->> 'stage',
             'reason', format('trigger rule "%s"', p_rule.name)));
+    WHEN 'propose_renewal' THEN
+        reply := api.engagement_propose_renewal(jsonb_build_object('id', engagement.id));
     WHEN 'notify' THEN
         INSERT INTO app.timeline_entries (organisation_id, engagement_id, entry_type, title, body, entity, entity_id, details)
         VALUES (p_firing.organisation_id, p_firing.engagement_id, 'trigger_fired', left(p_rule.name || ': ' || (p_action ->> 'message'), 500),

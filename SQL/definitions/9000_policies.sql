@@ -60,6 +60,7 @@ CALL app.apply_tenant_read_policy('app.trigger_firings');
 CALL app.apply_tenant_read_policy('app.engagement_stage_changes');
 CALL app.apply_tenant_read_policy('app.opportunity_stage_changes');
 CALL app.apply_tenant_read_policy('app.sla_results');
+CALL app.apply_tenant_read_policy('app.renewal_signals');
 CALL app.apply_tenant_read_policy('app.engagement_transitions');
 CALL app.apply_tenant_read_policy('app.health_scores');
 CALL app.apply_tenant_read_policy('app.reporting_roles');

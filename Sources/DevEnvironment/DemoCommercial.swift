@@ -4,8 +4,8 @@ import PostgresClient
 /// The commercial side of the demo, on the CloudFirst account: a pipeline with an opportunity won with its
 /// contract, which created its engagement (CF-MIGRATION) in one `opportunity.win`; one still open in partnering;
 /// one lost with its reason; and on the platform's contract a 0.5 FTE clause delivered in some months and not
-/// others, deliverable commitments met by a project's deliverables, and an availability SLA breached once (its
-/// credit computed and capped). Made through the API's own functions as the organisation's admin, so the closed-won
+/// others, deliverable commitments met by a project's deliverables, an availability SLA breached once (its
+/// credit computed and capped), and the renewal of that contract due. Made through the API's own functions as the organisation's admin, so the closed-won
 /// rules and the stage history are the real ones.
 enum DemoCommercial {
     static func apply(application: PostgresConnection, keyID: String) throws(PostgresError) {
@@ -101,6 +101,10 @@ enum DemoCommercial {
                                            'kpis', '[{"kpi": "Availability", "actual": 97.2}]'::jsonb)
                  FROM app.check_ins c WHERE c.engagement_id = \(engagement("CF-CORE")) AND c.period = '2026-10-01')
                 """),
+            // A renewal due: the platform's contract ends on 31 December; swept as of 1 December with automatic
+            // renewal opportunities on, it gets its signal (on the timeline) and its renewal opportunity.
+            call("commercial_set_settings", "'{\"auto_renewal_opportunities\": true}'::jsonb"),
+            Statement("SELECT app.sweep_renewals('2026-12-01')"),
         ])
     }
 }

@@ -183,8 +183,11 @@ struct LifecycleTests {
             let pipeline = try reporting.query("SELECT title, outcome, coalesce(engagement_code, '') FROM opportunities ORDER BY title")
             #expect((0..<pipeline.rowCount).map { "\(pipeline.string($0, 0)!):\(pipeline.string($0, 1)!):\(pipeline.string($0, 2)!)" }
                     == ["CloudFirst data platform migration:won:CF-MIGRATION", "CloudFirst managed SOC:open:",
-                        "CloudFirst on-site support:lost:"])
-            #expect(try reporting.query("SELECT count(*) FROM opportunity_stage_changes").int(0, 0) == 4 + 1 + 2)
+                        "CloudFirst on-site support:lost:", "Renewal: CloudFirst platform services 2026:open:"])
+            #expect(try reporting.query("SELECT count(*) FROM opportunity_stage_changes").int(0, 0) == 4 + 1 + 2 + 1)
+            let renewal = try reporting.query(
+                "SELECT renewal_state, signal_raised_at IS NOT NULL, opportunity_stage FROM renewals WHERE contract_reference = 'CF-2026-001'")
+            #expect(renewal.string(0, 0) == "pending" && renewal.string(0, 1) == "t" && renewal.string(0, 2) == "qualifying")
             // Did we deliver? The 0.5 FTE clause: September and November met, October not; the runbook on time.
             let fte = try reporting.query("""
                 SELECT to_char(period_start, 'YYYY-MM') || ' ' || status FROM commitment_fulfilment

@@ -78,7 +78,7 @@ struct ReportingTests {
             // A pipeline: an opportunity won with the MOU, so both opportunity views have rows.
             let mou = try #require(try await b.call("contract.create", [
                 "customer_party_id": worldB.customer["id"]!, "reference": "B-M1", "title": "MOU", "contract_type": "mou",
-                "currency": "EUR", "start_date": "2025-01-01"])["result"])
+                "currency": "EUR", "start_date": "2025-01-01", "end_date": "2025-12-31"])["result"])
             let opportunity = try #require(try await b.call("opportunity.create", [
                 "customer_party_id": worldB.customer["id"]!, "title": "Support deal", "value": 5000, "currency": "EUR"])["result"])
             #expect(try await b.call("opportunity.win", [
@@ -139,6 +139,8 @@ struct ReportingTests {
             #expect(try dba.query("SELECT minutes FROM reporting.sla_exclusions").string(0, 0) == "60.00")
             #expect(try dba.query("SELECT status, percent FROM reporting.commitments").string(0, 0) == "lapsed")
             #expect(try dba.query("SELECT overdue FROM reporting.deliverables").string(0, 0) == "t")
+            #expect(try dba.query("SELECT renewal_state FROM reporting.renewals WHERE contract_reference = 'B-M1'").string(0, 0) == "churned",
+                    "ended, and its opportunity was new business, not a renewal")
             let won = try dba.query("SELECT outcome, engagement_code, contract_count FROM reporting.opportunities")
             #expect(won.string(0, 0) == "won" && won.string(0, 1) == "B-WON" && won.int(0, 2) == 1)
             #expect(try dba.query("SELECT string_agg(to_stage, ',' ORDER BY id) FROM reporting.opportunity_stage_changes").string(0, 0)

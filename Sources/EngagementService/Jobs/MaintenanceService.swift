@@ -3,8 +3,8 @@ import PostgresClient
 import ServiceLifecycle
 
 /// Periodic database work that no client write triggers: rules that depend on time alone (health decay,
-/// check-in freshness) and time-driven trigger events (contracts ending, missed touchpoints, overdue items,
-/// low adoption) are swept, and the materialized rollups (whose current health decays with time) are
+/// check-in freshness), time-driven trigger events (contracts ending, missed touchpoints, overdue items,
+/// low adoption) and renewals coming due (`app.sweep_renewals`) are swept, and the materialized rollups (whose current health decays with time) are
 /// refreshed, every `interval`. The database functions take advisory locks, so several server instances never
 /// do either at once. Failures are logged and retried at the next tick.
 struct MaintenanceService: Service {
@@ -33,10 +33,14 @@ struct MaintenanceService: Service {
     func sweep() async {
         do {
             let swept = try await pool.withConnection { connection in
-                try connection.pipeline([Statement("SELECT app.sweep_risk_rules()"), Statement("SELECT app.sweep_trigger_events()")])
-                    .map { $0.int(0, 0) ?? 0 }
+                try connection.pipeline([
+                    Statement("SELECT app.sweep_risk_rules()"), Statement("SELECT app.sweep_trigger_events()"),
+                    Statement("SELECT app.sweep_renewals()"),
+                ]).map { $0.int(0, 0) ?? 0 }
             }
-            logger.debug("sweep done", metadata: ["signals_changed": "\(swept[0])", "trigger_firings": "\(swept[1])"])
+            logger.debug("sweep done", metadata: [
+                "signals_changed": "\(swept[0])", "trigger_firings": "\(swept[1])", "renewal_signals": "\(swept[2])",
+            ])
             let refreshed = try await RollupRefresher.refresh(pool)
             logger.debug("periodic rollup refresh", metadata: ["refreshed": "\(refreshed)"])
         } catch {

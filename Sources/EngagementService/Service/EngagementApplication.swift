@@ -68,7 +68,7 @@ extension MethodRegistry {
                 + RiskMethods.all + RiskRuleMethods.all + TouchpointMethods.all + PlaybookMethods.all
                 + ProductAdoptionMethods.all + SuccessPlanMethods.all + BlueprintMethods.all + TimelineMethods.all
                 + ReminderMethods.all + TriggerRuleMethods.all + EventMethods.all + OpportunityMethods.all
-                + ProjectMethods.all + CommitmentMethods.all + SLACreditMethods.all
+                + ProjectMethods.all + CommitmentMethods.all + SLACreditMethods.all + RenewalMethods.all
                 + additional)
         let rendered = JSONWriter.encode(OpenRPCDocument.render(registry))
         document.withLock { $0 = rendered }

@@ -114,7 +114,7 @@ public struct ServerConfiguration: Sendable {
             $0.idleTimeout = .milliseconds(v); return true
         },
         Option(variable: "ENGAGEMENT_MAINTENANCE_INTERVAL_S", defaultValue: "900",
-               summary: "seconds between sweeps of time-driven risk rules (health decay, freshness) and trigger events (contract ends, overdue items); 0: off") {
+               summary: "seconds between sweeps of time-driven risk rules (health decay, freshness) , trigger events (contract ends, overdue items) and renewals coming due; 0: off") {
             guard let v = Int($1), v >= 0 else { return false }
             $0.maintenanceInterval = .seconds(v); return true
         },

@@ -10,7 +10,7 @@ enum TimelineMethods {
         "engagement_created", "status_changed", "stage_changed", "hierarchy_moved", "contract_changed", "sla_changed",
         "check_in", "check_in_amended", "health_band", "risk_raised", "risk_updated", "risk_resolved", "touchpoint",
         "touchpoint_held", "action_item", "action_item_done", "objective", "objective_status", "initiative",
-        "initiative_stage", "playbook_started", "playbook_finished", "task_done", "blueprint_applied", "trigger_fired", "reminder_due", "note",
+        "initiative_stage", "playbook_started", "playbook_finished", "task_done", "blueprint_applied", "trigger_fired", "reminder_due", "renewal_due", "note",
     ]
     static let timestamp = HealthMethods.timestamp
     static let entry = Schema.object([

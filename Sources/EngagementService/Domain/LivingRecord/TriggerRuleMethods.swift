@@ -7,7 +7,7 @@ import JSONRPC
 enum TriggerRuleMethods {
     static let events = ["status_changed", "stage_changed", "engagement_created", "health_band", "risk_raised",
                          "contract_ending", "touchpoint_missed", "action_item_overdue", "adoption_below"]
-    static let actionNames = ["raise_risk", "start_playbook", "schedule_touchpoint", "create_reminder", "set_stage", "notify"]
+    static let actionNames = ["raise_risk", "start_playbook", "schedule_touchpoint", "create_reminder", "set_stage", "propose_renewal", "notify"]
     static let eventParams = Schema.object([
         .init("to", .string(minLength: 1, maxLength: 40), required: false, "status_changed, stage_changed: only to this status or stage"),
         .init("service_id", .uuid, required: false, "engagement_created: only of this service"),
