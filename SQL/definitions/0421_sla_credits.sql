@@ -140,7 +140,8 @@ END
 $$;
 REVOKE ALL ON FUNCTION app.recompute_sla(uuid, uuid) FROM PUBLIC;
 
--- What changed decides which engagements are recomputed: one engagement, or every engagement of a contract.
+-- What changed decides which engagements are recomputed: one engagement, or every engagement of a contract. A
+-- contract without SLA terms has nothing to compute (and engagements bulk-loaded onto it cost one lookup each).
 CREATE OR REPLACE FUNCTION app.recompute_sla_of_contract(p_organisation_id uuid, p_contract_id uuid) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -148,6 +149,9 @@ AS $$
 DECLARE
     engagement uuid;
 BEGIN
+    IF NOT EXISTS (SELECT FROM app.contract_sla_terms t WHERE t.organisation_id = p_organisation_id AND t.contract_id = p_contract_id) THEN
+        RETURN;
+    END IF;
     FOR engagement IN SELECT id FROM app.engagements WHERE organisation_id = p_organisation_id AND contract_id = p_contract_id LOOP
         PERFORM app.recompute_sla(p_organisation_id, engagement);
     END LOOP;
@@ -211,8 +215,8 @@ BEGIN
         IF TG_OP <> 'DELETE' AND NEW.contract_id IS NOT NULL THEN
             PERFORM app.recompute_sla_of_contract(NEW.organisation_id, NEW.contract_id);
         END IF;
-        IF TG_OP = 'UPDATE' AND NEW.contract_id IS NULL THEN
-            PERFORM app.recompute_sla(NEW.organisation_id, NEW.id);  -- its results go
+        IF TG_OP = 'UPDATE' THEN
+            PERFORM app.recompute_sla(NEW.organisation_id, NEW.id);  -- its own results follow it to its new contract
         END IF;
     END IF;
     RETURN NULL;

@@ -115,6 +115,15 @@ struct SLACreditTests {
             let rollup = try #require(try await client.call("engagement.rollup", ["id": parent["id"]!, "fresh": true])["result"]?["work"]?["sla"])
             #expect(rollup["credits"]?["EUR"] == .number("6000.00") && rollup["credits"]?["USD"] == .number("2000.00")
                     && rollup["breached_periods"] == 7, "\(JSONWriter.string(rollup))")
+
+            // A second engagement on the EUR contract shares its fee: Q1's fee halves. The USD engagement leaving its
+            // contract takes its results along.
+            _ = try await world.engagement(client, code: "SLA-3", extra: ["contract_id": contract["id"]!])
+            let shared = try #require(try await client.call("sla.explain", ["engagement_id": engagement["id"]!, "term_id": quarterly, "period": "2025-01"])["result"])
+            #expect(shared["fee"] == .number("14794.52") && shared["explanation"]?["fee"]?["engagements_sharing"] == 2, "\(JSONWriter.string(shared))")
+            let moved = try #require(try await client.call("engagement.get", ["id": second["id"]!])["result"])
+            #expect(try await client.call("engagement.update", ["id": second["id"]!, "version": moved["version"]!, "contract_id": .null])["result"] != nil)
+            #expect(try await client.call("sla.credits", ["engagement_id": second["id"]!])["result"]?["items"]?.arrayValue?.isEmpty == true)
         }
     }
 
