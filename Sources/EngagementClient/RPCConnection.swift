@@ -51,7 +51,9 @@ public actor RPCConnection {
     private let channel: any Channel
     private var writer: NIOAsyncChannelOutboundWriter<ByteBuffer>?
     private var lines: [[UInt8]] = []
-    private var lineWaiters: [(deadline: ContinuousClock.Instant, continuation: CheckedContinuation<[UInt8]?, any Error>)] = []
+    /// Callers waiting for a line; a `reply(to:)` caller names the id it waits for, so that a reply another
+    /// caller reads first is handed to it (concurrent calls on one connection).
+    private var lineWaiters: [(deadline: ContinuousClock.Instant, owner: RequestID?, continuation: CheckedContinuation<[UInt8]?, any Error>)] = []
     /// Fails waiters whose deadline passed: one task sleeping until the earliest deadline (and its target),
     /// rather than a timer task started and cancelled for every line read.
     private var waiterExpiry: (task: Task<Void, Never>, until: ContinuousClock.Instant)?
@@ -171,12 +173,16 @@ public actor RPCConnection {
 
     /// The next line from the server, or nil once the connection is closed and every line was read.
     public func nextLine(timeout: Duration = .seconds(10)) async throws -> [UInt8]? {
+        try await nextLine(timeout: timeout, owner: nil)
+    }
+
+    private func nextLine(timeout: Duration, owner: RequestID?) async throws -> [UInt8]? {
         if !lines.isEmpty { return lines.removeFirst() }
         if let closeError { throw RPCClientError.connectionFailed("\(closeError)") }
         if closed { return nil }
         let deadline = ContinuousClock.now + timeout
         return try await withCheckedThrowingContinuation { continuation in
-            lineWaiters.append((deadline, continuation))
+            lineWaiters.append((deadline, owner, continuation))
             if let expiry = waiterExpiry, expiry.until <= deadline { return }
             waiterExpiry?.task.cancel()
             waiterExpiry = (Task { await self.expireWaiters(sleepingUntil: deadline) }, deadline)
@@ -206,8 +212,22 @@ public actor RPCConnection {
 
     /// The next line parsed as JSON.
     public func nextMessage(timeout: Duration = .seconds(10)) async throws -> JSONValue? {
-        guard let line = try await nextLine(timeout: timeout) else { return nil }
+        try await nextMessage(timeout: timeout, owner: nil)
+    }
+
+    private func nextMessage(timeout: Duration, owner: RequestID?) async throws -> JSONValue? {
+        guard let line = try await nextLine(timeout: timeout, owner: owner) else { return nil }
         do { return try JSONParser.parse(line) } catch { throw RPCClientError.invalidReply("\(error)") }
+    }
+
+    /// A reply read by a caller it is not for: straight to the caller waiting for it, if one is reading now,
+    /// else kept until its caller asks.
+    private func setAside(_ message: JSONValue, for replyID: RequestID) {
+        if let index = lineWaiters.firstIndex(where: { $0.owner == replyID }) {
+            lineWaiters.remove(at: index).continuation.resume(returning: JSONWriter.encode(message))
+        } else {
+            unclaimed[replyID] = message
+        }
     }
 
     /// Sends a request with a fresh numeric id and returns the whole reply object (`result` or `error`),
@@ -227,7 +247,7 @@ public actor RPCConnection {
     public func reply(to id: RequestID, timeout: Duration = .seconds(30)) async throws -> JSONValue {
         while true {
             if let reply = unclaimed.removeValue(forKey: id) { return reply }
-            guard let message = try await nextMessage(timeout: timeout) else { throw RPCClientError.connectionClosed }
+            guard let message = try await nextMessage(timeout: timeout, owner: id) else { throw RPCClientError.connectionClosed }
             if message["id"] == nil, message["method"] != nil {
                 notifications.append(message)
                 continue
@@ -239,7 +259,7 @@ public actor RPCConnection {
             default: replyID = .null
             }
             if replyID == id { return message }
-            unclaimed[replyID] = message
+            setAside(message, for: replyID)
         }
     }
 
@@ -256,7 +276,7 @@ public actor RPCConnection {
             case .number(let n)?: replyID = .number(n)
             default: replyID = .null
             }
-            unclaimed[replyID] = message
+            setAside(message, for: replyID)
         }
     }
 

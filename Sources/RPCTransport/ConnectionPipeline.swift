@@ -27,7 +27,8 @@ struct ConnectionPipeline<Responder: RPCResponder>: Sendable {
     func configure(_ channel: any Channel, admission: ConnectionRegistry.Admission) throws {
         let pipeline = channel.pipeline.syncOperations
         let connectionID = connectionSequence.next()
-        let session = responder.responder.openSession(connectionID: connectionID, outbound: ConnectionOutbound(channel: channel))
+        let session = responder.responder.openSession(
+            connectionID: connectionID, peer: channel.remoteAddress?.ipAddress, outbound: ConnectionOutbound(channel: channel))
         try pipeline.addHandler(NIOSSLServerHandler(context: sslContext))
         // After the TLS handler: it fires the handshake-completed event towards the tail.
         try pipeline.addHandler(HandshakeTimeoutHandler(timeout: handshakeTimeout))

@@ -8,8 +8,9 @@ import JSONRPC
 public protocol RPCResponder: Sendable {
     associatedtype Session: Sendable
 
-    /// A new connection's state; `connectionID` numbers connections for logs, `outbound` sends it notifications.
-    func openSession(connectionID: UInt64, outbound: ConnectionOutbound) -> Session
+    /// A new connection's state; `connectionID` numbers connections for logs, `peer` is the client's IP address
+    /// (when known), `outbound` sends it notifications.
+    func openSession(connectionID: UInt64, peer: String?, outbound: ConnectionOutbound) -> Session
 
     /// A barrier request runs alone: everything received before it finishes first, nothing after it starts
     /// until it is done (`session.authenticate` followed by pipelined calls behaves as written).

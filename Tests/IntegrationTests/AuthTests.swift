@@ -38,7 +38,11 @@ struct AuthTests {
 
     @Test("malformed, unknown and revoked keys are refused alike, and nothing is bound")
     func badKeys() async throws {
-        let server = try await ServerFixture.start("badkeys")
+        // Seven bad keys on one connection: beyond the throttle's defaults, which AuthenticationThrottleTests covers.
+        let server = try await ServerFixture.start("badkeys") {
+            $0.authenticationFailuresPerConnection = 100
+            $0.authenticationFailuresPerAddress = 100
+        }
         try await server.scoped {
             let owner = try server.ownerConnection()
             defer { owner.close() }

@@ -162,6 +162,21 @@ struct ProtocolTests {
         }
     }
 
+    @Test("concurrent calls on one client connection each get their reply when the replies come out of order")
+    func concurrentClientCalls() async throws {
+        let server = try await ServerFixture.start("concurrent-calls", registry: TestMethods.registry)
+        try await server.scoped {
+            let client = try await server.connect()
+            // The slow call reads first; the fast reply arrives first and is read by the slow call, which must
+            // hand it over rather than keep it while the fast call waits for a line that never comes.
+            async let slow = client.call("test.sleep", ["ms": 400], timeout: .seconds(10))
+            try await Task.sleep(for: .milliseconds(100))
+            async let fast = client.call("system.ping", timeout: .seconds(10))
+            let (slowReply, fastReply) = try await (slow, fast)
+            #expect(slowReply["result"] == true && fastReply["result"]?["status"] == "ok")
+        }
+    }
+
     @Test("pipelined calls are all answered, each with its own id")
     func pipelining() async throws {
         let server = try await ServerFixture.start("pipeline")

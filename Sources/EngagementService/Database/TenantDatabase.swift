@@ -15,8 +15,13 @@ import PostgresClient
 /// would have to be rewritten into every query.
 public struct TenantDatabase: Sendable {
     public let pool: ConnectionPool
+    /// Each organisation's share of the pool (fairness between tenants); nil: first come, first served.
+    public let shares: OrganisationShares?
 
-    public init(pool: ConnectionPool) { self.pool = pool }
+    public init(pool: ConnectionPool, shares: OrganisationShares? = nil) {
+        self.pool = pool
+        self.shares = shares
+    }
 
     static let beginCall = "SELECT app.begin_call($1, $2)"
 
@@ -26,9 +31,16 @@ public struct TenantDatabase: Sendable {
         -> [PostgresResult]
     {
         let all = [Statement(Self.beginCall, [principal.keyID, method])] + statements
+        let organisation = principal.organisationID
+        if let shares, !(await shares.acquire(organisation)) {
+            throw await shares.refusal(organisation)
+        }
         do {
-            return try await pool.withConnection { connection in Array(try connection.pipeline(all).dropFirst()) }
+            let results = try await pool.withConnection { connection in Array(try connection.pipeline(all).dropFirst()) }
+            await shares?.release(organisation)
+            return results
         } catch {
+            await shares?.release(organisation)
             throw DatabaseErrorMapping.rpcError(for: error)
         }
     }

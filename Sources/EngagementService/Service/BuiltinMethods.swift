@@ -46,8 +46,17 @@ enum BuiltinMethods {
     ) { context, params throws(RPCError) in
         // Whatever happens next, the connection is not authenticated by an earlier key any more.
         context.session.bind(nil)
+        if case .refuse(let wait) = context.authentication?.check(context.session) {
+            context.logger.notice("authentication throttled", metadata: ["peer": "\(context.session.peer ?? "-")"])
+            throw RPCError(
+                .overCapacity, "Too many failed authentication attempts; retry later", reason: "too_many_attempts",
+                retryAfterMilliseconds: max(1, Int(wait.milliseconds.rounded(.up))))
+        }
         let refused = RPCError(.unauthenticated, "Unauthenticated: invalid API key", reason: "invalid_api_key")
-        guard let key = APIKey(parsing: params.requiredString("api_key")) else { throw refused }
+        guard let key = APIKey(parsing: params.requiredString("api_key")) else {
+            context.authentication?.recordFailure(context.session)
+            throw refused
+        }
         let rows = try await context.database.runWithoutTenant([
             Statement(
                 "SELECT organisation_id, organisation_name, user_id, user_role, key_hash FROM app.find_api_key($1)",
@@ -58,8 +67,10 @@ enum BuiltinMethods {
             let role = rows.string(0, 3).flatMap(OrganisationRole.init(rawValue:))
         else {
             context.logger.info("authentication refused", metadata: ["key": "\(key)"])
+            context.authentication?.recordFailure(context.session)
             throw refused
         }
+        context.authentication?.recordSuccess(context.session)
         context.session.bind(Principal(keyID: key.keyID, organisationID: organisationID, userID: userID, role: role))
         context.logger.info("authenticated", metadata: ["key": "\(key)", "organisation": "\(organisationID.uuidString.lowercased())"])
         return .result(.object([

@@ -16,19 +16,27 @@ public struct Dispatcher: RPCResponder {
     public let checksResults: Bool
     /// Event subscriptions (`events.subscribe`); nil: events are not offered.
     public let events: EventHub?
+    /// Failed authentications per connection and source address (`session.authenticate` backs off).
+    public let authentication: AuthenticationGuard
+    /// Each organisation's request budget; nil: none.
+    public let budgets: RequestBudgets?
 
     public init(
-        registry: MethodRegistry, database: TenantDatabase, logger: Logger, checksResults: Bool = false, events: EventHub? = nil
+        registry: MethodRegistry, database: TenantDatabase, logger: Logger, checksResults: Bool = false, events: EventHub? = nil,
+        authentication: AuthenticationGuard = AuthenticationGuard(ServerConfiguration().authenticationThrottle),
+        budgets: RequestBudgets? = nil
     ) {
         self.registry = registry
         self.database = database
         self.logger = logger
         self.checksResults = checksResults
         self.events = events
+        self.authentication = authentication
+        self.budgets = budgets
     }
 
-    public func openSession(connectionID: UInt64, outbound: ConnectionOutbound) -> Session {
-        Session(connectionID: connectionID, outbound: outbound)
+    public func openSession(connectionID: UInt64, peer: String?, outbound: ConnectionOutbound) -> Session {
+        Session(connectionID: connectionID, peer: peer, outbound: outbound)
     }
 
     public func isBarrier(_ request: Request) -> Bool { registry[request.method]?.isBarrier ?? false }
@@ -73,6 +81,11 @@ public struct Dispatcher: RPCResponder {
                     .forbidden, "Forbidden: \(request.method) needs the \(minimum.rawValue) role or higher",
                     reason: "role_too_low"))
             }
+            if let wait = budgets?.take(principal.organisationID) {
+                return .error(RPCError(
+                    .overCapacity, "Over capacity: this organisation's request budget is spent; retry later", reason: "rate_limited",
+                    retryAfterMilliseconds: max(1, Int(wait.milliseconds.rounded(.up)))))
+            }
         }
         let params: ParamReader
         do {
@@ -81,7 +94,8 @@ public struct Dispatcher: RPCResponder {
             return .error(error)
         }
         let context = CallContext(
-            method: request.method, session: session, database: database, logger: logger, requestID: requestID, events: events)
+            method: request.method, session: session, database: database, logger: logger, requestID: requestID, events: events,
+            authentication: authentication)
         do {
             let body = try await method.handler(context, params)
             if checksResults, case .result(let bytes) = body { return checked(bytes, of: method, logger: logger) ?? body }

@@ -29,10 +29,19 @@ public struct EngagementApplication: Sendable {
                     "SET idle_in_transaction_session_timeout = \(timeoutMilliseconds)",
                 ]),
             logger: logger)
-        let database = TenantDatabase(pool: pool)
+        let database = TenantDatabase(
+            pool: pool,
+            shares: OrganisationShares(
+                capacity: configuration.databasePoolSize, perOrganisation: configuration.connectionsPerOrganisation,
+                timeout: configuration.databaseAcquireTimeout))
         let events = EventHub(database: database, logger: logger)
         let dispatcher = Dispatcher(
-            registry: registry, database: database, logger: logger, checksResults: configuration.checksResultSchemas, events: events)
+            registry: registry, database: database, logger: logger, checksResults: configuration.checksResultSchemas, events: events,
+            authentication: AuthenticationGuard(configuration.authenticationThrottle),
+            budgets: configuration.organisationRequestsPerSecond > 0
+                ? RequestBudgets(RequestBudget(
+                    rate: Double(configuration.organisationRequestsPerSecond), burst: Double(2 * configuration.organisationRequestsPerSecond)))
+                : nil)
         let server = try await RPCServer.bind(
             configuration: configuration.transport, responder: dispatcher, group: group, logger: logger)
         return EngagementApplication(

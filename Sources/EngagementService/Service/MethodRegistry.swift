@@ -11,6 +11,8 @@ public struct CallContext: Sendable {
     public let requestID: String
     /// Event subscriptions, where the server offers them.
     public var events: EventHub? = nil
+    /// The authentication throttle, where the server has one.
+    public var authentication: AuthenticationGuard? = nil
 
     /// The principal; the dispatcher only calls handlers of authenticated methods once there is one.
     public var principal: Principal {

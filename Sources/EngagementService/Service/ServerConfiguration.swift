@@ -25,6 +25,24 @@ public struct ServerConfiguration: Sendable {
     /// Every result is checked against its method's declared schema (a mismatch answers -32603). For tests;
     /// not an environment option.
     public var checksResultSchemas = false
+    /// Failed authentications allowed per minute before backing off (AuthenticationThrottle).
+    public var authenticationFailuresPerConnection = 3
+    public var authenticationFailuresPerAddress = 10
+
+    /// Fairness between organisations: the share of the database pool one organisation's calls may hold at
+    /// once (OrganisationShareStateMachine), and its request budget (calls a second; 0: none).
+    public var poolSharePercent = 80
+    public var organisationRequestsPerSecond = 0
+
+    /// Connections of the pool one organisation may hold: its share, at least one.
+    public var connectionsPerOrganisation: Int { max(1, databasePoolSize * poolSharePercent / 100) }
+
+    /// The throttle these settings describe.
+    public var authenticationThrottle: AuthenticationThrottle {
+        AuthenticationThrottle(
+            perConnection: .init(burst: authenticationFailuresPerConnection, window: .seconds(60)),
+            perAddress: .init(burst: authenticationFailuresPerAddress, window: .seconds(60)))
+    }
 
     public init() {}
 
@@ -114,7 +132,7 @@ public struct ServerConfiguration: Sendable {
             $0.idleTimeout = .milliseconds(v); return true
         },
         Option(variable: "ENGAGEMENT_MAINTENANCE_INTERVAL_S", defaultValue: "900",
-               summary: "seconds between sweeps of time-driven risk rules (health decay, freshness) , trigger events (contract ends, overdue items) and renewals coming due; 0: off") {
+               summary: "seconds between sweeps of time-driven risk rules (health decay, freshness), trigger events (contract ends, overdue items) and renewals coming due; 0: off") {
             guard let v = Int($1), v >= 0 else { return false }
             $0.maintenanceInterval = .seconds(v); return true
         },
@@ -127,6 +145,26 @@ public struct ServerConfiguration: Sendable {
                summary: "the trigger worker performs due firings when notified and at least this often (retries); 0: off") {
             guard let v = Int($1), v >= 0 else { return false }
             $0.triggerPollInterval = .milliseconds(v); return true
+        },
+        Option(variable: "ENGAGEMENT_AUTH_FAILURES_PER_CONNECTION", defaultValue: "3",
+               summary: "failed session.authenticate attempts a connection may make in a minute; then it backs off (1 s, doubling to 5 min)") {
+            guard let v = Int($1), v > 0 else { return false }
+            $0.authenticationFailuresPerConnection = v; return true
+        },
+        Option(variable: "ENGAGEMENT_AUTH_FAILURES_PER_ADDRESS", defaultValue: "10",
+               summary: "failed session.authenticate attempts a source address may make in a minute; then it backs off likewise") {
+            guard let v = Int($1), v > 0 else { return false }
+            $0.authenticationFailuresPerAddress = v; return true
+        },
+        Option(variable: "ENGAGEMENT_POOL_SHARE_PERCENT", defaultValue: "80",
+               summary: "most of the database pool one organisation's calls may hold at once (at least one connection); freed connections go to the organisation holding fewest") {
+            guard let v = Int($1), (1...100).contains(v) else { return false }
+            $0.poolSharePercent = v; return true
+        },
+        Option(variable: "ENGAGEMENT_ORG_REQUESTS_PER_SECOND", defaultValue: "0",
+               summary: "each organisation's request budget, calls a second (bursts of twice as many); beyond it -32005 rate_limited; 0: none") {
+            guard let v = Int($1), v >= 0 else { return false }
+            $0.organisationRequestsPerSecond = v; return true
         },
         Option(variable: "ENGAGEMENT_LOG_LEVEL", defaultValue: "info", summary: "trace, debug, info, notice, warning, error or critical") {
             $0.logLevel = $1; return true

@@ -22,13 +22,16 @@ public struct Principal: Sendable, Hashable {
 /// The state of one client connection: its id for logs and, once authenticated, its principal.
 public final class Session: Sendable {
     public let connectionID: UInt64
+    /// The client's IP address, where the transport knows it (the authentication throttle counts by it).
+    public let peer: String?
     /// Sends the connection notifications (pushed events); nil where there is no connection.
     public let outbound: ConnectionOutbound?
     private let bound = Mutex<Principal?>(nil)
     private let sequence = Atomic<UInt64>(0)
 
-    init(connectionID: UInt64, outbound: ConnectionOutbound? = nil) {
+    init(connectionID: UInt64, peer: String? = nil, outbound: ConnectionOutbound? = nil) {
         self.connectionID = connectionID
+        self.peer = peer
         self.outbound = outbound
     }
 

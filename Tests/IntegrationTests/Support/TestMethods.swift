@@ -20,6 +20,16 @@ enum TestMethods {
             _ = try await context.database.runWithoutTenant([Statement("SELECT pg_sleep($1::float8)", [seconds])])
             return .result(.bool(true))
         },
+        MethodDefinition(
+            "test.tenant_sleep", summary: "Sleeps in PostgreSQL as the session's organisation (its share of the pool).",
+            params: [.init("ms", .integer(minimum: 0, maximum: 10_000), "milliseconds")],
+            result: .boolean, access: .role(.viewer)
+        ) { context, params throws(RPCError) in
+            let seconds = Double(params.int("ms") ?? 0) / 1000
+            _ = try await context.database.run(
+                as: context.principal, method: context.method, [Statement("SELECT pg_sleep($1::float8)", [seconds])])
+            return .result(.bool(true))
+        },
     ]
 
     static var registry: MethodRegistry { .standard(adding: all) }

@@ -1,0 +1,120 @@
+import EngagementClient
+import EngagementService
+import Foundation
+import JSONRPC
+import Synchronization
+import Testing
+
+/// Fairness between organisations sharing one deployment: each one's share of the database pool, freed
+/// connections going to the organisation holding fewest, and the per-organisation request budget. The rules
+/// without a database or clock, then a flood over the wire.
+@Suite("Fairness between organisations")
+struct FairnessTests {
+    let a = UUID()
+    let b = UUID()
+    let later = ContinuousClock.now + .seconds(60)
+
+    @Test("a share caps one organisation; a freed connection goes to the organisation holding fewest, in arrival order within each")
+    func shares() {
+        var state = OrganisationShareStateMachine(capacity: 4, perOrganisation: 3)
+        for id in 0..<3 { #expect(state.acquire(a, waiter: id, deadline: later) == .proceed) }
+        #expect(state.acquire(a, waiter: 3, deadline: later) == .wait, "A at its share")
+        #expect(state.acquire(a, waiter: 4, deadline: later) == .wait)
+        #expect(state.acquire(b, waiter: 5, deadline: later) == .proceed, "the connection A cannot take is B's")
+        #expect(state.acquire(b, waiter: 6, deadline: later) == .wait, "the pool is full")
+        #expect(state.acquire(b, waiter: 7, deadline: later) == .wait)
+        // A frees one: B holds 1, A 2 (after the release): B's first waiter goes first although A's waited longer.
+        #expect(state.release(a) == [6])
+        #expect(state.release(a) == [3], "now A holds 1 and B 2: A's first waiter")
+        #expect(state.release(b) == [7])
+        #expect(state.release(b) == [4])
+        #expect(state.waiterCount == 0 && state.holding(a) == 3 && state.holding(b) == 1)
+    }
+
+    @Test("waiters past their deadline fail; within an organisation nobody overtakes")
+    func deadlines() {
+        let now = ContinuousClock.now
+        var state = OrganisationShareStateMachine(capacity: 1, perOrganisation: 1)
+        #expect(state.acquire(a, waiter: 0, deadline: now + .seconds(9)) == .proceed)
+        #expect(state.acquire(b, waiter: 1, deadline: now + .seconds(1)) == .wait)
+        #expect(state.acquire(b, waiter: 2, deadline: now + .seconds(5)) == .wait)
+        #expect(state.nextDeadline == now + .seconds(1))
+        #expect(state.expire(now: now + .seconds(2)) == [1])
+        #expect(state.release(a) == [2])
+        #expect(state.acquire(b, waiter: 3, deadline: later) == .wait, "B holds its one connection")
+    }
+
+    @Test("the request budget refills at its rate up to its burst")
+    func budget() {
+        let now = ContinuousClock.now
+        var budget = RequestBudget(rate: 2, burst: 3)
+        for _ in 0..<3 { #expect(budget.take(a, now: now) == nil) }
+        #expect(budget.take(a, now: now) == .milliseconds(500), "one token per half second")
+        #expect(budget.take(b, now: now) == nil, "each organisation has its own")
+        #expect(budget.take(a, now: now + .milliseconds(500)) == nil)
+        #expect(budget.take(a, now: now + .seconds(60)) == nil && budget.take(a, now: now + .seconds(60)) == nil
+                && budget.take(a, now: now + .seconds(60)) == nil && budget.take(a, now: now + .seconds(60)) != nil, "never more than the burst")
+    }
+
+    @Test("over the wire: while one organisation floods the pool with slow calls, another's calls run at once")
+    func flood() async throws {
+        // Pool of 4, 3 per organisation: A's 8 calls of 1.5 s hold 3 connections and queue the rest.
+        let server = try await ServerFixture.start("fairness", registry: TestMethods.registry)
+        try await server.scoped {
+            let flooders = try await (0..<4).asyncMap { _ in try await server.session(server.orgA) }
+            let other = try await server.session(server.orgB)
+            let finished = OrderLog()
+            let flood = Task {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for index in 0..<8 {
+                        group.addTask {
+                            let reply = try await flooders[index % 4].call("test.tenant_sleep", ["ms": 1500])
+                            finished.append(reply["result"] != nil ? "A" : "A-error")
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+            }
+            try await Task.sleep(for: .milliseconds(300))  // A's calls are in
+            for _ in 0..<5 {
+                #expect(try await other.call("party.list")["result"] != nil)
+                finished.append("B")
+            }
+            try await flood.value
+            let order = finished.entries
+            #expect(Array(order.prefix(5)) == ["B", "B", "B", "B", "B"], "B's calls finished before any of A's: \(order)")
+            #expect(order.filter { $0 == "A" }.count == 8, "A's calls all ran, in turn: \(order)")
+        }
+    }
+
+    @Test("over the wire: an organisation over its request budget gets -32005 rate_limited with retry_after_ms; others are unaffected")
+    func rateLimited() async throws {
+        let server = try await ServerFixture.start("budget") { $0.organisationRequestsPerSecond = 2 }
+        try await server.scoped {
+            let client = try await server.session(server.orgA)
+            var replies: [JSONValue] = []
+            for _ in 0..<6 { replies.append(try await client.call("system.ping")) }
+            for _ in 0..<6 { replies.append(try await client.call("session.whoami")) }
+            let limited = try #require(replies.first { $0.errorCode == -32005 })
+            #expect(limited.errorReason == "rate_limited" && (limited["error"]?["data"]?["retry_after_ms"]?.intValue ?? 0) > 0,
+                    "\(JSONWriter.string(limited))")
+            #expect(replies.filter { $0["result"] != nil }.count <= 6 + 4 + 1, "anonymous pings are not counted; a burst of 4, one refill at most")
+            #expect(try await server.session(server.orgB).call("session.whoami")["result"] != nil, "B has its own budget")
+        }
+    }
+}
+
+/// What finished, in order, from concurrent tasks.
+final class OrderLog: Sendable {
+    private let log = Mutex<[String]>([])
+    func append(_ entry: String) { log.withLock { $0.append(entry) } }
+    var entries: [String] { log.withLock { $0 } }
+}
+
+extension Sequence {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var results: [T] = []
+        for element in self { results.append(try await transform(element)) }
+        return results
+    }
+}
