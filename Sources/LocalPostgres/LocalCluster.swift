@@ -135,6 +135,18 @@ public struct LocalCluster: Sendable {
         }
     }
 
+    /// Starts the stopped (or crashed) cluster again on the port it had (tests of outages).
+    public func startAgain() throws {
+        try runner.run(
+            binDirectory.appendingPathComponent("pg_ctl").path, ["-D", dataDirectory.path, "-l", logFile.path, "-w", "-t", "60", "start"])
+    }
+
+    /// The postmaster's process id while it runs (tests that kill it).
+    public func postmasterPID() -> Int32? {
+        guard let text = try? String(contentsOf: dataDirectory.appendingPathComponent("postmaster.pid"), encoding: .utf8) else { return nil }
+        return text.split(separator: "\n").first.flatMap { Int32($0) }
+    }
+
     /// Restarts the cluster on the same port (used by tests of reconnection).
     public func restart() throws {
         try runner.run(

@@ -28,10 +28,12 @@ struct ServerFixture: Sendable {
 
     static func start(
         _ label: String, registry: MethodRegistry = .standard(), logger: Logger = Logger(label: "test-server"),
+        deployment prepared: LocalDeployment? = nil,
         configure: (inout ServerConfiguration) -> Void = { _ in }
     ) async throws -> ServerFixture {
         let base = try await TestCluster.shared.base()
-        let deployment = try await TestCluster.shared.deployment(label)
+        let deployment: LocalDeployment
+        if let prepared { deployment = prepared } else { deployment = try await TestCluster.shared.deployment(label) }
         let (orgA, orgB) = try seedOrganisations(deployment)
         var configuration = ServerConfiguration()
         configuration.port = 0
