@@ -28,6 +28,8 @@ struct LoadGenerator: AsyncParsableCommand {
     var serverPid: Int32?
     @Option(help: "pid of the postmaster, for the CPU time and peak RSS of PostgreSQL and its backends")
     var postgresPid: Int32?
+    @Option(help: "use only this organisation of the connection file (0-based), e.g. one flooding while another is measured")
+    var organisation: Int?
     @Option(help: "write the result as JSON to this file")
     var output: String?
     @Option(help: "instead of load: open this many authenticated connections, hold them, and report the server's memory per connection (needs --server-pid)")
@@ -36,8 +38,12 @@ struct LoadGenerator: AsyncParsableCommand {
     func run() async throws {
         let file = try JSONParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: connectionFile))))
         guard let port = file["port"]?.intValue, let caFile = file["ca_file"]?.stringValue,
-            let keys = file["organisations"]?.arrayValue?.compactMap({ $0["api_key"]?.stringValue }), !keys.isEmpty
+            let allKeys = file["organisations"]?.arrayValue?.compactMap({ $0["api_key"]?.stringValue }), !allKeys.isEmpty
         else { throw ValidationError("\(connectionFile) lacks port, ca_file or organisations[].api_key") }
+        if let organisation, !allKeys.indices.contains(organisation) {
+            throw ValidationError("--organisation \(organisation): the file has \(allKeys.count) organisations")
+        }
+        let keys = organisation.map { [allKeys[$0]] } ?? allKeys
         let host = file["host"]?.stringValue ?? "127.0.0.1"
         let tls = ClientTLS(caFile: caFile)
 
