@@ -14,34 +14,41 @@ struct FairnessTests {
     let b = UUID()
     let later = ContinuousClock.now + .seconds(60)
 
-    @Test("a share caps one organisation; a freed connection goes to the organisation holding fewest, in arrival order within each")
+    @Test("alone an organisation may hold all but an eighth of the pool; with another active, its share; a freed connection goes to the organisation holding fewest")
     func shares() {
-        var state = OrganisationShareStateMachine(capacity: 4, perOrganisation: 3)
-        for id in 0..<3 { #expect(state.acquire(a, waiter: id, deadline: later) == .proceed) }
-        #expect(state.acquire(a, waiter: 3, deadline: later) == .wait, "A at its share")
-        #expect(state.acquire(a, waiter: 4, deadline: later) == .wait)
-        #expect(state.acquire(b, waiter: 5, deadline: later) == .proceed, "the connection A cannot take is B's")
-        #expect(state.acquire(b, waiter: 6, deadline: later) == .wait, "the pool is full")
-        #expect(state.acquire(b, waiter: 7, deadline: later) == .wait)
-        // A frees one: B holds 1, A 2 (after the release): B's first waiter goes first although A's waited longer.
-        #expect(state.release(a) == [6])
-        #expect(state.release(a) == [3], "now A holds 1 and B 2: A's first waiter")
-        #expect(state.release(b) == [7])
-        #expect(state.release(b) == [4])
-        #expect(state.waiterCount == 0 && state.holding(a) == 3 && state.holding(b) == 1)
+        let t0 = ContinuousClock.now
+        var state = OrganisationShareStateMachine(capacity: 8, contendedShare: 2, activityWindow: .milliseconds(200))
+        #expect(OrganisationShareStateMachine(capacity: 4, contendedShare: 1).aloneLimit == 4, "a small pool is all its")
+        for id in 0..<7 { #expect(state.acquire(a, waiter: id, deadline: later, now: t0) == .proceed) }
+        #expect(state.acquire(a, waiter: 7, deadline: later, now: t0) == .wait, "alone: all but an eighth")
+        #expect(state.acquire(a, waiter: 8, deadline: later, now: t0) == .wait)
+        #expect(state.acquire(b, waiter: 9, deadline: later, now: t0) == .proceed, "the connection kept free is B's")
+        #expect(state.acquire(b, waiter: 10, deadline: later, now: t0) == .wait, "the pool is full")
+        // A frees one: B holds 1 of its share of 2, A is far over its share while B is active: B's waiter.
+        #expect(state.release(a, now: t0) == [10])
+        // A frees more: A (6, then 5 held) stays over its share while B is active; nobody is admitted.
+        #expect(state.release(a, now: t0) == [])
+        #expect(state.release(b, now: t0) == [] && state.release(b, now: t0) == [], "B is still active within the window")
+        // Long after B's last call, A is alone again: its next release admits its waiters, up to all but an eighth.
+        let t1 = t0 + .seconds(1)
+        #expect(state.release(a, now: t1) == [7, 8])
+        #expect(state.waiterCount == 0 && state.holding(a) == 6 && state.holding(b) == 0)
+        #expect(!state.contended(a, now: t1) && state.limit(a, now: t1) == 7)
     }
 
-    @Test("waiters past their deadline fail; within an organisation nobody overtakes")
+    @Test("waiters past their deadline fail; within an organisation nobody overtakes; freed connections go to the fewest-holding")
     func deadlines() {
         let now = ContinuousClock.now
-        var state = OrganisationShareStateMachine(capacity: 1, perOrganisation: 1)
-        #expect(state.acquire(a, waiter: 0, deadline: now + .seconds(9)) == .proceed)
-        #expect(state.acquire(b, waiter: 1, deadline: now + .seconds(1)) == .wait)
-        #expect(state.acquire(b, waiter: 2, deadline: now + .seconds(5)) == .wait)
+        var state = OrganisationShareStateMachine(capacity: 2, contendedShare: 1)
+        #expect(state.acquire(a, waiter: 0, deadline: now + .seconds(9), now: now) == .proceed)
+        #expect(state.acquire(b, waiter: 1, deadline: now + .seconds(1), now: now) == .proceed)
+        #expect(state.acquire(b, waiter: 2, deadline: now + .seconds(1), now: now) == .wait)
+        #expect(state.acquire(b, waiter: 3, deadline: now + .seconds(5), now: now) == .wait)
+        #expect(state.acquire(a, waiter: 4, deadline: now + .seconds(5), now: now) == .wait)
         #expect(state.nextDeadline == now + .seconds(1))
-        #expect(state.expire(now: now + .seconds(2)) == [1])
-        #expect(state.release(a) == [2])
-        #expect(state.acquire(b, waiter: 3, deadline: later) == .wait, "B holds its one connection")
+        #expect(state.expire(now: now + .seconds(2)) == [2])
+        #expect(state.release(b, now: now + .seconds(2)) == [3], "B holds 0, A 1: B's waiter")
+        #expect(state.release(a, now: now + .seconds(2)) == [4])
     }
 
     @Test("the request budget refills at its rate up to its burst")
@@ -58,15 +65,15 @@ struct FairnessTests {
 
     @Test("over the wire: while one organisation floods the pool with slow calls, another's calls run at once")
     func flood() async throws {
-        // Pool of 4, 3 per organisation: A's 8 calls of 1.5 s hold 3 connections and queue the rest.
-        let server = try await ServerFixture.start("fairness", registry: TestMethods.registry)
+        // Pool of 8: alone, A's 10 calls of 1.5 s hold 7 connections and queue the rest; B finds the eighth free.
+        let server = try await ServerFixture.start("fairness", registry: TestMethods.registry) { $0.databasePoolSize = 8 }
         try await server.scoped {
             let flooders = try await (0..<4).asyncMap { _ in try await server.session(server.orgA) }
             let other = try await server.session(server.orgB)
             let finished = OrderLog()
             let flood = Task {
                 try await withThrowingTaskGroup(of: Void.self) { group in
-                    for index in 0..<8 {
+                    for index in 0..<10 {
                         group.addTask {
                             let reply = try await flooders[index % 4].call("test.tenant_sleep", ["ms": 1500])
                             finished.append(reply["result"] != nil ? "A" : "A-error")
@@ -83,7 +90,7 @@ struct FairnessTests {
             try await flood.value
             let order = finished.entries
             #expect(Array(order.prefix(5)) == ["B", "B", "B", "B", "B"], "B's calls finished before any of A's: \(order)")
-            #expect(order.filter { $0 == "A" }.count == 8, "A's calls all ran, in turn: \(order)")
+            #expect(order.filter { $0 == "A" }.count == 10, "A's calls all ran, in turn: \(order)")
         }
     }
 

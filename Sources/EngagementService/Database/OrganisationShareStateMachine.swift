@@ -1,14 +1,18 @@
 import Foundation
 
 /// Fair shares of the database pool between organisations: the rules, as a plain state machine that returns
-/// actions (tested without a database; `OrganisationShares` runs it).
+/// actions (tested without a database or clock; `OrganisationShares` runs it).
 ///
 /// - At most `capacity` calls hold a database connection at once (the pool's size, so the pool itself never
-///   queues), and at most `perOrganisation` of them belong to one organisation: a flood from one organisation
-///   always leaves the others `capacity − perOrganisation` connections.
-/// - When a connection frees up it goes to the waiting organisation that holds the fewest connections (ties:
-///   the one whose first waiter came first), not to whoever asked first: one organisation's backlog never stands
-///   in front of another's calls.
+///   queues).
+/// - An organisation alone may hold all but an eighth of them (from a pool of 8 up, another organisation arriving
+///   finds one free; a smaller pool is all the organisation's while it is alone);
+///   while another organisation is active (holds or waits for a connection, or did within `activityWindow`) it
+///   may hold `contendedShare`. On a small machine the database's CPU is what calls contend for, so the share is
+///   what keeps one organisation's flood from slowing everybody else's calls (Benchmarks/README.md, "Fairness").
+/// - When a connection frees up it goes to the waiting organisation that holds the fewest (ties: the one whose
+///   first waiter came first), not to whoever asked first: one organisation's backlog never stands in front of
+///   another's calls.
 /// - A waiter that is not admitted by its deadline fails (`-32005`, retry later).
 public struct OrganisationShareStateMachine: Sendable {
     public typealias Organisation = UUID
@@ -25,31 +29,51 @@ public struct OrganisationShareStateMachine: Sendable {
     }
 
     public let capacity: Int
-    public let perOrganisation: Int
+    public let contendedShare: Int
+    public let activityWindow: Duration
     private(set) var inUse = 0
     private(set) var held: [Organisation: Int] = [:]
-    /// Waiters per organisation, first come first; `order` remembers when each organisation's head arrived.
+    /// Waiters per organisation, first come first; `arrival` orders the organisations' first waiters.
     private var waiting: [Organisation: [Waiter]] = [:]
     private var arrival: [WaiterID: UInt64] = [:]
     private var nextArrival: UInt64 = 0
+    /// When each organisation last acquired or released (within the activity window, it counts as active).
+    private var lastActive: [Organisation: ContinuousClock.Instant] = [:]
 
-    public init(capacity: Int, perOrganisation: Int) {
-        precondition(capacity > 0 && perOrganisation > 0)
+    public init(capacity: Int, contendedShare: Int, activityWindow: Duration = .milliseconds(200)) {
+        precondition(capacity > 0 && contendedShare > 0)
         self.capacity = capacity
-        self.perOrganisation = min(perOrganisation, capacity)
+        self.contendedShare = min(contendedShare, capacity)
+        self.activityWindow = activityWindow
     }
 
     public var waiterCount: Int { waiting.values.reduce(0) { $0 + $1.count } }
     public func holding(_ organisation: Organisation) -> Int { held[organisation] ?? 0 }
+    /// Alone, an organisation may hold all connections but an eighth, kept free for another one arriving.
+    public var aloneLimit: Int { max(contendedShare, capacity - capacity / 8) }
 
-    func admissible(_ organisation: Organisation) -> Bool {
-        inUse < capacity && holding(organisation) < perOrganisation
+    /// Whether another organisation is active now.
+    public func contended(_ organisation: Organisation, now: ContinuousClock.Instant) -> Bool {
+        held.keys.contains { $0 != organisation } || waiting.keys.contains { $0 != organisation }
+            || lastActive.contains { $0.key != organisation && now - $0.value < activityWindow }
+    }
+
+    /// How many connections the organisation may hold now.
+    public func limit(_ organisation: Organisation, now: ContinuousClock.Instant) -> Int {
+        contended(organisation, now: now) ? contendedShare : aloneLimit
+    }
+
+    func admissible(_ organisation: Organisation, now: ContinuousClock.Instant) -> Bool {
+        inUse < capacity && holding(organisation) < limit(organisation, now: now)
     }
 
     /// A call of `organisation` wants a connection. It proceeds at once only when nobody of its organisation is
     /// already waiting (no overtaking within an organisation) and there is room.
-    public mutating func acquire(_ organisation: Organisation, waiter: WaiterID, deadline: ContinuousClock.Instant) -> AcquireAction {
-        if waiting[organisation, default: []].isEmpty, admissible(organisation) {
+    public mutating func acquire(
+        _ organisation: Organisation, waiter: WaiterID, deadline: ContinuousClock.Instant, now: ContinuousClock.Instant
+    ) -> AcquireAction {
+        lastActive[organisation] = now
+        if waiting[organisation, default: []].isEmpty, admissible(organisation, now: now) {
             inUse += 1
             held[organisation, default: 0] += 1
             return .proceed
@@ -60,12 +84,14 @@ public struct OrganisationShareStateMachine: Sendable {
         return .wait
     }
 
-    /// A call of `organisation` gave its connection back: the waiters to admit now (at most one).
-    public mutating func release(_ organisation: Organisation) -> [WaiterID] {
+    /// A call of `organisation` gave its connection back: the waiters to admit now.
+    public mutating func release(_ organisation: Organisation, now: ContinuousClock.Instant) -> [WaiterID] {
         inUse -= 1
         let remaining = holding(organisation) - 1
         held[organisation] = remaining > 0 ? remaining : nil
-        return admitWaiting()
+        lastActive[organisation] = now
+        lastActive = lastActive.filter { now - $0.value < activityWindow }
+        return admitWaiting(now: now)
     }
 
     /// Fails the waiters whose deadline passed; returns them (they get no connection).
@@ -85,11 +111,12 @@ public struct OrganisationShareStateMachine: Sendable {
         waiting.values.compactMap { $0.first?.deadline }.min()
     }
 
-    /// Admits as many waiters as there is room for, each time from the organisation holding the fewest.
-    mutating func admitWaiting() -> [WaiterID] {
+    /// Admits as many waiters as there is room for, each time from the organisation holding the fewest. (A
+    /// waiting organisation whose limit shrank under contention waits for its own calls to finish.)
+    mutating func admitWaiting(now: ContinuousClock.Instant) -> [WaiterID] {
         var admitted: [WaiterID] = []
         while inUse < capacity {
-            let candidates = waiting.filter { !$0.value.isEmpty && holding($0.key) < perOrganisation }
+            let candidates = waiting.filter { !$0.value.isEmpty && holding($0.key) < limit($0.key, now: now) }
             guard let (organisation, queue) = candidates.min(by: { lhs, rhs in
                 let (left, right) = (holding(lhs.key), holding(rhs.key))
                 return left != right ? left < right : arrival[lhs.value[0].id]! < arrival[rhs.value[0].id]!

@@ -10,8 +10,8 @@ public actor OrganisationShares {
     private var expiry: Task<Void, Never>?
     public nonisolated let timeout: Duration
 
-    public init(capacity: Int, perOrganisation: Int, timeout: Duration) {
-        state = OrganisationShareStateMachine(capacity: capacity, perOrganisation: perOrganisation)
+    public init(capacity: Int, contendedShare: Int, timeout: Duration) {
+        state = OrganisationShareStateMachine(capacity: capacity, contendedShare: contendedShare)
         self.timeout = timeout
     }
 
@@ -19,7 +19,8 @@ public actor OrganisationShares {
     func acquire(_ organisation: UUID) async -> Bool {
         let id = nextWaiter
         nextWaiter += 1
-        switch state.acquire(organisation, waiter: id, deadline: .now + timeout) {
+        let now = ContinuousClock.now
+        switch state.acquire(organisation, waiter: id, deadline: now + timeout, now: now) {
         case .proceed:
             return true
         case .wait:
@@ -33,11 +34,11 @@ public actor OrganisationShares {
     }
 
     func release(_ organisation: UUID) {
-        for id in state.release(organisation) { waiters.removeValue(forKey: id)?.continuation.resume(returning: true) }
+        for id in state.release(organisation, now: .now) { waiters.removeValue(forKey: id)?.continuation.resume(returning: true) }
     }
 
-    /// Whether the organisation holds its whole share now (a timed-out waiter's reason).
-    func atShare(_ organisation: UUID) -> Bool { state.holding(organisation) >= state.perOrganisation }
+    /// Whether the organisation holds all it may now (a timed-out waiter's reason).
+    func atShare(_ organisation: UUID) -> Bool { state.holding(organisation) >= state.limit(organisation, now: .now) }
 
     /// One task while anyone waits: wakes at the earliest deadline and fails the waiters past theirs. (Every
     /// waiter has the same timeout, so a later waiter never has an earlier deadline.)

@@ -32,7 +32,7 @@ public struct EngagementApplication: Sendable {
         let database = TenantDatabase(
             pool: pool,
             shares: OrganisationShares(
-                capacity: configuration.databasePoolSize, perOrganisation: configuration.connectionsPerOrganisation,
+                capacity: configuration.databasePoolSize, contendedShare: configuration.connectionsPerOrganisation,
                 timeout: configuration.databaseAcquireTimeout))
         let events = EventHub(database: database, logger: logger)
         let dispatcher = Dispatcher(

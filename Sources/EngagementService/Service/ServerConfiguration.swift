@@ -30,11 +30,12 @@ public struct ServerConfiguration: Sendable {
     public var authenticationFailuresPerAddress = 10
 
     /// Fairness between organisations: the share of the database pool one organisation's calls may hold at
-    /// once (OrganisationShareStateMachine), and its request budget (calls a second; 0: none).
-    public var poolSharePercent = 80
+    /// once while another organisation is active (OrganisationShareStateMachine; alone it may hold all but an
+    /// eighth of the pool), and its request budget (calls a second; 0: none).
+    public var poolSharePercent = 25
     public var organisationRequestsPerSecond = 0
 
-    /// Connections of the pool one organisation may hold: its share, at least one.
+    /// Connections of the pool one organisation may hold under contention: its share, at least one.
     public var connectionsPerOrganisation: Int { max(1, databasePoolSize * poolSharePercent / 100) }
 
     /// The throttle these settings describe.
@@ -156,8 +157,8 @@ public struct ServerConfiguration: Sendable {
             guard let v = Int($1), v > 0 else { return false }
             $0.authenticationFailuresPerAddress = v; return true
         },
-        Option(variable: "ENGAGEMENT_POOL_SHARE_PERCENT", defaultValue: "80",
-               summary: "most of the database pool one organisation's calls may hold at once (at least one connection); freed connections go to the organisation holding fewest") {
+        Option(variable: "ENGAGEMENT_POOL_SHARE_PERCENT", defaultValue: "25",
+               summary: "share of the database pool one organisation's calls may hold while another is active (at least one connection; alone: all but an eighth); freed connections go to the organisation holding fewest") {
             guard let v = Int($1), (1...100).contains(v) else { return false }
             $0.poolSharePercent = v; return true
         },
