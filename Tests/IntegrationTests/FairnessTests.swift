@@ -94,19 +94,27 @@ struct FairnessTests {
         }
     }
 
-    @Test("over the wire: an organisation over its request budget gets -32005 rate_limited with retry_after_ms; others are unaffected")
+    @Test("over the wire: over its request budget an organisation's calls wait for their tokens, up to 2 s, then get -32005 rate_limited; others are unaffected")
     func rateLimited() async throws {
         let server = try await ServerFixture.start("budget") { $0.organisationRequestsPerSecond = 2 }
         try await server.scoped {
-            let client = try await server.session(server.orgA)
-            var replies: [JSONValue] = []
-            for _ in 0..<6 { replies.append(try await client.call("system.ping")) }
-            for _ in 0..<6 { replies.append(try await client.call("session.whoami")) }
-            let limited = try #require(replies.first { $0.errorCode == -32005 })
-            #expect(limited.errorReason == "rate_limited" && (limited["error"]?["data"]?["retry_after_ms"]?.intValue ?? 0) > 0,
-                    "\(JSONWriter.string(limited))")
-            #expect(replies.filter { $0["result"] != nil }.count <= 6 + 4 + 1, "anonymous pings are not counted; a burst of 4, one refill at most")
+            let clients = try await (0..<4).asyncMap { _ in try await server.session(server.orgA) }
+            // A burst of 4, then a token every 0.5 s: of 16 calls at once, about 4 + 4 run (the later ones waiting up
+            // to 2 s for theirs) and the rest are refused with how long until their token.
+            let started = ContinuousClock.now
+            let replies = try await withThrowingTaskGroup(of: JSONValue.self) { group in
+                for index in 0..<16 { group.addTask { try await clients[index % 4].call("session.whoami") } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            let elapsed = ContinuousClock.now - started
+            let served = replies.filter { $0["result"] != nil }.count
+            let refused = replies.filter { $0.errorCode == -32005 && $0.errorReason == "rate_limited" }
+            #expect(served + refused.count == 16, "\(replies.map(JSONWriter.string))")
+            #expect((6...10).contains(served), "the burst and the tokens of 2 s: \(served)")
+            #expect(refused.allSatisfy { ($0["error"]?["data"]?["retry_after_ms"]?.intValue ?? 0) > 0 })
+            #expect(elapsed >= .milliseconds(1500), "calls over the burst waited for their tokens: \(elapsed)")
             #expect(try await server.session(server.orgB).call("session.whoami")["result"] != nil, "B has its own budget")
+            #expect(try await clients[0].call("system.ping")["result"] != nil, "anonymous calls are not counted")
         }
     }
 }

@@ -81,11 +81,7 @@ public struct Dispatcher: RPCResponder {
                     .forbidden, "Forbidden: \(request.method) needs the \(minimum.rawValue) role or higher",
                     reason: "role_too_low"))
             }
-            if let wait = budgets?.take(principal.organisationID) {
-                return .error(RPCError(
-                    .overCapacity, "Over capacity: this organisation's request budget is spent; retry later", reason: "rate_limited",
-                    retryAfterMilliseconds: max(1, Int(wait.milliseconds.rounded(.up)))))
-            }
+            if let budgets, let refusal = await Self.spend(budgets, principal.organisationID) { return .error(refusal) }
         }
         let params: ParamReader
         do {
@@ -109,6 +105,25 @@ public struct Dispatcher: RPCResponder {
 }
 
 extension Dispatcher {
+    /// Over its budget, an organisation's call waits for its token (holding its connection's in-flight slot, so a
+    /// flooding connection stops being read: back-pressure, not busy refusals) up to `maximumBudgetWait`; a call
+    /// that would wait longer is refused with how long until its token.
+    static let maximumBudgetWait: Duration = .seconds(2)
+
+    static func spend(_ budgets: RequestBudgets, _ organisation: UUID) async -> RPCError? {
+        var waited: Duration = .zero
+        while let wait = budgets.take(organisation) {
+            guard waited + wait <= maximumBudgetWait else {
+                return RPCError(
+                    .overCapacity, "Over capacity: this organisation's request budget is spent; retry later", reason: "rate_limited",
+                    retryAfterMilliseconds: max(1, Int(wait.milliseconds.rounded(.up))))
+            }
+            try? await Task.sleep(for: wait)
+            waited += wait
+        }
+        return nil
+    }
+
     /// nil when `bytes` is a document the method's result schema accepts; otherwise the error to answer.
     func checked(_ bytes: [UInt8], of method: MethodDefinition, logger: Logger) -> ResponseBody? {
         let problems: [FieldProblem]

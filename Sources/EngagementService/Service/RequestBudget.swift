@@ -2,7 +2,8 @@ import Foundation
 import Synchronization
 
 /// Each organisation's request budget: a token bucket refilled at `rate` calls a second up to `burst`. An
-/// authenticated call takes a token or is refused with how long until the next one (`-32005 rate_limited`).
+/// authenticated call takes a token or learns how long until the next one (the dispatcher waits that long, up to
+/// a bound, then refuses with `-32005 rate_limited`).
 /// A plain state machine (the caller passes the time); `RequestBudgets` shares one between connections.
 public struct RequestBudget: Sendable {
     struct Bucket {

@@ -163,7 +163,7 @@ public struct ServerConfiguration: Sendable {
             $0.poolSharePercent = v; return true
         },
         Option(variable: "ENGAGEMENT_ORG_REQUESTS_PER_SECOND", defaultValue: "0",
-               summary: "each organisation's request budget, calls a second (bursts of twice as many); beyond it -32005 rate_limited; 0: none") {
+               summary: "each organisation's request budget, calls a second (bursts of twice as many); beyond it a call waits for its token up to 2 s, then -32005 rate_limited; 0: none") {
             guard let v = Int($1), v >= 0 else { return false }
             $0.organisationRequestsPerSecond = v; return true
         },
