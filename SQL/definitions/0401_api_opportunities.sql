@@ -77,7 +77,8 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION api.opportunity_get(p jsonb) RETURNS jsonb
+-- The opportunity `p.id` names, or not found.
+CREATE OR REPLACE FUNCTION api.opportunity_for(p jsonb) RETURNS app.opportunities
 LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
@@ -87,9 +88,13 @@ BEGIN
     IF NOT FOUND THEN
         PERFORM api.not_found();
     END IF;
-    RETURN app.opportunity_json(item);
+    RETURN item;
 END
 $$;
+
+CREATE OR REPLACE FUNCTION api.opportunity_get(p jsonb) RETURNS jsonb
+LANGUAGE sql STABLE
+AS $$ SELECT app.opportunity_json(api.opportunity_for(p)) $$;
 
 -- A versioned change of the columns in p_change (absent: unchanged; JSON null: cleared).
 CREATE OR REPLACE FUNCTION api.opportunity_change(p jsonb, p_change jsonb) RETURNS jsonb
@@ -240,12 +245,8 @@ CREATE OR REPLACE FUNCTION api.opportunity_link_contract(p jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 DECLARE
-    item app.opportunities;
+    item app.opportunities := api.opportunity_for(p);
 BEGIN
-    SELECT * INTO item FROM app.opportunities WHERE id = (p ->> 'id')::uuid;
-    IF NOT FOUND THEN
-        PERFORM api.not_found();
-    END IF;
     PERFORM api.link_opportunity_contract(item, (p ->> 'contract_id')::uuid, 'contract_id');
     RETURN app.opportunity_json(item);
 END
@@ -256,12 +257,8 @@ CREATE OR REPLACE FUNCTION api.opportunity_unlink_contract(p jsonb) RETURNS json
 LANGUAGE plpgsql
 AS $$
 DECLARE
-    item app.opportunities;
+    item app.opportunities := api.opportunity_for(p);
 BEGIN
-    SELECT * INTO item FROM app.opportunities WHERE id = (p ->> 'id')::uuid;
-    IF NOT FOUND THEN
-        PERFORM api.not_found();
-    END IF;
     DELETE FROM app.opportunity_contracts WHERE opportunity_id = item.id AND contract_id = (p ->> 'contract_id')::uuid;
     IF NOT FOUND THEN
         PERFORM api.invalid_param('contract_id', 'is not linked to the opportunity');
@@ -298,12 +295,8 @@ CREATE OR REPLACE FUNCTION api.opportunity_history(p jsonb) RETURNS jsonb
 LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
-    item app.opportunities;
+    item app.opportunities := api.opportunity_for(p);
 BEGIN
-    SELECT * INTO item FROM app.opportunities WHERE id = (p ->> 'id')::uuid;
-    IF NOT FOUND THEN
-        PERFORM api.not_found();
-    END IF;
     RETURN jsonb_build_object('stage', item.stage, 'changes', coalesce((
         SELECT jsonb_agg(jsonb_build_object('from', c.from_stage, 'to', c.to_stage, 'changed_by', c.changed_by,
                                             'changed_at', c.changed_at, 'reason', c.reason,
@@ -314,65 +307,16 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION api.opportunity_stages(p jsonb) RETURNS jsonb
-LANGUAGE sql STABLE
-AS $$
-    SELECT coalesce(jsonb_agg(jsonb_build_object(
-               'name', s.name, 'position', s.position, 'outcome', s.outcome,
-               'opportunities', (SELECT count(*) FROM app.opportunities o WHERE o.organisation_id = s.organisation_id AND o.stage = s.name))
-               ORDER BY s.position, s.name), '[]'::jsonb)
-    FROM app.pipeline_stages s WHERE s.organisation_id = app.current_organisation_id()
-$$;
-
--- The open stages, in order, replacing the current ones; a stage opportunities are in stays (in use).
-CREATE OR REPLACE FUNCTION api.opportunity_set_stages(p jsonb) RETURNS jsonb
-LANGUAGE plpgsql
-AS $$
-DECLARE
-    names text[] := ARRAY(SELECT jsonb_array_elements_text(p -> 'stages'));
-    state text;
-    failed_constraint text;
-    message text;
-BEGIN
-    IF cardinality(names) = 0 THEN
-        PERFORM api.invalid_param('stages', 'needs at least one open stage');
-    END IF;
-    IF (SELECT count(DISTINCT n) FROM unnest(names) n) <> cardinality(names) THEN
-        PERFORM api.invalid_param('stages', 'names a stage twice');
-    END IF;
-    IF names && ARRAY['closed_won', 'closed_lost'] THEN
-        PERFORM api.invalid_param('stages', 'lists the open stages; closed_won and closed_lost are fixed');
-    END IF;
-    BEGIN
-        DELETE FROM app.pipeline_stages WHERE organisation_id = app.current_organisation_id() AND outcome = 'open'
-                                          AND name <> ALL (names);
-    EXCEPTION WHEN foreign_key_violation THEN
-        PERFORM api.conflict('in_use', 'a stage that opportunities are in cannot be removed');
-    END;
-    INSERT INTO app.pipeline_stages (organisation_id, name, position, outcome)
-    SELECT app.current_organisation_id(), n, i, 'open' FROM unnest(names) WITH ORDINALITY AS x(n, i)
-    ON CONFLICT (organisation_id, name) DO UPDATE SET position = EXCLUDED.position
-        WHERE app.pipeline_stages.position IS DISTINCT FROM EXCLUDED.position;
-    RETURN api.opportunity_stages(p);
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, failed_constraint = CONSTRAINT_NAME, message = MESSAGE_TEXT;
-    IF NOT api.opportunity_paths() ? failed_constraint THEN
-        RAISE;
-    END IF;
-    PERFORM api.reraise(state, failed_constraint, message, api.opportunity_paths());
-END
-$$;
-
 REVOKE ALL ON FUNCTION api.opportunity_paths(), api.link_opportunity_contract(app.opportunities, uuid, text),
     api.opportunity_create(jsonb), api.opportunity_get(jsonb), api.opportunity_change(jsonb, jsonb), api.opportunity_update(jsonb),
     api.opportunity_move(jsonb), api.opportunity_win(jsonb), api.opportunity_link_contract(jsonb),
     api.opportunity_unlink_contract(jsonb), api.opportunity_delete(jsonb), api.opportunity_list(jsonb),
-    api.opportunity_history(jsonb), api.opportunity_stages(jsonb), api.opportunity_set_stages(jsonb) FROM PUBLIC;
+    api.opportunity_history(jsonb), api.opportunity_for(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.opportunity_paths(), api.link_opportunity_contract(app.opportunities, uuid, text),
     api.opportunity_create(jsonb), api.opportunity_get(jsonb), api.opportunity_change(jsonb, jsonb), api.opportunity_update(jsonb),
     api.opportunity_move(jsonb), api.opportunity_win(jsonb), api.opportunity_link_contract(jsonb),
     api.opportunity_unlink_contract(jsonb), api.opportunity_delete(jsonb), api.opportunity_list(jsonb),
-    api.opportunity_history(jsonb), api.opportunity_stages(jsonb), api.opportunity_set_stages(jsonb) TO engagement_app;
+    api.opportunity_history(jsonb), api.opportunity_for(jsonb) TO engagement_app;
 
 -- For DBAs: conversion and velocity are queries over these two.
 CREATE OR REPLACE VIEW reporting.opportunities WITH (security_barrier) AS

@@ -60,17 +60,19 @@ CROSS JOIN LATERAL (
     FROM (SELECT CASE c.period WHEN 'quarter' THEN interval '3 months' ELSE interval '1 month' END AS step) x,
          generate_series(date_trunc(c.period, c.start_date), coalesce(c.end_date, current_date), x.step) g
     WHERE c.kind <> 'deliverable' AND c.period IN ('month', 'quarter')) p
+-- A deliverable commitment's deliverables, counted once: linked, and accepted by the due date.
 CROSS JOIN LATERAL (
-    SELECT CASE WHEN c.kind = 'deliverable' THEN
-                    greatest((SELECT count(*) FROM app.deliverables v WHERE v.organisation_id = c.organisation_id AND v.commitment_id = c.id), 1)
+    SELECT count(*) AS linked, count(*) FILTER (WHERE v.status = 'accepted' AND v.accepted_at::date <= c.due_date) AS on_time
+    FROM app.deliverables v
+    WHERE c.kind = 'deliverable' AND v.organisation_id = c.organisation_id AND v.commitment_id = c.id) dl
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN c.kind = 'deliverable' THEN greatest(dl.linked, 1)
                 WHEN c.period = 'contract' THEN c.hours
                 ELSE round(CASE c.kind WHEN 'fte' THEN c.fte * s.hours_per_fte ELSE c.hours END
                            * (least(p.period_end, coalesce(c.end_date, p.period_end)) - greatest(p.period_start, c.start_date) + 1)
                            / (p.period_end - p.period_start + 1), 2) END::numeric AS required) r
 CROSS JOIN LATERAL (
-    SELECT CASE WHEN c.kind = 'deliverable' THEN
-                    (SELECT count(*) FROM app.deliverables v WHERE v.organisation_id = c.organisation_id AND v.commitment_id = c.id
-                                                              AND v.status = 'accepted' AND v.accepted_at::date <= c.due_date)
+    SELECT CASE WHEN c.kind = 'deliverable' THEN dl.on_time
                 ELSE coalesce((
                     SELECT sum(ce.actual_hours) FROM app.commitment_scope cs
                     JOIN app.check_ins ci ON ci.organisation_id = cs.organisation_id AND ci.engagement_id = cs.engagement_id

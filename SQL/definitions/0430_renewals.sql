@@ -11,25 +11,23 @@
 
 CREATE OR REPLACE VIEW app.contract_renewals WITH (security_barrier) AS
 SELECT k.organisation_id, k.id AS contract_id, k.reference, k.title, k.customer_party_id, k.total_value, k.currency,
-       k.start_date, k.end_date, k.status, s.raised_at AS signal_raised_at, best.id AS opportunity_id, best.stage,
-       best.outcome,
+       k.start_date, k.end_date, k.status, s.raised_at AS signal_raised_at, o.id AS opportunity_id, o.stage,
+       o.outcome,
        CASE WHEN coalesce(o.won, false) THEN 'retained'
             WHEN k.status = 'terminated' OR (coalesce(o.lost, false) AND NOT coalesce(o.open, false))
                  OR (k.end_date < current_date AND NOT coalesce(o.open, false)) THEN 'churned'
             ELSE 'pending' END AS renewal_state
 FROM app.contracts k
 LEFT JOIN app.renewal_signals s ON s.organisation_id = k.organisation_id AND s.contract_id = k.id AND s.ends_on = k.end_date
+-- The contract's renewal opportunities, looked at once: whether any was won, lost or is open, and the one to
+-- show (a won one, else an open one, else the latest).
 LEFT JOIN LATERAL (
-    SELECT op.id, op.stage, st.outcome FROM app.opportunities op
-    JOIN app.pipeline_stages st ON st.organisation_id = op.organisation_id AND st.name = op.stage
-    WHERE op.organisation_id = k.organisation_id AND op.kind = 'renewal'
-      AND (op.renews_contract_id = k.id OR op.renews_engagement_id IN (
-          SELECT e.id FROM app.engagements e WHERE e.organisation_id = k.organisation_id AND e.contract_id = k.id))
-    -- The one to show: a won renewal, else an open one, else the latest.
-    ORDER BY (st.outcome = 'won') DESC, (st.outcome = 'open') DESC, op.created_at DESC LIMIT 1) best ON true
-LEFT JOIN LATERAL (
-    SELECT bool_or(x.outcome = 'won') AS won, bool_or(x.outcome = 'lost') AS lost, bool_or(x.outcome = 'open') AS open
-    FROM (SELECT st.outcome FROM app.opportunities op
+    SELECT bool_or(x.outcome = 'won') AS won, bool_or(x.outcome = 'lost') AS lost, bool_or(x.outcome = 'open') AS open,
+           (array_agg(x.id ORDER BY x.rank))[1] AS id, (array_agg(x.stage ORDER BY x.rank))[1] AS stage,
+           (array_agg(x.outcome ORDER BY x.rank))[1] AS outcome
+    FROM (SELECT op.id, op.stage, st.outcome,
+                 row_number() OVER (ORDER BY (st.outcome = 'won') DESC, (st.outcome = 'open') DESC, op.created_at DESC) AS rank
+          FROM app.opportunities op
           JOIN app.pipeline_stages st ON st.organisation_id = op.organisation_id AND st.name = op.stage
           WHERE op.organisation_id = k.organisation_id AND op.kind = 'renewal'
             AND (op.renews_contract_id = k.id OR op.renews_engagement_id IN (

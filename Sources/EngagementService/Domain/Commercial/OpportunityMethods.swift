@@ -3,7 +3,7 @@ import JSONRPC
 /// Opportunities: the sales pipeline in front of delivery, in each organisation's stages. A new opportunity is won
 /// only with a contract or MOU linked; a won one has exactly one engagement, made by `opportunity.win`; a renewal
 /// needs no contract. Read by every role, written by members (stages by managers). The work:
-/// `SQL/definitions/0400_opportunities.sql` (rules) and `0401_api_opportunities.sql`.
+/// `SQL/definitions/0400_opportunities.sql` (rules), `0401_api_opportunities.sql` and `0402_pipeline_stages.sql`.
 enum OpportunityMethods {
     static let kinds = ["new", "renewal"]
     static let outcomes = ["open", "won", "lost"]
