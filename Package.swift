@@ -17,13 +17,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // Each target's dependencies are exactly the modules its files import (checked by PackageManifestTests).
@@ -45,14 +45,22 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "NIOTLS", package: "swift-nio"),
             ]
         ),
+        // Operating the service: Prometheus metrics, the HTTP endpoint serving them with /healthz and /readyz, and
+        // JSON log lines. Knows nothing of the domain.
+        .target(
+            name: "Monitoring",
+            dependencies: [
+                logging, nioCore, .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
         // The service: method registry, dispatch, sessions, the database runner, background jobs, and the
         // domain methods grouped by context (Domain/<context>/).
         .target(
             name: "EngagementService",
             dependencies: [
-                "JSONRPC", "PostgresClient", "RPCTransport", "Credentials", logging, nioCore,
+                "JSONRPC", "PostgresClient", "RPCTransport", "Credentials", "Monitoring", logging, nioCore,
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
@@ -84,7 +92,7 @@ let package = Package(
         .executableTarget(
             name: "engagementd",
             dependencies: [
-                "EngagementService", "DevEnvironment", "DatabaseSetup", logging,
+                "EngagementService", "DevEnvironment", "DatabaseSetup", "Monitoring", logging,
                 .product(name: "NIOPosix", package: "swift-nio"), argumentParser,
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -115,7 +123,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "EngagementService", "EngagementClient", "PostgresClient", "DatabaseSetup", "LocalPostgres", "DevEnvironment",
-                "DevCertificates", "TenantAdministration", "JSONRPC", "Credentials", crypto, logging,
+                "DevCertificates", "TenantAdministration", "JSONRPC", "Credentials", "Monitoring", crypto, logging,
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),

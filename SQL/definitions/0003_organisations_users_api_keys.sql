@@ -17,7 +17,11 @@ $$;
 REVOKE ALL ON FUNCTION app.find_api_key(p_key_id text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION app.find_api_key(p_key_id text) TO engagement_app;
 
-CREATE OR REPLACE FUNCTION app.begin_call(p_key_id text, p_method text)
+-- Every call's first statement: the key's tenant context for row-level security, the method for the audit log,
+-- and (when the server passes it) the call's request id as the transaction's application_name (`engagementd
+-- c12-r5`, the `request` of the server's log lines), so PostgreSQL's log (%a in log_line_prefix) and
+-- pg_stat_activity tie a statement to its call. All of it is transaction-local.
+CREATE OR REPLACE FUNCTION app.begin_call(p_key_id text, p_method text, p_request_id text DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -36,7 +40,10 @@ BEGIN
     PERFORM set_config('app.user_id', k.user_id::text, true);
     PERFORM set_config('app.user_role', k.role, true);
     PERFORM set_config('app.method', coalesce(p_method, ''), true);
+    IF p_request_id IS NOT NULL THEN
+        PERFORM set_config('application_name', left('engagementd ' || p_request_id, 63), true);
+    END IF;
 END
 $$;
-REVOKE ALL ON FUNCTION app.begin_call(p_key_id text, p_method text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION app.begin_call(p_key_id text, p_method text) TO engagement_app;
+REVOKE ALL ON FUNCTION app.begin_call(text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION app.begin_call(text, text, text) TO engagement_app;

@@ -246,3 +246,14 @@ GRANT EXECUTE ON FUNCTION api.not_found(), api.invalid_param(text, text), api.fo
     api.request_hash(jsonb), api.replay(text, jsonb), api.remember(text, jsonb, jsonb), api.page(jsonb, text),
     api.cursor(api.page, text, uuid), api.contains_pattern(text),
     api.list(jsonb, regclass, regproc, text, jsonb, text) TO engagement_app;
+
+-- The highest applied migration, for the server's start-up check and /readyz (a server refuses a schema newer
+-- than the SQL it was shipped with, and is not ready while migrations are pending). The owner's meta schema is
+-- not readable by the server's role, hence the definer.
+CREATE OR REPLACE FUNCTION app.schema_version()
+RETURNS integer
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT coalesce(max(version), 0) FROM meta.schema_migrations $$;
+REVOKE ALL ON FUNCTION app.schema_version() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION app.schema_version() TO engagement_app;

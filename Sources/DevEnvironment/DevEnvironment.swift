@@ -59,8 +59,8 @@ public struct DevEnvironment: Sendable {
     }
 
     /// Writes `connection.json` for the server listening on `host:port` (mode 0600: it holds API keys).
-    public func writeConnectionFile(host: String, port: Int) throws {
-        let document: JSONValue = .object([
+    public func writeConnectionFile(host: String, port: Int, metricsURL: String? = nil) throws {
+        var document: JSONObject = [
             "host": .string(host),
             "port": .number(String(port)),
             "ca_file": .string(caFile.standardizedFileURL.path),
@@ -76,8 +76,9 @@ public struct DevEnvironment: Sendable {
                     ]),
                 ])
             }),
-        ])
-        try Data(JSONWriter.encode(document) + [UInt8(ascii: "\n")]).write(to: connectionFile, options: .atomic)
+        ]
+        if let metricsURL { document["metrics_url"] = .string(metricsURL) }
+        try Data(JSONWriter.encode(.object(document)) + [UInt8(ascii: "\n")]).write(to: connectionFile, options: .atomic)
         chmod(connectionFile.path, 0o600)
     }
 

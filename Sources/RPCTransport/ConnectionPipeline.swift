@@ -10,15 +10,20 @@ struct ConnectionPipeline<Responder: RPCResponder>: Sendable {
     let configuration: TransportConfiguration
     let sslContext: NIOSSLContext
     let responder: MessageResponder<Responder>
+    let observer: (any TransportObserver)?
     let logger: Logger
     private let handshakeTimeout: TimeAmount
     private let idleTimeout: TimeAmount
     private let connectionSequence = ConnectionSequence()
 
-    init(configuration: TransportConfiguration, sslContext: NIOSSLContext, responder: MessageResponder<Responder>, logger: Logger) {
+    init(
+        configuration: TransportConfiguration, sslContext: NIOSSLContext, responder: MessageResponder<Responder>,
+        observer: (any TransportObserver)?, logger: Logger
+    ) {
         self.configuration = configuration
         self.sslContext = sslContext
         self.responder = responder
+        self.observer = observer
         self.logger = logger
         self.handshakeTimeout = TimeAmount(configuration.handshakeTimeout)
         self.idleTimeout = TimeAmount(configuration.idleTimeout)
@@ -31,7 +36,7 @@ struct ConnectionPipeline<Responder: RPCResponder>: Sendable {
             connectionID: connectionID, peer: channel.remoteAddress?.ipAddress, outbound: ConnectionOutbound(channel: channel))
         try pipeline.addHandler(NIOSSLServerHandler(context: sslContext))
         // After the TLS handler: it fires the handshake-completed event towards the tail.
-        try pipeline.addHandler(HandshakeTimeoutHandler(timeout: handshakeTimeout))
+        try pipeline.addHandler(HandshakeTimeoutHandler(timeout: handshakeTimeout, observer: observer))
         try pipeline.addHandler(IdleStateHandler(readTimeout: idleTimeout))
         try pipeline.addHandler(ByteToMessageHandler(LineFrameDecoder(maximumLength: configuration.maximumLineBytes)))
         try pipeline.addHandler(

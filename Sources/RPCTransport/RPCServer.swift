@@ -19,13 +19,14 @@ public final class RPCServer: Sendable {
 
     /// Binds the listening socket; `run()` then serves.
     public static func bind<Responder: RPCResponder>(
-        configuration: TransportConfiguration, responder: Responder, group: any EventLoopGroup, logger: Logger
+        configuration: TransportConfiguration, responder: Responder, group: any EventLoopGroup, logger: Logger,
+        observer: (any TransportObserver)? = nil
     ) async throws -> RPCServer {
         let connections = ConnectionRegistry(maximumConnections: configuration.maximumConnections)
         let pipeline = ConnectionPipeline(
             configuration: configuration, sslContext: try TLSContextFactory.serverContext(configuration),
             responder: MessageResponder(responder: responder, maximumBatchSize: configuration.maximumBatchSize),
-            logger: logger)
+            observer: observer, logger: logger)
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -33,7 +34,11 @@ public final class RPCServer: Sendable {
             .childChannelInitializer { child in
                 child.eventLoop.makeCompletedFuture {
                     let admission = connections.register(child)
-                    guard admission != .refused else { return }
+                    switch admission {
+                    case .refused: observer?.connectionRefused(reason: "shutting_down"); return
+                    case .overCapacity: observer?.connectionRefused(reason: "over_capacity")
+                    case .admitted: break
+                    }
                     try pipeline.configure(child, admission: admission)
                 }
             }

@@ -4,6 +4,7 @@ import DevEnvironment
 import EngagementService
 import Foundation
 import Logging
+import Monitoring
 import NIOPosix
 import ServiceLifecycle
 
@@ -27,13 +28,27 @@ func runUntilSignalled(_ application: EngagementApplication, logger: Logger) asy
     try await group.run()
 }
 
-func makeLogger(level: String) -> Logger {
+func makeLogger(level: String, format: String = "text") -> Logger {
+    let level = Logger.Level(rawValue: level) ?? .info
     LoggingSystem.bootstrap { label in
+        if format == "json" { return JSONLogHandler(label: label, level: level) }
         var handler = StreamLogHandler.standardError(label: label)
-        handler.logLevel = Logger.Level(rawValue: level) ?? .info
+        handler.logLevel = level
         return handler
     }
     return Logger(label: "engagementd")
+}
+
+/// The highest migration of the SQL this server was shipped with, for the start-up and readiness checks; nil
+/// (with a warning) where no SQL directory is found.
+func shippedSchemaVersion(_ sql: String?, logger: Logger) -> Int? {
+    do {
+        let directory = try sql.map { URL(fileURLWithPath: $0) } ?? SchemaSource.defaultDirectory()
+        return try SchemaSource.load(from: directory).migrations.map(\.version).max()
+    } catch {
+        logger.warning("no SQL directory found: the schema version is not checked", metadata: ["error": "\(error)"])
+        return nil
+    }
 }
 
 struct Serve: AsyncParsableCommand {
@@ -47,8 +62,16 @@ struct Serve: AsyncParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        let logger = makeLogger(level: configuration.logLevel)
-        let application = try await EngagementApplication.start(configuration: configuration, logger: logger)
+        let logger = makeLogger(level: configuration.logLevel, format: configuration.logFormat)
+        var checked = configuration
+        checked.expectedSchemaVersion = shippedSchemaVersion(nil, logger: logger)
+        let application: EngagementApplication
+        do {
+            application = try await EngagementApplication.start(configuration: checked, logger: logger)
+        } catch let error as SchemaTooNew {
+            logger.critical("not starting", metadata: ["reason": "\(error)"])
+            throw ExitCode(78)  // EX_CONFIG
+        }
         try await runUntilSignalled(application, logger: logger)
     }
 }
@@ -66,11 +89,17 @@ struct Dev: AsyncParsableCommand {
     @Option(help: "The SQL directory (migrations/ and definitions/; default: ENGAGEMENT_SQL_DIR, ./SQL, or beside the executable).")
     var sql: String?
 
+    @Option(help: "Port of the monitoring endpoint: /metrics, /healthz, /readyz (0: any free port).")
+    var metricsPort = 9464
+
     @Option(help: "Log level.")
     var logLevel = "info"
 
+    @Option(help: "Log format: text or json.")
+    var logFormat = "text"
+
     func run() async throws {
-        let logger = makeLogger(level: logLevel)
+        let logger = makeLogger(level: logLevel, format: logFormat)
         let directoryURL = URL(fileURLWithPath: directory).standardizedFileURL
         let schema = try SchemaSource.load(from: sql.map { URL(fileURLWithPath: $0) } ?? SchemaSource.defaultDirectory())
         let environment = try DevEnvironment.prepare(directory: directoryURL, schema: schema, logger: logger)
@@ -80,10 +109,16 @@ struct Dev: AsyncParsableCommand {
         configuration.privateKeyFile = environment.serverCertificate.privateKey.path
         configuration.databaseURL = try environment.deployment.applicationURL
         configuration.logLevel = logLevel
+        configuration.logFormat = logFormat
+        configuration.metricsPort = metricsPort
+        configuration.expectedSchemaVersion = schema.migrations.map(\.version).max()
         // Tuning variables (ENGAGEMENT_MAX_CONNECTIONS, ENGAGEMENT_DB_POOL_SIZE, …) apply in dev mode too; the
         // address, TLS files and database stay the dev environment's.
         var environmentVariables = ProcessInfo.processInfo.environment
-        for fixed in ["ENGAGEMENT_HOST", "ENGAGEMENT_PORT", "ENGAGEMENT_TLS_CERT", "ENGAGEMENT_TLS_KEY", "ENGAGEMENT_DATABASE_URL"] {
+        for fixed in [
+            "ENGAGEMENT_HOST", "ENGAGEMENT_PORT", "ENGAGEMENT_TLS_CERT", "ENGAGEMENT_TLS_KEY", "ENGAGEMENT_DATABASE_URL",
+            "ENGAGEMENT_METRICS_HOST", "ENGAGEMENT_METRICS_PORT",
+        ] {
             environmentVariables[fixed] = nil
         }
         configuration = try ServerConfiguration.fromEnvironment(environmentVariables, base: configuration)
@@ -94,8 +129,9 @@ struct Dev: AsyncParsableCommand {
             try? environment.stopDatabase()
             throw error
         }
-        try environment.writeConnectionFile(host: configuration.host, port: application.server.port)
-        printWelcome(environment, port: application.server.port)
+        let metricsURL = application.monitoring.map { "http://\(configuration.metricsHost):\($0.port)/metrics" }
+        try environment.writeConnectionFile(host: configuration.host, port: application.server.port, metricsURL: metricsURL)
+        printWelcome(environment, port: application.server.port, metricsURL: metricsURL)
         do {
             try await runUntilSignalled(application, logger: logger)
         } catch {
@@ -106,7 +142,7 @@ struct Dev: AsyncParsableCommand {
         try environment.stopDatabase()
     }
 
-    private func printWelcome(_ environment: DevEnvironment, port: Int) {
+    private func printWelcome(_ environment: DevEnvironment, port: Int, metricsURL: String?) {
         let first = environment.organisations.first
         let text = """
 
@@ -114,6 +150,7 @@ struct Dev: AsyncParsableCommand {
               JSON-RPC over TLS:  127.0.0.1:\(port)   (CA: \(environment.caFile.path))
               PostgreSQL:         \(environment.cluster.url(user: "engagement_owner", password: "…", database: DevEnvironment.databaseName))
               connection file:    \(environment.connectionFile.path)
+              metrics, health:    \(metricsURL ?? "off")  (and /healthz, /readyz)
               demo organisations: \(environment.organisations.map(\.name).joined(separator: ", "))
 
             Try it:

@@ -64,7 +64,8 @@ struct FaultTests {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for writer in 0..<writers {
                 group.addTask {
-                    var client = try await server.session(server.orgA)
+                    // Under a loaded machine a writer may first connect after the fault began: retry it too.
+                    var client = try await Self.sessionRetrying(server)
                     var number = 0
                     while !stop.isSet {
                         let key = "w\(writer)-\(number)"
@@ -97,6 +98,19 @@ struct FaultTests {
                 }
             }
             try await group.waitForAll()
+        }
+    }
+
+    /// A session of organisation A, retried through retry-later answers and refused connections for up to 30 s.
+    static func sessionRetrying(_ server: ServerFixture) async throws -> RPCConnection {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while true {
+            do {
+                return try await server.session(server.orgA)
+            } catch {
+                guard ContinuousClock.now < deadline else { throw error }
+                try await Task.sleep(for: .milliseconds(100))
+            }
         }
     }
 

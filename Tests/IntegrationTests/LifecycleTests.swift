@@ -104,6 +104,7 @@ struct LifecycleTests {
 
         var configuration = ServerConfiguration()
         configuration.port = 0
+        configuration.metricsPort = 0
         configuration.certificateFile = second.serverCertificate.certificate.path
         configuration.privateKeyFile = second.serverCertificate.privateKey.path
         configuration.databaseURL = try second.deployment.applicationURL

@@ -1,5 +1,6 @@
 import JSONRPC
 import Logging
+import Monitoring
 import PostgresClient
 
 /// Runs a call's SQL for a principal, under row-level security, in one round trip.
@@ -17,26 +18,35 @@ public struct TenantDatabase: Sendable {
     public let pool: ConnectionPool
     /// Each organisation's share of the pool (fairness between tenants); nil: first come, first served.
     public let shares: OrganisationShares?
+    /// Records how long each call waited for its connection (share and pool); nil: not measured.
+    public let metrics: ServiceMetrics?
 
-    public init(pool: ConnectionPool, shares: OrganisationShares? = nil) {
+    public init(pool: ConnectionPool, shares: OrganisationShares? = nil, metrics: ServiceMetrics? = nil) {
         self.pool = pool
         self.shares = shares
+        self.metrics = metrics
     }
 
-    static let beginCall = "SELECT app.begin_call($1, $2)"
+    static let beginCall = "SELECT app.begin_call($1, $2, $3)"
 
     /// Runs `statements` with the principal's tenant context and returns their results (the context
-    /// statement's own result is dropped). `method` is recorded in the audit log of any row written.
-    public func run(as principal: Principal, method: String, _ statements: [Statement]) async throws(RPCError)
-        -> [PostgresResult]
+    /// statement's own result is dropped). `method` is recorded in the audit log of any row written; `requestID`
+    /// becomes the transaction's `application_name` (`engagementd c12-r5`), as in the server's log lines.
+    public func run(as principal: Principal, method: String, requestID: String? = nil, _ statements: [Statement])
+        async throws(RPCError) -> [PostgresResult]
     {
-        let all = [Statement(Self.beginCall, [principal.keyID, method])] + statements
+        let all = [Statement(Self.beginCall, [principal.keyID, method, requestID])] + statements
         let organisation = principal.organisationID
+        let asked = ContinuousClock.now
         if let shares, !(await shares.acquire(organisation)) {
             throw await shares.refusal(organisation)
         }
         do {
-            let results = try await pool.withConnection { connection in Array(try connection.pipeline(all).dropFirst()) }
+            let metrics = self.metrics
+            let results = try await pool.withConnection { connection in
+                metrics?.poolWait.record(ContinuousClock.now - asked)
+                return Array(try connection.pipeline(all).dropFirst())
+            }
             await shares?.release(organisation)
             return results
         } catch {
@@ -49,11 +59,11 @@ public struct TenantDatabase: Sendable {
     /// document it returns through to the client. The function owns the operation; its errors are mapped by
     /// `DatabaseErrorMapping` (SQLSTATE classes EV, EN, EC, EF, ES and the integrity errors it re-raises with the
     /// param's path).
-    public func call(as principal: Principal, method: String, function: SQLFunctionName, params: [UInt8])
-        async throws(RPCError) -> ResponseBody
-    {
+    public func call(
+        as principal: Principal, method: String, requestID: String? = nil, function: SQLFunctionName, params: [UInt8]
+    ) async throws(RPCError) -> ResponseBody {
         try await json(
-            as: principal, method: method,
+            as: principal, method: method, requestID: requestID,
             Statement("SELECT \(function.qualifiedName)($1::jsonb)", [String(decoding: params, as: UTF8.self)]))
     }
 
@@ -68,10 +78,10 @@ public struct TenantDatabase: Sendable {
 
     /// Runs one statement that returns one JSON document in its first column and passes that document
     /// through to the client untouched. No row means "not found".
-    public func json(as principal: Principal, method: String, _ statement: Statement) async throws(RPCError)
-        -> ResponseBody
+    public func json(as principal: Principal, method: String, requestID: String? = nil, _ statement: Statement)
+        async throws(RPCError) -> ResponseBody
     {
-        let result = try await run(as: principal, method: method, [statement])[0]
+        let result = try await run(as: principal, method: method, requestID: requestID, [statement])[0]
         guard result.rowCount > 0, var bytes = result.bytes(0, 0) else {
             throw RPCError(.notFound, reason: "not_found")
         }

@@ -9,6 +9,8 @@ struct NotificationListener: Sendable {
     let conninfo: String
     let channel: String
     let logger: Logger
+    /// The longest a wait blocks its thread before the task's cancellation is looked at.
+    static let slice: Duration = .milliseconds(200)
 
     /// Calls `wake` after every wait of at most `timeout`, with what arrived (nothing on a timeout), and first after
     /// each (re)connection with `reconnected` true (notifications sent while nobody listened are lost, so a job
@@ -32,9 +34,18 @@ struct NotificationListener: Sendable {
                     try await wake([], true)
                 }
                 guard let connection = listener else { continue }
-                let received = try await threadPool.runIfActive { try connection.waitForNotifications(timeout: timeout) }
+                // A libpq wait cannot be interrupted: wait in short slices so shutdown never waits a whole timeout.
+                var received: [PostgresNotification] = []
+                var waited: Duration = .zero
+                repeat {
+                    let slice = min(Self.slice, timeout - waited)
+                    received = try await threadPool.runIfActive { try connection.waitForNotifications(timeout: slice) }
+                    waited += slice
+                } while received.isEmpty && waited < timeout && !Task.isCancelled
+                if Task.isCancelled { break }
                 try await wake(received, false)
             } catch {
+                if Task.isCancelled { break }
                 logger.warning("listener failed; reconnecting", metadata: ["channel": "\(channel)", "error": "\(error)"])
                 if let listener { _ = try? await threadPool.runIfActive { listener.close() } }
                 listener = nil

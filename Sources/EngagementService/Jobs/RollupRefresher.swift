@@ -1,4 +1,5 @@
 import Logging
+import Monitoring
 import PostgresClient
 import ServiceLifecycle
 
@@ -14,6 +15,7 @@ struct RollupRefresher: Service {
     let conninfo: String
     let pool: ConnectionPool
     let debounce: Duration
+    let metrics: ServiceMetrics?
     let logger: Logger
 
     func run() async throws {
@@ -31,7 +33,14 @@ struct RollupRefresher: Service {
                 if reconnected || (!received.isEmpty && pendingSince == nil) { pendingSince = pendingSince ?? .now }
                 if let since = pendingSince, ContinuousClock.now - since >= debounce, ContinuousClock.now >= notBefore {
                     let started = ContinuousClock.now
-                    pendingSince = try await Self.refresh(pool) ? nil : .now
+                    let refreshed = try await Self.refresh(pool)
+                    if refreshed {
+                        metrics?.rollupRefresh.record(ContinuousClock.now - started)
+                        metrics?.rollupLag.set((ContinuousClock.now - since).milliseconds / 1000)
+                    } else {
+                        metrics?.rollupRefreshesSkipped.increment()
+                    }
+                    pendingSince = refreshed ? nil : .now
                     // A refresh costs the whole database (Benchmarks/README.md): keep it to a third of the time.
                     notBefore = .now + (ContinuousClock.now - started) * 2
                 }

@@ -1,7 +1,7 @@
 import Foundation
 import JSONRPC
 import Logging
-import Metrics
+import Monitoring
 import RPCTransport
 
 /// Turns one valid request into a response body: finds the method, checks authentication and role,
@@ -11,6 +11,8 @@ public struct Dispatcher: RPCResponder {
     public let registry: MethodRegistry
     public let database: TenantDatabase
     public let logger: Logger
+    /// Calls counted by method and outcome, with their durations; nil: not measured.
+    public let metrics: ServiceMetrics?
     /// Checks every result against its method's declared result schema and answers -32603 when it does not
     /// match (tests turn it on, so a declaration that drifts from what the database renders fails them).
     public let checksResults: Bool
@@ -22,13 +24,15 @@ public struct Dispatcher: RPCResponder {
     public let budgets: RequestBudgets?
 
     public init(
-        registry: MethodRegistry, database: TenantDatabase, logger: Logger, checksResults: Bool = false, events: EventHub? = nil,
+        registry: MethodRegistry, database: TenantDatabase, logger: Logger, metrics: ServiceMetrics? = nil, checksResults: Bool = false,
+        events: EventHub? = nil,
         authentication: AuthenticationGuard = AuthenticationGuard(ServerConfiguration().authenticationThrottle),
         budgets: RequestBudgets? = nil
     ) {
         self.registry = registry
         self.database = database
         self.logger = logger
+        self.metrics = metrics
         self.checksResults = checksResults
         self.events = events
         self.authentication = authentication
@@ -61,8 +65,7 @@ public struct Dispatcher: RPCResponder {
             }
         }
         let methodLabel = registry[request.method] == nil ? "(unknown)" : request.method
-        Counter(label: "rpc_calls_total", dimensions: [("method", methodLabel), ("outcome", outcome)]).increment()
-        Metrics.Timer(label: "rpc_call_duration", dimensions: [("method", methodLabel)]).recordMicroseconds(elapsed.milliseconds * 1000)
+        metrics?.recordCall(method: methodLabel, outcome: outcome, duration: elapsed)
         logger.debug("call done", metadata: ["outcome": "\(outcome)", "ms": "\(elapsed.milliseconds)"])
         return body
     }

@@ -1,5 +1,6 @@
 import JSONRPC
 import Logging
+import Monitoring
 import NIOCore
 import NIOPosix
 import PostgresClient
@@ -13,6 +14,9 @@ public struct EngagementApplication: Sendable {
     public let server: RPCServer
     public let pool: ConnectionPool
     public let registry: MethodRegistry
+    public let metrics: ServiceMetrics
+    /// The monitoring endpoint (`/metrics`, `/healthz`, `/readyz`); nil when turned off.
+    public let monitoring: MonitoringServer?
 
     public static func start(
         configuration: ServerConfiguration, registry: MethodRegistry = .standard(),
@@ -29,26 +33,53 @@ public struct EngagementApplication: Sendable {
                     "SET idle_in_transaction_session_timeout = \(timeoutMilliseconds)",
                 ]),
             logger: logger)
+        let metrics = ServiceMetrics()
         let database = TenantDatabase(
             pool: pool,
             shares: OrganisationShares(
                 capacity: configuration.databasePoolSize, contendedShare: configuration.connectionsPerOrganisation,
-                timeout: configuration.databaseAcquireTimeout))
+                timeout: configuration.databaseAcquireTimeout),
+            metrics: metrics)
+        // A schema newer than this server knows is refused before anything listens; an older one (the migrate job
+        // has not run yet) is served but not ready. An unreachable database is retried by every call.
+        if let expected = configuration.expectedSchemaVersion,
+           case .newer(let applied, let expected) = SchemaCheck(applied: try await SchemaCheck.appliedVersion(database), expected: expected)
+        {
+            await pool.shutdown()
+            throw SchemaTooNew(applied: applied, expected: expected)
+        }
         let events = EventHub(database: database, logger: logger)
         let dispatcher = Dispatcher(
-            registry: registry, database: database, logger: logger, checksResults: configuration.checksResultSchemas, events: events,
+            registry: registry, database: database, logger: logger, metrics: metrics, checksResults: configuration.checksResultSchemas,
+            events: events,
             authentication: AuthenticationGuard(configuration.authenticationThrottle),
             budgets: configuration.organisationRequestsPerSecond > 0
                 ? RequestBudgets(RequestBudget(
                     rate: Double(configuration.organisationRequestsPerSecond), burst: Double(2 * configuration.organisationRequestsPerSecond)))
                 : nil)
         let server = try await RPCServer.bind(
-            configuration: configuration.transport, responder: dispatcher, group: group, logger: logger)
+            configuration: configuration.transport, responder: dispatcher, group: group, logger: logger,
+            observer: TransportMetricsObserver(metrics: metrics))
+        collectState(metrics: metrics, pool: pool, server: server)
+        var monitoring: MonitoringServer?
+        if let port = configuration.metricsPort {
+            let expected = configuration.expectedSchemaVersion
+            do {
+                monitoring = try await MonitoringServer.bind(
+                    host: configuration.metricsHost, port: port, metrics: metrics,
+                    readiness: { await readiness(database: database, expected: expected) }, group: group, logger: logger)
+            } catch {
+                server.shutdown()
+                await pool.shutdown()
+                throw error
+            }
+        }
         return EngagementApplication(
-            server: server, pool: pool, registry: registry,
+            server: server, pool: pool, registry: registry, metrics: metrics, monitoring: monitoring,
             maintenance: MaintenanceService(pool: pool, interval: configuration.maintenanceInterval, logger: logger),
             rollups: RollupRefresher(
-                conninfo: configuration.databaseURL, pool: pool, debounce: configuration.rollupDebounce, logger: logger),
+                conninfo: configuration.databaseURL, pool: pool, debounce: configuration.rollupDebounce, metrics: metrics,
+                logger: logger),
             triggers: TriggerWorker(
                 conninfo: configuration.databaseURL, pool: pool, pollInterval: configuration.triggerPollInterval, logger: logger),
             events: EventListener(conninfo: configuration.databaseURL, hub: events, tick: .seconds(1), logger: logger))
@@ -62,7 +93,10 @@ public struct EngagementApplication: Sendable {
     public var eventHub: EventHub { events.hub }
 
     /// In start order; `ServiceGroup` shuts them down in reverse.
-    public var services: [any Service] { [PoolService(pool: pool), maintenance, rollups, triggers, events, TransportService(server: server)] }
+    public var services: [any Service] {
+        (monitoring.map { [MonitoringService(server: $0)] } ?? [])
+            + [PoolService(pool: pool), maintenance, rollups, triggers, events, TransportService(server: server)]
+    }
 }
 
 extension MethodRegistry {

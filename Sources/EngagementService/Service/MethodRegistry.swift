@@ -23,7 +23,8 @@ public struct CallContext: Sendable {
     /// Calls an api function with params the handler made (the declared params plus what only the server can
     /// make, such as a key's hash) and returns its reply parsed, for a handler that adds to it.
     public func call(_ function: SQLFunctionName, with params: JSONObject) async throws(RPCError) -> JSONValue {
-        let body = try await database.call(as: principal, method: method, function: function, params: JSONWriter.encode(.object(params)))
+        let body = try await database.call(
+            as: principal, method: method, requestID: requestID, function: function, params: JSONWriter.encode(.object(params)))
         guard case .result(let bytes) = body, let reply = try? JSONParser.parse(bytes) else {
             throw RPCError(.internalError, reason: "internal_error")
         }
@@ -95,7 +96,7 @@ extension MethodDefinition {
     ) {
         self.init(name, summary: summary, params: params, result: result, access: access) { context, params throws(RPCError) in
             try await context.database.call(
-                as: context.principal, method: context.method, function: function,
+                as: context.principal, method: context.method, requestID: context.requestID, function: function,
                 params: JSONWriter.encode(.object(params.values)))
         }
         self.function = function

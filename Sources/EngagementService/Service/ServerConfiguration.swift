@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import RPCTransport
 
 /// Everything the server can be configured with. `engagementd serve` reads it from `ENGAGEMENT_*`
@@ -14,6 +15,14 @@ public struct ServerConfiguration: Sendable {
     public var databaseAcquireTimeout: Duration = .seconds(5)
     public var statementTimeout: Duration = .seconds(30)
     public var logLevel = "info"
+    /// `text` (swift-log's default lines) or `json` (one object a line, `JSONLogHandler`).
+    public var logFormat = "text"
+    /// The monitoring endpoint (`/metrics`, `/healthz`, `/readyz`; plain HTTP, keep it private); nil port: off.
+    public var metricsHost = "127.0.0.1"
+    public var metricsPort: Int? = 9464
+    /// The highest migration this server was shipped with (from its SQL directory). Start-up refuses a database
+    /// whose schema is newer; `/readyz` is not ready while it is older. nil: not checked. Not an environment option.
+    public var expectedSchemaVersion: Int? = nil
     /// How often time-driven risk rules (decay, freshness) are evaluated; zero turns the sweep off.
     public var maintenanceInterval: Duration = .seconds(900)
     /// How long after the first write of a burst the materialized rollups are refreshed; zero: only periodically.
@@ -64,8 +73,12 @@ public struct ServerConfiguration: Sendable {
     public enum Failure: Error, CustomStringConvertible {
         case invalid(variable: String, value: String)
         case missing(String)
+        case unknown(variable: String, suggestion: String?)
         public var description: String {
             switch self {
+            case .unknown(let variable, let suggestion):
+                "\(variable) is not a setting of engagementd" + (suggestion.map { " (did you mean \($0)?)" } ?? "")
+                    + "; the settings are listed in the README"
             case .invalid(let variable, let value): "\(variable)=\(value) is not valid"
             case .missing(let variable): "\(variable) must be set"
             }
@@ -168,14 +181,41 @@ public struct ServerConfiguration: Sendable {
             $0.organisationRequestsPerSecond = v; return true
         },
         Option(variable: "ENGAGEMENT_LOG_LEVEL", defaultValue: "info", summary: "trace, debug, info, notice, warning, error or critical") {
+            guard Logger.Level(rawValue: $1) != nil else { return false }
             $0.logLevel = $1; return true
+        },
+        Option(variable: "ENGAGEMENT_LOG_FORMAT", defaultValue: "text",
+               summary: "`text`, or `json`: one JSON object a line with the call's `request` id, also the `application_name` of its database transaction") {
+            guard ["text", "json"].contains($1) else { return false }
+            $0.logFormat = $1; return true
+        },
+        Option(variable: "ENGAGEMENT_METRICS_HOST", defaultValue: "127.0.0.1",
+               summary: "address of the plain-HTTP monitoring endpoint (`/metrics`, `/healthz`, `/readyz`); keep it on a private network") {
+            $0.metricsHost = $1; return true
+        },
+        Option(variable: "ENGAGEMENT_METRICS_PORT", defaultValue: "9464", summary: "port of the monitoring endpoint (0: any free port; `off`: none)") {
+            if $1 == "off" { $0.metricsPort = nil; return true }
+            guard let v = Int($1), (0...65535).contains(v) else { return false }
+            $0.metricsPort = v; return true
         },
     ]
 
-    /// Reads every option present in `environment`; fails on an invalid value or a missing required one.
+    /// `ENGAGEMENT_*` variables that are not server settings but belong to the other tools of the same
+    /// deployment (`engagementctl`, the SQL directory), so a shared environment does not trip the unknown check.
+    public static let otherToolsVariables: Set<String> = [
+        "ENGAGEMENT_SQL_DIR", "ENGAGEMENT_OWNER_DATABASE_URL", "ENGAGEMENT_OWNER_PASSWORD", "ENGAGEMENT_APP_PASSWORD",
+        "ENGAGEMENT_API_KEY",
+    ]
+
+    /// Reads every option present in `environment`; fails on an invalid value, a missing required one, or an
+    /// `ENGAGEMENT_*` variable that is no setting (a typo would otherwise be silently ignored).
     public static func fromEnvironment(_ environment: [String: String], base: ServerConfiguration = .init()) throws
         -> ServerConfiguration
     {
+        let known = Set(options.map(\.variable)).union(otherToolsVariables)
+        for variable in environment.keys.sorted() where variable.hasPrefix("ENGAGEMENT_") && !known.contains(variable) {
+            throw Failure.unknown(variable: variable, suggestion: closest(to: variable, among: known))
+        }
         var configuration = base
         for option in options {
             guard let value = environment[option.variable] else { continue }
@@ -185,5 +225,24 @@ public struct ServerConfiguration: Sendable {
         if configuration.privateKeyFile.isEmpty { throw Failure.missing("ENGAGEMENT_TLS_KEY") }
         if configuration.databaseURL.isEmpty { throw Failure.missing("ENGAGEMENT_DATABASE_URL") }
         return configuration
+    }
+}
+
+extension ServerConfiguration {
+    /// The known variable within two edits of a misspelt one, if any.
+    static func closest(to variable: String, among known: Set<String>) -> String? {
+        known.map { ($0, editDistance(Array(variable), Array($0))) }.filter { $0.1 <= 2 }.min { $0.1 < $1.1 }?.0
+    }
+
+    private static func editDistance(_ a: [Character], _ b: [Character]) -> Int {
+        var previous = Array(0...b.count)
+        for (i, x) in a.enumerated() {
+            var current = [i + 1]
+            for (j, y) in b.enumerated() {
+                current.append(Swift.min(previous[j + 1] + 1, current[j] + 1, previous[j] + (x == y ? 0 : 1)))
+            }
+            previous = current
+        }
+        return previous[b.count]
     }
 }

@@ -35,8 +35,23 @@ struct ServerFixture: Sendable {
         let deployment: LocalDeployment
         if let prepared { deployment = prepared } else { deployment = try await TestCluster.shared.deployment(label) }
         let (orgA, orgB) = try seedOrganisations(deployment)
+        var configuration = try Self.configuration(for: deployment, base: base)
+        configure(&configuration)
+        let application = try await EngagementApplication.start(configuration: configuration, registry: registry, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: application.services.map { .init(service: $0) }, logger: logger))
+        let running = Task { try await group.run() }
+        return ServerFixture(
+            deployment: deployment, application: application, group: group, running: running,
+            certificates: base.certificates, orgA: orgA, orgB: orgB)
+    }
+
+    /// The tests' server configuration on `deployment`: any free ports, a pool of 4, results checked. (It takes
+    /// `base` rather than asking the cluster actor again: that actor prepares every test's database in turn, and a
+    /// second wait behind the whole queue would start all servers at once, beyond max_connections.)
+    static func configuration(for deployment: LocalDeployment, base: TestCluster.Base) throws -> ServerConfiguration {
         var configuration = ServerConfiguration()
         configuration.port = 0
+        configuration.metricsPort = 0
         configuration.certificateFile = base.certificates.server.certificate.path
         configuration.privateKeyFile = base.certificates.server.privateKey.path
         configuration.databaseURL = try deployment.applicationURL
@@ -47,13 +62,7 @@ struct ServerFixture: Sendable {
         configuration.rollupDebounce = .zero
         // Every reply of every test is checked against the method's declared result schema.
         configuration.checksResultSchemas = true
-        configure(&configuration)
-        let application = try await EngagementApplication.start(configuration: configuration, registry: registry, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: application.services.map { .init(service: $0) }, logger: logger))
-        let running = Task { try await group.run() }
-        return ServerFixture(
-            deployment: deployment, application: application, group: group, running: running,
-            certificates: base.certificates, orgA: orgA, orgB: orgB)
+        return configuration
     }
 
     static func seedOrganisations(_ deployment: LocalDeployment) throws -> (Organisation, Organisation) {

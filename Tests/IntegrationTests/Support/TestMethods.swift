@@ -30,6 +30,15 @@ enum TestMethods {
                 as: context.principal, method: context.method, [Statement("SELECT pg_sleep($1::float8)", [seconds])])
             return .result(.bool(true))
         },
+        MethodDefinition(
+            "test.application_name", summary: "The application_name of the call's database transaction.",
+            result: .string(), access: .role(.viewer)
+        ) { context, _ throws(RPCError) in
+            let result = try await context.database.run(
+                as: context.principal, method: context.method, requestID: context.requestID,
+                [Statement("SELECT current_setting('application_name')")])
+            return .result(.string(result[0].string(0, 0) ?? ""))
+        },
     ]
 
     static var registry: MethodRegistry { .standard(adding: all) }
