@@ -109,7 +109,7 @@ let package = Package(
             name: "engagementctl",
             dependencies: [
                 "EngagementClient", "DatabaseSetup", "TenantAdministration", "PostgresClient", "JSONRPC", "DevEnvironment",
-                argumentParser,
+                "DevCertificates", argumentParser,
             ]
         ),
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC"]),

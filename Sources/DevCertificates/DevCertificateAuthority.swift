@@ -46,21 +46,24 @@ public struct DevCertificateAuthority: Sendable {
         return DevCertificateAuthority(certificateFile: certificateFile, certificate: certificate, key: key)
     }
 
-    /// Issues a server certificate for localhost into `directory` (`server.pem`, `server-key.pem`),
-    /// unless a valid one signed by this CA is already there.
-    public func serverCertificate(in directory: URL) throws -> IssuedFiles {
+    /// Issues a server certificate for localhost (and `hostNames`) into `directory` (`server.pem`,
+    /// `server-key.pem`), unless a valid one signed by this CA for those names is already there.
+    public func serverCertificate(in directory: URL, hostNames: [String] = []) throws -> IssuedFiles {
         let files = IssuedFiles(
             certificate: directory.appendingPathComponent("server.pem"),
             privateKey: directory.appendingPathComponent("server-key.pem"))
         if let existing = try? Certificate(pemEncoded: String(contentsOf: files.certificate, encoding: .utf8)),
             existing.issuer == certificate.subject, existing.notValidAfter > Date().addingTimeInterval(86400),
-            FileManager.default.fileExists(atPath: files.privateKey.path)
+            FileManager.default.fileExists(atPath: files.privateKey.path),
+            hostNames.allSatisfy({ name in
+                (try? existing.extensions.subjectAlternativeNames)??.contains(.dnsName(name)) == true
+            })
         {
             return files
         }
         try issue(
             commonName: "localhost", usage: .serverAuth,
-            alternativeNames: [
+            alternativeNames: hostNames.map { .dnsName($0) } + [
                 .dnsName("localhost"),
                 .ipAddress(ASN1OctetString(contentBytes: [127, 0, 0, 1])),
                 .ipAddress(ASN1OctetString(contentBytes: ArraySlice([UInt8](repeating: 0, count: 15) + [1]))),

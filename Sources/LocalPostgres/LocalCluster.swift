@@ -29,7 +29,7 @@ public struct LocalCluster: Sendable {
     public let superuser = "postgres"
     public let superuserPassword: String
     public private(set) var port: Int
-    private let runner: ProcessRunner
+    let runner: ProcessRunner
     private let logger: Logger
 
     var dataDirectory: URL { directory.appendingPathComponent("data") }

@@ -18,16 +18,19 @@ public actor ConnectionPool {
         public var healthCheckInterval: Duration
         /// Statements sent once on every new connection (session settings such as `statement_timeout`).
         public var connectionSetup: [String]
+        /// Named prepared statements (`PostgresConnection.usesPreparedStatements`); off behind pgbouncer < 1.21.
+        public var preparedStatements: Bool
 
         public init(
             conninfo: String, maximumConnections: Int = 10, acquireTimeout: Duration = .seconds(5),
-            healthCheckInterval: Duration = .seconds(30), connectionSetup: [String] = []
+            healthCheckInterval: Duration = .seconds(30), connectionSetup: [String] = [], preparedStatements: Bool = true
         ) {
             self.conninfo = conninfo
             self.maximumConnections = maximumConnections
             self.acquireTimeout = acquireTimeout
             self.healthCheckInterval = healthCheckInterval
             self.connectionSetup = connectionSetup
+            self.preparedStatements = preparedStatements
         }
     }
 
@@ -76,6 +79,7 @@ public actor ConnectionPool {
         let leased = try await acquire()
         let setup = configuration.connectionSetup
         let conninfo = configuration.conninfo
+        let preparedStatements = configuration.preparedStatements
         let outcome: (PostgresConnection?, Swift.Result<Result, any Error>, Bool)
         do {
             outcome = try await threadPool.runIfActive {
@@ -89,6 +93,7 @@ public actor ConnectionPool {
                     leased?.close()
                     do throws(PostgresError) {
                         connection = try PostgresConnection.connect(conninfo)
+                        connection.usesPreparedStatements = preparedStatements
                         for statement in setup { try connection.executeScript(statement) }
                     } catch {
                         return (nil, .failure(PoolError.unavailable(error)), replacedBroken)

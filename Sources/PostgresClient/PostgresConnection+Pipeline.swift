@@ -36,7 +36,7 @@ extension PostgresConnection {
         for statement in statements {
             let parameterCount = Int32(statement.parameters.count)
             let sent: Int32 = try withCStrings(statement.parameters) { (values) throws(PostgresError) -> Int32 in
-                if statement.prepared {
+                if statement.prepared && usesPreparedStatements {
                     let name: String
                     if let existing = preparedStatements[statement.sql] ?? preparing[statement.sql] {
                         name = existing

@@ -14,6 +14,9 @@ public final class PostgresConnection: @unchecked Sendable {
     let handle: OpaquePointer
     /// Statements prepared on this connection: SQL text → server-side statement name.
     var preparedStatements: [String: String] = [:]
+    /// When false, statements marked `prepared` are sent unnamed like the others: behind a transaction-pooling
+    /// pgbouncer (before 1.21) a named statement prepared in one transaction may be missing in the next.
+    public var usesPreparedStatements = true
     private var closed = false
 
     /// The moment this connection last finished work; the pool uses it to decide when to ping.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DatabaseSetup
+import DevCertificates
 import Foundation
 import JSONRPC
 import PostgresClient
@@ -10,7 +11,7 @@ struct Engagementctl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "engagementctl",
         abstract: "Administer engagement-service and call its methods.",
-        subcommands: [Bootstrap.self, Migrate.self, Org.self, Key.self, ReportingRoleCommand.self, Call.self, Events.self, Seed.self]
+        subcommands: [Bootstrap.self, Migrate.self, Certificates.self, Org.self, Key.self, ReportingRoleCommand.self, Call.self, Events.self, Seed.self]
     )
 }
 
@@ -82,6 +83,28 @@ struct Bootstrap: ParsableCommand {
         let applied = try Migrator(schema).migrate(owner)
         try DatabaseBootstrap.enableApplicationLogin(owner: owner, password: appPassword)
         print("database \(database): owner \(DatabaseBootstrap.ownerRole), \(applied.count) migrations applied, \(DatabaseBootstrap.applicationRole) may log in")
+    }
+}
+
+/// A private CA and a server certificate signed by it, for trying a deployment (the compose file's `certs` job);
+/// production uses certificates of the organisation's own CA.
+struct Certificates: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "certs",
+        abstract: "Create (or keep) a private CA and a server certificate for the given host names in a directory.")
+
+    @Option(help: "Where ca.pem, server.pem and server-key.pem go (the CA's key stays there too).")
+    var directory: String
+
+    @Option(name: .customLong("host"), help: "A DNS name the server is reached by (repeatable); localhost is always included.")
+    var hosts: [String] = []
+
+    func run() throws {
+        let folder = URL(fileURLWithPath: directory)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let authority = try DevCertificateAuthority.loadOrCreate(in: folder)
+        let issued = try authority.serverCertificate(in: folder, hostNames: hosts)
+        print("CA \(authority.certificateFile.path); server certificate \(issued.certificate.path) for \((hosts + ["localhost"]).joined(separator: ", "))")
     }
 }
 

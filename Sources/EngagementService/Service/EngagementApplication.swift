@@ -31,7 +31,8 @@ public struct EngagementApplication: Sendable {
                     "SET application_name = 'engagementd'",
                     "SET statement_timeout = \(timeoutMilliseconds)",
                     "SET idle_in_transaction_session_timeout = \(timeoutMilliseconds)",
-                ]),
+                ],
+                preparedStatements: configuration.preparedStatements),
             logger: logger)
         let metrics = ServiceMetrics()
         let database = TenantDatabase(
@@ -61,6 +62,7 @@ public struct EngagementApplication: Sendable {
             configuration: configuration.transport, responder: dispatcher, group: group, logger: logger,
             observer: TransportMetricsObserver(metrics: metrics))
         collectState(metrics: metrics, pool: pool, server: server)
+        let listenURL = configuration.databaseListenURL ?? configuration.databaseURL
         var monitoring: MonitoringServer?
         if let port = configuration.metricsPort {
             let expected = configuration.expectedSchemaVersion
@@ -78,11 +80,11 @@ public struct EngagementApplication: Sendable {
             server: server, pool: pool, registry: registry, metrics: metrics, monitoring: monitoring,
             maintenance: MaintenanceService(pool: pool, interval: configuration.maintenanceInterval, logger: logger),
             rollups: RollupRefresher(
-                conninfo: configuration.databaseURL, pool: pool, debounce: configuration.rollupDebounce, metrics: metrics,
+                conninfo: listenURL, pool: pool, debounce: configuration.rollupDebounce, metrics: metrics,
                 logger: logger),
             triggers: TriggerWorker(
-                conninfo: configuration.databaseURL, pool: pool, pollInterval: configuration.triggerPollInterval, logger: logger),
-            events: EventListener(conninfo: configuration.databaseURL, hub: events, tick: .seconds(1), logger: logger))
+                conninfo: listenURL, pool: pool, pollInterval: configuration.triggerPollInterval, logger: logger),
+            events: EventListener(conninfo: listenURL, hub: events, tick: .seconds(1), logger: logger))
     }
 
     let maintenance: MaintenanceService

@@ -11,6 +11,11 @@ public struct ServerConfiguration: Sendable {
     public var transport = TransportConfiguration()
     /// URL or conninfo of the server's login role (`engagement_app`).
     public var databaseURL = ""
+    /// Where the notification listeners connect (LISTEN needs a session of its own: behind a transaction-pooling
+    /// pgbouncer, PostgreSQL itself); nil: `databaseURL`.
+    public var databaseListenURL: String? = nil
+    /// Named prepared statements on the pool's connections; off behind pgbouncer < 1.21 in transaction mode.
+    public var preparedStatements = true
     public var databasePoolSize = 10
     public var databaseAcquireTimeout: Duration = .seconds(5)
     public var statementTimeout: Duration = .seconds(30)
@@ -106,6 +111,15 @@ public struct ServerConfiguration: Sendable {
         Option(variable: "ENGAGEMENT_DATABASE_URL", defaultValue: "(required)",
                summary: "libpq URL or conninfo of the `engagement_app` login role; `sslmode` etc. as libpq documents") {
             $0.databaseURL = $1; return true
+        },
+        Option(variable: "ENGAGEMENT_DATABASE_LISTEN_URL", defaultValue: "(ENGAGEMENT_DATABASE_URL)",
+               summary: "where the LISTEN connections go (rollups, triggers, events); set it to PostgreSQL itself when ENGAGEMENT_DATABASE_URL is a transaction-pooling pgbouncer") {
+            $0.databaseListenURL = $1.isEmpty ? nil : $1; return true
+        },
+        Option(variable: "ENGAGEMENT_DB_PREPARED_STATEMENTS", defaultValue: "on",
+               summary: "`on`: named prepared statements per connection; `off` behind pgbouncer before 1.21 in transaction mode (docs/scaling.md)") {
+            guard ["on", "off"].contains($1) else { return false }
+            $0.preparedStatements = $1 == "on"; return true
         },
         Option(variable: "ENGAGEMENT_DB_POOL_SIZE", defaultValue: "10", summary: "maximum database connections") {
             guard let v = Int($1), v > 0 else { return false }

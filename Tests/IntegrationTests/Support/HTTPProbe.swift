@@ -51,46 +51,11 @@ enum HTTPProbe {
         return .nan
     }
 
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("Support/http_probe.py").path
-
     private static func run(_ arguments: String...) async throws -> JSONValue {
-        let (status, output) = try await python([script] + arguments)
-        guard status == 0 else { throw ProbeFailure(output: output) }
-        return try JSONParser.parse(Array(output.utf8))
+        try await PythonTool.json("http_probe.py", arguments)
     }
 
     private static func ensureParser() async throws {
-        if try await python(["-c", "import prometheus_client"]).0 == 0 { return }
-        let (status, output) = try await python(["-m", "pip", "install", "--quiet", "prometheus_client==0.26.0"])
-        guard status == 0 else { throw ProbeFailure(output: "pip install prometheus_client failed: \(output)") }
-    }
-
-    /// Runs python3 on a thread of its own: waiting for it on the cooperative pool (two threads on two cores)
-    /// could starve the very server it is asking.
-    private static func python(_ arguments: [String]) async throws -> (Int32, String) {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread {
-                continuation.resume(with: Result { try pythonBlocking(arguments) })
-            }
-        }
-    }
-
-    private static func pythonBlocking(_ arguments: [String]) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3"] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
-
-    struct ProbeFailure: Error, CustomStringConvertible {
-        let output: String
-        var description: String { "http_probe.py failed: \(output)" }
+        try await PythonTool.ensure(module: "prometheus_client", package: "prometheus_client==0.26.0")
     }
 }

@@ -1,0 +1,50 @@
+import Foundation
+import JSONRPC
+
+/// Runs the Python helpers of `Tests/Support` (a reference parser where one exists: prometheus_client's for the
+/// metrics exposition, PyYAML's for compose files) and reads the JSON they print. A missing module is installed
+/// with pip, never skipped.
+enum PythonTool {
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Support")
+
+    /// Runs `Tests/Support/<script>` with `arguments`; its standard output is one JSON document.
+    static func json(_ script: String, _ arguments: [String]) async throws -> JSONValue {
+        let (status, output) = try await python([directory.appendingPathComponent(script).path] + arguments)
+        guard status == 0 else { throw Failure(output: "\(script) failed: \(output)") }
+        return try JSONParser.parse(Array(output.utf8))
+    }
+
+    /// Installs `package` with pip when `module` cannot be imported.
+    static func ensure(module: String, package: String) async throws {
+        if try await python(["-c", "import \(module)"]).0 == 0 { return }
+        let (status, output) = try await python(["-m", "pip", "install", "--quiet", package])
+        guard status == 0 else { throw Failure(output: "pip install \(package) failed: \(output)") }
+    }
+
+    /// Runs python3 on a thread of its own: waiting for it on the cooperative pool (two threads on two cores)
+    /// could starve the very server it is asking.
+    static func python(_ arguments: [String]) async throws -> (Int32, String) {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Result {
+                    let process = Process()
+                    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+                    process.arguments = ["python3"] + arguments
+                    let pipe = Pipe()
+                    process.standardOutput = pipe
+                    process.standardError = pipe
+                    try process.run()
+                    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+                    process.waitUntilExit()
+                    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+                })
+            }
+        }
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        let output: String
+        var description: String { output }
+    }
+}
