@@ -34,6 +34,7 @@ public final class ServiceMetrics: Sendable {
     public let connectionsOpen: Gauge
     private let refused = Mutex<[String: Counter]>([:])
     private let handshakeFailures = Mutex<[String: Counter]>([:])
+    private let reportReads = Mutex<[String: Counter]>([:])
     // Background work.
     public let rollupRefresh: DurationHistogram
     public let rollupLag: Gauge
@@ -88,11 +89,27 @@ public final class ServiceMetrics: Sendable {
             .increment()
     }
 
+    /// A report read with a replica configured: which served it (`replica`, `primary`) and why (`fresh`; `behind`,
+    /// `unavailable`, `refused` when the primary did).
+    public func replicaRead(servedBy: String, reason: String) {
+        counter(
+            in: reportReads, .engagement("report_reads", "total", "Report reads with a replica configured, by which database served them and why"),
+            labels: [("served_by", servedBy), ("reason", reason)]
+        ).increment()
+    }
+
     private func counter(in cache: borrowing Mutex<[String: Counter]>, _ descriptor: MetricNameDescriptor, reason: String) -> Counter {
-        cache.withLock { cache in
-            if let counter = cache[reason] { return counter }
-            let counter = registry.makeCounter(descriptor: descriptor, labels: [("reason", reason)])
-            cache[reason] = counter
+        counter(in: cache, descriptor, labels: [("reason", reason)])
+    }
+
+    private func counter(
+        in cache: borrowing Mutex<[String: Counter]>, _ descriptor: MetricNameDescriptor, labels: [(String, String)]
+    ) -> Counter {
+        let key = labels.map { "\($0.0)=\($0.1)" }.joined(separator: ",")
+        return cache.withLock { cache in
+            if let counter = cache[key] { return counter }
+            let counter = registry.makeCounter(descriptor: descriptor, labels: labels)
+            cache[key] = counter
             return counter
         }
     }

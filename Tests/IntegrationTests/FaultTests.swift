@@ -44,13 +44,7 @@ struct FaultTests {
     static func start(_ label: String) async throws -> PrivateServer {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("engagement-faults-\(randomToken(bytes: 4))")
         registerCleanup { try? FileManager.default.removeItem(at: directory) }
-        var cluster = try LocalCluster.createOrReuse(at: directory, logger: Logger(label: "faults"))
-        try cluster.start()
-        let started = cluster
-        registerCleanup { try? started.stop() }
-        let deployment = try LocalDeployment.prepare(
-            superuserConninfo: cluster.url(), database: "faults", ownerPassword: TestCluster.ownerPassword,
-            applicationPassword: TestCluster.applicationPassword, schema: TestCluster.schema, logger: Logger(label: "faults"))
+        let (cluster, deployment) = try PrivateCluster.start(in: directory, database: "faults", label: "faults")
         let server = try await ServerFixture.start(label, deployment: deployment) {
             $0.databaseAcquireTimeout = .seconds(2)
             $0.authenticationFailuresPerAddress = 1000

@@ -45,17 +45,14 @@ struct LocalTopologyTests {
         }
     }
 
-    static func start() async throws -> Topology {
+    static func start(
+        configure: (inout ServerConfiguration, _ server: Int, _ primary: LocalCluster, _ replica: LocalCluster) -> Void = { _, _, _, _ in }
+    ) async throws -> Topology {
         let base = try await TestCluster.shared.base()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("engagement-topology-\(randomToken(bytes: 4))")
         registerCleanup { try? FileManager.default.removeItem(at: directory) }
-        var primary = try LocalCluster.createOrReuse(at: directory.appendingPathComponent("primary"))
-        try primary.start()
-        let startedPrimary = primary
-        registerCleanup { try? startedPrimary.stop() }
-        let deployment = try LocalDeployment.prepare(
-            superuserConninfo: primary.url(), database: "engagement", ownerPassword: TestCluster.ownerPassword,
-            applicationPassword: TestCluster.applicationPassword, schema: TestCluster.schema, logger: Logger(label: "topology"))
+        let (primary, deployment) = try PrivateCluster.start(
+            in: directory.appendingPathComponent("primary"), database: "engagement", label: "topology")
         let (orgA, orgB) = try ServerFixture.seedOrganisations(deployment)
         var replica = try primary.makeReplica(at: directory.appendingPathComponent("replica"))
         try replica.start()
@@ -69,13 +66,14 @@ struct LocalTopologyTests {
         var servers: [EngagementApplication] = []
         var groups: [ServiceGroup] = []
         var running: [Task<Void, any Error>] = []
-        for _ in 0..<2 {
+        for index in 0..<2 {
             var configuration = try ServerFixture.configuration(for: deployment, base: base)
             // As in Docker/compose.yaml: the pool through pgbouncer, LISTEN on the primary, unnamed statements.
             configuration.databaseURL = "host=127.0.0.1 port=\(bouncer.port) dbname=engagement user=engagement_app password=\(TestCluster.applicationPassword)"
             configuration.databaseListenURL = try deployment.applicationURL
             configuration.preparedStatements = false
             configuration.expectedSchemaVersion = TestCluster.schema.migrations.map(\.version).max()
+            configure(&configuration, index, primary, replica)
             let application = try await EngagementApplication.start(configuration: configuration, logger: Logger(label: "topology"))
             let group = ServiceGroup(configuration: .init(services: application.services.map { .init(service: $0) }, logger: Logger(label: "topology")))
             servers.append(application)
@@ -155,6 +153,74 @@ struct LocalTopologyTests {
                 for row in 0..<rows.rowCount { print("activity: \(rows.string(row, 0) ?? "")") }
                 superuser.close()
             }
+            try? await topology.stop()
+            throw error
+        }
+        try await topology.stop()
+    }
+
+    @Test("reports read on the replica while its heartbeat is fresh and say so; on the primary while replay is paused; a replica URL that reaches the primary stops start-up")
+    func replicaReads() async throws {
+        let topology = try await Self.start { configuration, server, _, replica in
+            configuration.replicaDatabaseURL = replica.url(
+                user: "engagement_app", password: TestCluster.applicationPassword, database: "engagement")
+            configuration.replicaMaximumLag = .seconds(server == 0 ? 5 : 1)
+        }
+        do {
+            let client = try await topology.session(0, topology.orgA)
+            let tracked = try await TrackedEngagement.make(client)
+            let params: [String: JSONValue] = [
+                "report.plan_vs_actual": ["engagement_id": tracked.id], "report.satisfaction": ["kpi": "CSAT"],
+            ]
+            // Every report the registry has whose answer is an object: answered by the replica (the first heartbeat may
+            // take a moment); report.showback answers an array, cannot say who served it, and stays on the primary.
+            let reports = topology.servers[0].registry.names.filter { $0.hasPrefix("report.") }
+            #expect(reports.count >= 5)
+            var answered: [String] = []
+            for report in reports {
+                var reply = try await client.call(report, params[report] ?? [:])
+                for _ in 0..<50 where reply["result"]?["served_by"] == "primary" {
+                    try await Task.sleep(for: .milliseconds(100))
+                    reply = try await client.call(report, params[report] ?? [:])
+                }
+                switch reply["result"] {
+                case .array?:
+                    #expect(report == "report.showback")
+                case let result?:
+                    #expect(result["served_by"] == "replica", "\(report): \(JSONWriter.string(reply).prefix(200))")
+                    answered.append(report)
+                case nil:
+                    Issue.record("\(report): \(JSONWriter.string(reply).prefix(200))")
+                }
+            }
+            #expect(answered.count == reports.count - 1, "every report but showback")
+            print("local topology: the replica answered \(answered.sorted())")
+            let report = try #require(answered.first)
+            // Replay paused: the heartbeat ages on the replica; server 1 (a 1 s bound) reads from the primary.
+            let replicaSuperuser = try PostgresConnection.connect(topology.replica.url())
+            defer { replicaSuperuser.close() }
+            _ = try replicaSuperuser.query("SELECT pg_wal_replay_pause()")
+            try await Task.sleep(for: .milliseconds(1600))
+            let behind = try await topology.session(1, topology.orgA).call(report, params[report] ?? [:])
+            #expect(behind["result"]?["served_by"] == "primary", "\(JSONWriter.string(behind).prefix(300))")
+            _ = try replicaSuperuser.query("SELECT pg_wal_replay_resume()")
+            var again = try await topology.session(1, topology.orgA).call(report, params[report] ?? [:])
+            for _ in 0..<50 where again["result"]?["served_by"] != "replica" {
+                try await Task.sleep(for: .milliseconds(100))
+                again = try await topology.session(1, topology.orgA).call(report, params[report] ?? [:])
+            }
+            #expect(again["result"]?["served_by"] == "replica", "replay resumed: the replica answers again")
+            let scraped = try await HTTPProbe.metrics("http://127.0.0.1:\(try #require(topology.servers[1].monitoring).port)/metrics")
+            #expect((scraped.value("engagement_report_reads_total", ["served_by": "primary", "reason": "behind"]) ?? 0) >= 1)
+            #expect((scraped.value("engagement_report_reads_total", ["served_by": "replica", "reason": "fresh"]) ?? 0) >= 1)
+
+            // A "replica" that is the primary is refused before the server listens.
+            var wrong = try ServerFixture.configuration(for: topology.deployment, base: try await TestCluster.shared.base())
+            wrong.replicaDatabaseURL = try topology.deployment.applicationURL
+            await #expect(throws: ReplicaIsPrimary.self) {
+                _ = try await EngagementApplication.start(configuration: wrong, logger: Logger(label: "topology"))
+            }
+        } catch {
             try? await topology.stop()
             throw error
         }

@@ -20,11 +20,16 @@ public struct TenantDatabase: Sendable {
     public let shares: OrganisationShares?
     /// Records how long each call waited for its connection (share and pool); nil: not measured.
     public let metrics: ServiceMetrics?
+    /// Where report reads go while it is fresh enough (`ReplicaRoute`); nil: everything on `pool`.
+    public let replica: ReplicaRoute?
 
-    public init(pool: ConnectionPool, shares: OrganisationShares? = nil, metrics: ServiceMetrics? = nil) {
+    public init(
+        pool: ConnectionPool, shares: OrganisationShares? = nil, metrics: ServiceMetrics? = nil, replica: ReplicaRoute? = nil
+    ) {
         self.pool = pool
         self.shares = shares
         self.metrics = metrics
+        self.replica = replica
     }
 
     static let beginCall = "SELECT app.begin_call($1, $2, $3)"
@@ -59,12 +64,17 @@ public struct TenantDatabase: Sendable {
     /// document it returns through to the client. The function owns the operation; its errors are mapped by
     /// `DatabaseErrorMapping` (SQLSTATE classes EV, EN, EC, EF, ES and the integrity errors it re-raises with the
     /// param's path).
+    /// With `fromReplica` (the reports, `ReplicaRoute.serves`) and a replica configured, the replica answers while
+    /// it is fresh enough.
     public func call(
-        as principal: Principal, method: String, requestID: String? = nil, function: SQLFunctionName, params: [UInt8]
+        as principal: Principal, method: String, requestID: String? = nil, function: SQLFunctionName, params: [UInt8],
+        fromReplica: Bool = false
     ) async throws(RPCError) -> ResponseBody {
-        try await json(
-            as: principal, method: method, requestID: requestID,
-            Statement("SELECT \(function.qualifiedName)($1::jsonb)", [String(decoding: params, as: UTF8.self)]))
+        let statement = Statement("SELECT \(function.qualifiedName)($1::jsonb)", [String(decoding: params, as: UTF8.self)])
+        if fromReplica, let replica {
+            return try await replica.json(as: principal, method: method, requestID: requestID, statement, primary: self)
+        }
+        return try await json(as: principal, method: method, requestID: requestID, statement)
     }
 
     /// Runs statements without tenant context (authentication lookups); RLS shows no tenant rows here.
@@ -81,7 +91,11 @@ public struct TenantDatabase: Sendable {
     public func json(as principal: Principal, method: String, requestID: String? = nil, _ statement: Statement)
         async throws(RPCError) -> ResponseBody
     {
-        let result = try await run(as: principal, method: method, requestID: requestID, [statement])[0]
+        try Self.document(try await run(as: principal, method: method, requestID: requestID, [statement])[0])
+    }
+
+    /// The JSON document in the first column of a one-statement result, made one line.
+    static func document(_ result: PostgresResult) throws(RPCError) -> ResponseBody {
         guard result.rowCount > 0, var bytes = result.bytes(0, 0) else {
             throw RPCError(.notFound, reason: "not_found")
         }

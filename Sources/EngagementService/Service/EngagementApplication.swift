@@ -22,31 +22,28 @@ public struct EngagementApplication: Sendable {
         configuration: ServerConfiguration, registry: MethodRegistry = .standard(),
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger
     ) async throws -> EngagementApplication {
-        let timeoutMilliseconds = Int(configuration.statementTimeout.milliseconds)
-        let pool = ConnectionPool(
-            configuration: .init(
-                conninfo: configuration.databaseURL, maximumConnections: configuration.databasePoolSize,
-                acquireTimeout: configuration.databaseAcquireTimeout,
-                connectionSetup: [
-                    "SET application_name = 'engagementd'",
-                    "SET statement_timeout = \(timeoutMilliseconds)",
-                    "SET idle_in_transaction_session_timeout = \(timeoutMilliseconds)",
-                ],
-                preparedStatements: configuration.preparedStatements),
-            logger: logger)
+        let pool = ConnectionPool(configuration: configuration.pool(configuration.databaseURL), logger: logger)
+        let replica: ReplicaRoute?
+        do {
+            replica = try await ReplicaRoute.connect(configuration, logger: logger)
+        } catch {
+            await pool.shutdown()
+            throw error
+        }
         let metrics = ServiceMetrics()
         let database = TenantDatabase(
             pool: pool,
             shares: OrganisationShares(
                 capacity: configuration.databasePoolSize, contendedShare: configuration.connectionsPerOrganisation,
                 timeout: configuration.databaseAcquireTimeout),
-            metrics: metrics)
+            metrics: metrics, replica: replica)
         // A schema newer than this server knows is refused before anything listens; an older one (the migrate job
         // has not run yet) is served but not ready. An unreachable database is retried by every call.
         if let expected = configuration.expectedSchemaVersion,
            case .newer(let applied, let expected) = SchemaCheck(applied: try await SchemaCheck.appliedVersion(database), expected: expected)
         {
             await pool.shutdown()
+            await replica?.pool.shutdown()
             throw SchemaTooNew(applied: applied, expected: expected)
         }
         let events = EventHub(database: database, logger: logger)
@@ -73,11 +70,13 @@ public struct EngagementApplication: Sendable {
             } catch {
                 server.shutdown()
                 await pool.shutdown()
+                await replica?.pool.shutdown()
                 throw error
             }
         }
         return EngagementApplication(
-            server: server, pool: pool, registry: registry, metrics: metrics, monitoring: monitoring,
+            server: server, pool: pool, registry: registry, metrics: metrics, monitoring: monitoring, replica: replica,
+            heartbeat: replica.map { _ in ReplicaHeartbeat(pool: pool, interval: ReplicaRoute.heartbeatInterval, logger: logger) },
             maintenance: MaintenanceService(pool: pool, interval: configuration.maintenanceInterval, logger: logger),
             rollups: RollupRefresher(
                 conninfo: listenURL, pool: pool, debounce: configuration.rollupDebounce, metrics: metrics,
@@ -87,6 +86,9 @@ public struct EngagementApplication: Sendable {
             events: EventListener(conninfo: listenURL, hub: events, tick: .seconds(1), logger: logger))
     }
 
+    /// The read replica of the reports, when configured.
+    public let replica: ReplicaRoute?
+    let heartbeat: ReplicaHeartbeat?
     let maintenance: MaintenanceService
     let rollups: RollupRefresher
     let triggers: TriggerWorker
@@ -97,7 +99,9 @@ public struct EngagementApplication: Sendable {
     /// In start order; `ServiceGroup` shuts them down in reverse.
     public var services: [any Service] {
         (monitoring.map { [MonitoringService(server: $0)] } ?? [])
-            + [PoolService(pool: pool), maintenance, rollups, triggers, events, TransportService(server: server)]
+            + [PoolService(pool: pool)]
+            + (replica.map { [PoolService(pool: $0.pool)] } ?? []) + (heartbeat.map { [$0] } ?? [])
+            + [maintenance, rollups, triggers, events, TransportService(server: server)]
     }
 }
 

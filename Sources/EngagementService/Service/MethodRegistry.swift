@@ -94,12 +94,23 @@ extension MethodDefinition {
         _ name: String, summary: String, params: [Schema.Field] = [], result: Schema, access: Access,
         function: SQLFunctionName
     ) {
-        self.init(name, summary: summary, params: params, result: result, access: access) { context, params throws(RPCError) in
+        let fromReplica = ReplicaRoute.serves(name, result: result)
+        self.init(name, summary: summary, params: params, result: fromReplica ? Self.withServedBy(result) : result, access: access) {
+            context, params throws(RPCError) in
             try await context.database.call(
                 as: context.principal, method: context.method, requestID: context.requestID, function: function,
-                params: JSONWriter.encode(.object(params.values)))
+                params: JSONWriter.encode(.object(params.values)), fromReplica: fromReplica)
         }
         self.function = function
+    }
+
+    /// A report's result may say which database answered it (`ReplicaRoute`).
+    static func withServedBy(_ result: Schema) -> Schema {
+        guard case .object(let fields, let additional) = result else { return result }
+        return .object(
+            [.init("served_by", .enumeration(["primary", "replica"]), required: false,
+                   "which database answered, when the server has a read replica (ENGAGEMENT_REPLICA_DATABASE_URL)")] + fields,
+            additionalProperties: additional)
     }
 }
 

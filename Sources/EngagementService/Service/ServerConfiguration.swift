@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PostgresClient
 import RPCTransport
 
 /// Everything the server can be configured with. `engagementd serve` reads it from `ENGAGEMENT_*`
@@ -14,6 +15,9 @@ public struct ServerConfiguration: Sendable {
     /// Where the notification listeners connect (LISTEN needs a session of its own: behind a transaction-pooling
     /// pgbouncer, PostgreSQL itself); nil: `databaseURL`.
     public var databaseListenURL: String? = nil
+    /// A streaming replica that answers the reports while its lag is within `replicaMaximumLag` (`ReplicaRoute`).
+    public var replicaDatabaseURL: String? = nil
+    public var replicaMaximumLag: Duration = .seconds(5)
     /// Named prepared statements on the pool's connections; off behind pgbouncer < 1.21 in transaction mode.
     public var preparedStatements = true
     public var databasePoolSize = 10
@@ -48,6 +52,20 @@ public struct ServerConfiguration: Sendable {
     /// eighth of the pool), and its request budget (calls a second; 0: none).
     public var poolSharePercent = 25
     public var organisationRequestsPerSecond = 0
+
+    /// The database pool's configuration for `conninfo` (the primary, or the replica): the session settings the
+    /// server relies on, the pool size and timeout.
+    public func pool(_ conninfo: String) -> ConnectionPool.Configuration {
+        let timeoutMilliseconds = Int(statementTimeout.milliseconds)
+        return .init(
+            conninfo: conninfo, maximumConnections: databasePoolSize, acquireTimeout: databaseAcquireTimeout,
+            connectionSetup: [
+                "SET application_name = 'engagementd'",
+                "SET statement_timeout = \(timeoutMilliseconds)",
+                "SET idle_in_transaction_session_timeout = \(timeoutMilliseconds)",
+            ],
+            preparedStatements: preparedStatements)
+    }
 
     /// Connections of the pool one organisation may hold under contention: its share, at least one.
     public var connectionsPerOrganisation: Int { max(1, databasePoolSize * poolSharePercent / 100) }
@@ -120,6 +138,15 @@ public struct ServerConfiguration: Sendable {
                summary: "`on`: named prepared statements per connection; `off` behind pgbouncer before 1.21 in transaction mode (docs/scaling.md)") {
             guard ["on", "off"].contains($1) else { return false }
             $0.preparedStatements = $1 == "on"; return true
+        },
+        Option(variable: "ENGAGEMENT_REPLICA_DATABASE_URL", defaultValue: "(unset: no replica)",
+               summary: "a streaming replica of the database (the `engagement_app` role): the reports (`report.*`) read there while it is fresh enough, and say so (`served_by`); start-up refuses a primary here") {
+            $0.replicaDatabaseURL = $1.isEmpty ? nil : $1; return true
+        },
+        Option(variable: "ENGAGEMENT_REPLICA_MAX_LAG_MS", defaultValue: "5000",
+               summary: "how far behind the replica may be (the age of the primary's heartbeat, stamped every second, as replayed there) for a report to read there; beyond it the primary answers") {
+            guard let v = Int($1), v >= 1000 else { return false }
+            $0.replicaMaximumLag = .milliseconds(v); return true
         },
         Option(variable: "ENGAGEMENT_DB_POOL_SIZE", defaultValue: "10", summary: "maximum database connections") {
             guard let v = Int($1), v > 0 else { return false }

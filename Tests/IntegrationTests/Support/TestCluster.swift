@@ -106,3 +106,18 @@ func registerCleanup(_ work: @escaping @Sendable () -> Void) {
         }
     }
 }
+
+/// A PostgreSQL cluster of a test's own (faults that stop or kill it, a replica of it), started, with one migrated
+/// database; stopped and removed when the process exits.
+enum PrivateCluster {
+    static func start(in directory: URL, database: String, label: String) throws -> (LocalCluster, LocalDeployment) {
+        var cluster = try LocalCluster.createOrReuse(at: directory, logger: Logger(label: label))
+        try cluster.start()
+        let started = cluster
+        registerCleanup { try? started.stop() }
+        let deployment = try LocalDeployment.prepare(
+            superuserConninfo: cluster.url(), database: database, ownerPassword: TestCluster.ownerPassword,
+            applicationPassword: TestCluster.applicationPassword, schema: TestCluster.schema, logger: Logger(label: label))
+        return (cluster, deployment)
+    }
+}
