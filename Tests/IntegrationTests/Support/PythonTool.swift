@@ -24,13 +24,16 @@ enum PythonTool {
 
     /// Runs python3 on a thread of its own: waiting for it on the cooperative pool (two threads on two cores)
     /// could starve the very server it is asking.
-    static func python(_ arguments: [String]) async throws -> (Int32, String) {
+    static func python(_ arguments: [String], environment: [String: String] = [:]) async throws -> (Int32, String) {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
                 continuation.resume(with: Result {
                     let process = Process()
                     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
                     process.arguments = ["python3"] + arguments
+                    if !environment.isEmpty {
+                        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+                    }
                     let pipe = Pipe()
                     process.standardOutput = pipe
                     process.standardError = pipe
