@@ -34,6 +34,8 @@ let package = Package(
         .target(name: "JSONRPC"),
         // One JSON-RPC message per line, for the server and the client alike.
         .target(name: "LineFraming", dependencies: [nioCore]),
+        // CSV as spreadsheets write it: the import and export format of engagementctl.
+        .target(name: "Spreadsheet"),
         // API keys (format, hash, constant-time check) and generated secrets.
         .target(name: "Credentials", dependencies: [crypto]),
         // The network side: TLS, framing, limits, connection handling. Knows nothing of the domain: it hands
@@ -92,7 +94,7 @@ let package = Package(
         .executableTarget(
             name: "engagementd",
             dependencies: [
-                "EngagementService", "DevEnvironment", "DatabaseSetup", "Monitoring", logging,
+                "EngagementService", "DevEnvironment", "DatabaseSetup", "Monitoring", "JSONRPC", logging,
                 .product(name: "NIOPosix", package: "swift-nio"), argumentParser,
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -109,10 +111,11 @@ let package = Package(
             name: "engagementctl",
             dependencies: [
                 "EngagementClient", "DatabaseSetup", "TenantAdministration", "PostgresClient", "JSONRPC", "DevEnvironment",
-                "DevCertificates", argumentParser,
+                "DevCertificates", "Spreadsheet", argumentParser,
             ]
         ),
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC"]),
+        .testTarget(name: "SpreadsheetTests", dependencies: ["Spreadsheet"]),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient"]),
         // State machines and framing without sockets or a database.
         .testTarget(

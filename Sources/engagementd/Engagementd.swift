@@ -3,6 +3,7 @@ import DatabaseSetup
 import DevEnvironment
 import EngagementService
 import Foundation
+import JSONRPC
 import Logging
 import Monitoring
 import NIOPosix
@@ -13,7 +14,7 @@ struct Engagementd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "engagementd",
         abstract: "The engagement-service daemon: a TLS, line-delimited JSON-RPC 2.0 server over PostgreSQL.",
-        subcommands: [Serve.self, Dev.self, Docs.self],
+        subcommands: [Serve.self, Dev.self, Docs.self, OpenRPC.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -191,5 +192,15 @@ struct Docs: ParsableCommand {
             }
         }
         if !stale.isEmpty { throw ValidationError("out of date: \(stale.joined(separator: ", ")); run engagementd docs --write") }
+    }
+}
+
+struct OpenRPC: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "openrpc",
+        abstract: "Print the OpenRPC document of every method (what rpc.discover answers), e.g. for clients/python/generate.py.")
+
+    func run() throws {
+        FileHandle.standardOutput.write(Data(JSONWriter.encode(OpenRPCDocument.render(.standard())) + [0x0A]))
     }
 }

@@ -2,7 +2,7 @@
 """Generates engagement_client/client.py (a typed method per server method) and engagement_client/errors.py (an
 exception class per error code) from the server's OpenRPC document.
 
-    engagementctl call rpc.discover > openrpc.json      # or any client's rpc.discover result
+    engagementd openrpc > openrpc.json                  # or: engagementctl call rpc.discover > openrpc.json
     python3 clients/python/generate.py openrpc.json
 
 A new server method appears in the client by regenerating; a test fails while the committed files differ from

@@ -54,7 +54,7 @@ public struct MethodDefinition: Sendable {
     public let isBarrier: Bool
     public let handler: Handler
     /// The SQL function behind a domain method declared with one (nil: the handler is Swift).
-    public private(set) var function: SQLFunctionName?
+    public internal(set) var function: SQLFunctionName?
 
     public init(
         _ name: String, summary: String, params: [Schema.Field] = [], result: Schema, access: Access,

@@ -2,10 +2,10 @@ import JSONRPC
 
 /// Renders the registry as an OpenRPC 1.3 document (https://spec.open-rpc.org): generated, never written
 /// by hand, so it lists exactly what the server dispatches.
-enum OpenRPCDocument {
+public enum OpenRPCDocument {
     static let version = "0.1.0"
 
-    static func render(_ registry: MethodRegistry) -> JSONValue {
+    public static func render(_ registry: MethodRegistry) -> JSONValue {
         let methods: [JSONValue] = registry.definitions.map { method in
             var object: JSONObject = [
                 "name": .string(method.name),

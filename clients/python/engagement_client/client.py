@@ -1344,6 +1344,17 @@ class Client(Connection):
         params = {"id": id}
         return self.call("party.get", _present(params))
 
+    def party_import(self, *, rows: List[Dict[str, Any]], dry_run: Optional[bool] = None, atomic: Optional[bool] = None) -> Any:
+        """Many parties at once (engagementctl import parties FILE.csv): a report per row; a party whose external_ref exists is skipped.
+
+        `party.import`; needs the manager role or higher.
+        rows: the rows, at most 1000
+        dry_run: check every row and write none
+        atomic: write every row or, when any fails, none
+        """
+        params = {"rows": rows, "dry_run": dry_run, "atomic": atomic}
+        return self.call("party.import", _present(params))
+
     def party_list(self, *, kind: Optional[str] = None, q: Optional[str] = None, include_archived: Optional[bool] = None, sort: Optional[str] = None, order: Optional[str] = None, limit: Optional[int] = None, cursor: Optional[str] = None) -> Any:
         """Parties, filtered and sorted, one page at a time (keyset pagination; archived ones only when asked).
 

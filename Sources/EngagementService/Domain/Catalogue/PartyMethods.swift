@@ -17,16 +17,22 @@ enum PartyMethods {
         .init("updated_at", .string(format: "date-time"), "last changed"),
     ])
 
+    static let create = MethodDefinition(
+        "party.create", summary: "Create a customer or delivery partner.",
+        params: [
+            .init("name", .string(minLength: 1, maxLength: 200), "display name"),
+            .init("kind", .enumeration(writableKinds), "customer or delivery_partner"),
+            .init("external_ref", .string(minLength: 1, maxLength: 100), required: false, "your reference (unique per organisation)"),
+            DomainSupport.idempotencyField,
+        ],
+        result: party, access: .role(.manager), function: "api.party_create")
+
     static let all: [MethodDefinition] = [
-        MethodDefinition(
-            "party.create", summary: "Create a customer or delivery partner.",
-            params: [
-                .init("name", .string(minLength: 1, maxLength: 200), "display name"),
-                .init("kind", .enumeration(writableKinds), "customer or delivery_partner"),
-                .init("external_ref", .string(minLength: 1, maxLength: 100), required: false, "your reference (unique per organisation)"),
-                DomainSupport.idempotencyField,
-            ],
-            result: party, access: .role(.manager), function: "api.party_create"),
+        create,
+        BulkImport.method(
+            "party.import",
+            summary: "Many parties at once (engagementctl import parties FILE.csv): a report per row; a party whose external_ref exists is skipped.",
+            create: create, function: "api.party_import"),
 
         MethodDefinition(
             "party.get", summary: "One party by id.",

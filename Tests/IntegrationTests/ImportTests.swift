@@ -1,0 +1,117 @@
+import EngagementClient
+import Foundation
+import JSONRPC
+import LocalPostgres
+import TenantAdministration
+import Testing
+
+/// Bulk import through the write path (`party.import`), and `engagementctl export` → `import` between
+/// organisations.
+@Suite("Import and export")
+struct ImportTests {
+    func rows(_ values: [JSONObject]) -> JSONValue {
+        .array(values.enumerated().map { .object(["row": .number(String($0.offset + 2)), "values": .object($0.element)]) })
+    }
+
+    @Test("a report per row: written, skipped by external_ref (also a duplicate within the file), failed with its column; dry run and atomic write nothing; re-runs skip; per organisation")
+    func partyImport() async throws {
+        let server = try await ServerFixture.start("import")
+        try await server.scoped {
+            let a = try await server.session(server.orgA)
+            let batch = rows([
+                ["name": "Acme", "kind": "customer", "external_ref": "C-1"],
+                ["name": "", "kind": "customer", "external_ref": "C-2"],
+                ["name": "Bolt", "kind": "alien", "external_ref": "C-3"],
+                ["name": "Crane", "kind": "delivery_partner", "external_ref": "P-1"],
+                ["name": "Dupe", "kind": "customer", "external_ref": "C-1"],
+                ["name": "Extra", "kind": "customer", "colour": "red"],
+            ])
+            // Dry run: every row checked, nothing written.
+            let dry = try #require(try await a.call("party.import", ["rows": batch, "dry_run": true])["result"])
+            #expect(dry["rows"]?.arrayValue?.map { $0["status"]?.stringValue ?? "" } == ["valid", "failed", "failed", "valid", "skipped", "failed"])
+            #expect(dry["written"]?.intValue == 0 && dry["dry_run"] == true)
+            #expect(try await a.call("party.list", ["q": "C-1"])["result"]?["items"]?.arrayValue?.isEmpty == true)
+            // Atomic with failures: nothing written either.
+            let atomic = try #require(try await a.call("party.import", ["rows": batch, "atomic": true])["result"])
+            #expect(atomic["rows"]?[0]?["status"] == "not_written" && atomic["written"]?.intValue == 0)
+            // The real thing.
+            let report = try #require(try await a.call("party.import", ["rows": batch])["result"])
+            let byRow = report["rows"]?.arrayValue ?? []
+            #expect(byRow.map { $0["row"]?.intValue ?? 0 } == [2, 3, 4, 5, 6, 7], "in the order sent")
+            #expect(byRow.map { $0["status"]?.stringValue ?? "" } == ["written", "failed", "failed", "written", "skipped", "failed"])
+            #expect(byRow[1]["field"] == "name" && byRow[2]["field"] == "kind" && byRow[5]["field"] == "colour")
+            #expect(byRow[1]["message"]?.stringValue?.isEmpty == false && byRow[1]["reason"] == "invalid")
+            #expect(byRow[4]["id"] == byRow[0]["id"], "a duplicate within the file is skipped as its twin")
+            #expect(report["written"]?.intValue == 2 && report["failed"]?.intValue == 3 && report["skipped"]?.intValue == 1)
+            // Re-run: what was written is skipped, with its id.
+            let again = try #require(try await a.call("party.import", ["rows": batch])["result"])
+            #expect(again["skipped"]?.intValue == 3 && again["written"]?.intValue == 0)
+            #expect(again["rows"]?[0]?["id"] == byRow[0]["id"])
+            // Another organisation's external references are not its own: it writes them.
+            let b = try await server.session(server.orgB)
+            let other = try #require(try await b.call("party.import", ["rows": rows([["name": "Acme", "kind": "customer", "external_ref": "C-1"]])])["result"])
+            #expect(other["written"]?.intValue == 1 && other["rows"]?[0]?["id"] != byRow[0]["id"])
+            // Writing needs what a single create needs.
+            let owner = try server.ownerConnection()
+            defer { owner.close() }
+            let admin = TenantAdministrator(owner: owner)
+            _ = try admin.createUser(organisationID: server.orgA.id, email: "member@a.example", name: "member", role: .member)
+            let memberKey = try admin.issueKey(organisationID: server.orgA.id, userEmail: "member@a.example").key.text
+            let member = try await server.connect()
+            _ = try #require(try await member.call("session.authenticate", ["api_key": .string(memberKey)])["result"])
+            #expect(try await member.call("party.import", ["rows": batch]).errorCode == -32002)
+            // Over the row limit.
+            let tooMany = rows(Array(repeating: ["name": "X", "kind": "customer"], count: 1001))
+            #expect(try await a.call("party.import", ["rows": tooMany]).errorCode == -32602)
+        }
+    }
+
+    @Test("engagementctl export from one organisation, import into another: the same parties; a re-run skips them all")
+    func roundTrip() async throws {
+        let server = try await ServerFixture.start("import-roundtrip")
+        try await server.scoped {
+            let a = try await server.session(server.orgA)
+            for (name, ref) in [("Acme, Inc.", "R-1"), ("Say \"hi\" Ltd", "R-2"), ("Zoë ☃", "R-3")] {
+                _ = try #require(try await a.call("party.create", ["name": .string(name), "kind": "customer", "external_ref": .string(ref)])["result"])
+            }
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("parties-\(randomToken(bytes: 4)).csv")
+            defer { try? FileManager.default.removeItem(at: file) }
+            let base = try await TestCluster.shared.base()
+            func ctl(_ arguments: [String], key: String) throws -> (Int32, String) {
+                try runTool(".build/debug/engagementctl", arguments + [
+                    "--host", "127.0.0.1", "--port", String(server.port), "--ca-file", base.certificates.caFile.path, "--api-key", key,
+                ])
+            }
+            let exported = try ctl(["export", "parties", "--output", file.path], key: server.orgA.apiKey)
+            #expect(exported.0 == 0, "\(exported.1)")
+            let text = try String(contentsOf: file, encoding: .utf8)
+            #expect(text.hasPrefix("name,kind,external_ref\n") && text.contains("\"Acme, Inc.\",customer,R-1"))
+            #expect(!text.contains("Organisation A"), "the organisation's own party is not exported")
+            let imported = try ctl(["import", "parties", file.path], key: server.orgB.apiKey)
+            #expect(imported.0 == 0 && imported.1.contains("3 rows: 3 written, 0 skipped (already there), 0 failed"), "\(imported.1)")
+            let b = try await server.session(server.orgB)
+            let names = try #require(try await b.call("party.list", ["kind": "customer"])["result"]?["items"]?.arrayValue).compactMap { $0["name"]?.stringValue }
+            #expect(Set(names) == ["Acme, Inc.", "Say \"hi\" Ltd", "Zoë ☃"])
+            let rerun = try ctl(["import", "parties", file.path], key: server.orgB.apiKey)
+            #expect(rerun.0 == 0 && rerun.1.contains("0 written, 3 skipped"), "\(rerun.1)")
+            // A file with an unknown column is refused before anything is sent.
+            try Data("name,kind,colour\nX,customer,red\n".utf8).write(to: file)
+            let refused = try ctl(["import", "parties", file.path], key: server.orgB.apiKey)
+            #expect(refused.0 != 0 && refused.1.contains("unknown column(s) colour"), "\(refused.1)")
+        }
+    }
+}
+
+/// Runs a built tool of this package and returns its exit status and output.
+func runTool(_ path: String, _ arguments: [String]) throws -> (Int32, String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: path)
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
