@@ -89,3 +89,78 @@ END
 $$;
 REVOKE ALL ON FUNCTION api.party_import(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.party_import(jsonb) TO engagement_app;
+
+-- service.import: services by code (case-insensitive, as their unique index); a service whose code exists is skipped.
+CREATE OR REPLACE FUNCTION api.service_import(p jsonb) RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    RETURN app.import_rows(p, 'api.service_create'::regproc,
+        'SELECT id FROM app.services WHERE lower(code) = lower($1 ->> ''code'')');
+END
+$$;
+REVOKE ALL ON FUNCTION api.service_import(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.service_import(jsonb) TO engagement_app;
+
+-- One engagement row of a spreadsheet: what it names by code or reference becomes ids (service by code, customer
+-- by the party's external_ref, contract by its reference, parent by its code: earlier in the file or already
+-- there), then api.engagement_create and, with a parent, api.engagement_set_parent: the rules of single calls.
+-- A reference that finds nothing fails the row at that column.
+CREATE OR REPLACE FUNCTION app.engagement_import_row(p jsonb) RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_params jsonb := p - 'service_code' - 'customer_ref' - 'contract_reference' - 'parent_code';
+    v_id uuid;
+    v_created jsonb;
+    v_parent uuid;
+BEGIN
+    SELECT id INTO v_id FROM app.services WHERE lower(code) = lower(p ->> 'service_code');
+    IF v_id IS NULL THEN
+        PERFORM api.invalid_param('service_code', 'no service has this code');
+    END IF;
+    v_params := v_params || jsonb_build_object('service_id', v_id);
+    SELECT id INTO v_id FROM app.parties WHERE external_ref = p ->> 'customer_ref';
+    IF v_id IS NULL THEN
+        PERFORM api.invalid_param('customer_ref', 'no party has this external_ref');
+    END IF;
+    v_params := v_params || jsonb_build_object('customer_party_id', v_id);
+    IF p ? 'contract_reference' THEN
+        SELECT id INTO v_id FROM app.contracts WHERE lower(reference) = lower(p ->> 'contract_reference');
+        IF v_id IS NULL THEN
+            PERFORM api.invalid_param('contract_reference', 'no contract has this reference');
+        END IF;
+        v_params := v_params || jsonb_build_object('contract_id', v_id);
+    END IF;
+    IF p ? 'parent_code' THEN
+        SELECT id INTO v_parent FROM app.engagements WHERE lower(code) = lower(p ->> 'parent_code');
+        IF v_parent IS NULL THEN
+            PERFORM api.invalid_param('parent_code', 'no engagement has this code (a parent comes before its children)');
+        END IF;
+    END IF;
+    v_created := api.engagement_create(v_params);
+    IF v_parent IS NOT NULL THEN
+        BEGIN
+            v_created := api.engagement_set_parent(jsonb_build_object(
+                'id', v_created -> 'id', 'version', v_created -> 'version', 'parent_id', v_parent));
+        EXCEPTION WHEN SQLSTATE 'EV400' THEN
+            PERFORM api.invalid_param('parent_code', 'cannot be this engagement''s parent (a cycle, or too deep)');
+        END;
+    END IF;
+    RETURN v_created;
+END
+$$;
+REVOKE ALL ON FUNCTION app.engagement_import_row(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION app.engagement_import_row(jsonb) TO engagement_app;
+
+-- engagement.import: engagements by code; one whose code exists is skipped.
+CREATE OR REPLACE FUNCTION api.engagement_import(p jsonb) RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    RETURN app.import_rows(p, 'app.engagement_import_row'::regproc,
+        'SELECT id FROM app.engagements WHERE lower(code) = lower($1 ->> ''code'')');
+END
+$$;
+REVOKE ALL ON FUNCTION api.engagement_import(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.engagement_import(jsonb) TO engagement_app;

@@ -4,18 +4,20 @@ import Foundation
 import JSONRPC
 import Spreadsheet
 
-/// The kinds `import` and `export` know, and the methods behind each: the create method's params (from
-/// `rpc.discover`, so the columns follow the server) are a row's columns; `*.import` writes; `*.list` reads back.
+/// The kinds `import` and `export` know, and the methods behind each: `*.import` writes (its declared row values,
+/// read from `rpc.discover`, are the columns, so they follow the server); `*.list` reads back for an export.
 struct SpreadsheetKind: Sendable {
     let name: String
-    let create: String
     let bulk: String
-    let list: String
+    /// nil: no export yet (its rows name other rows by code, which the list does not render).
+    let list: String?
     /// Listed rows that cannot be imported are left out of an export (the organisation's own party).
     let exportable: @Sendable (JSONValue) -> Bool
 
     static let all: [SpreadsheetKind] = [
-        SpreadsheetKind(name: "parties", create: "party.create", bulk: "party.import", list: "party.list") { $0["kind"] != "self" },
+        SpreadsheetKind(name: "parties", bulk: "party.import", list: "party.list") { $0["kind"] != "self" },
+        SpreadsheetKind(name: "services", bulk: "service.import", list: "service.list") { _ in true },
+        SpreadsheetKind(name: "engagements", bulk: "engagement.import", list: nil) { _ in true },
     ]
 
     static func named(_ name: String) throws -> SpreadsheetKind {
@@ -25,16 +27,14 @@ struct SpreadsheetKind: Sendable {
         return kind
     }
 
-    /// The columns (create params less the idempotency key) with their JSON Schema, from the server.
-    func columns(_ connection: RPCConnection) async throws -> [(name: String, schema: JSONValue, required: Bool)] {
+    /// The columns with their JSON Schema: the import method's row values, from the server.
+    func columns(_ connection: RPCConnection) async throws -> [(name: String, schema: JSONValue)] {
         let document = try await connection.call("rpc.discover")
-        guard let method = document["result"]?["methods"]?.arrayValue?.first(where: { $0["name"]?.stringValue == create }) else {
-            throw ValidationError("the server has no \(create)")
-        }
-        return (method["params"]?.arrayValue ?? []).compactMap { param in
-            guard let name = param["name"]?.stringValue, name != "idempotency_key" else { return nil }
-            return (name, param["schema"] ?? .null, param["required"]?.boolValue ?? false)
-        }
+        guard let method = document["result"]?["methods"]?.arrayValue?.first(where: { $0["name"]?.stringValue == bulk }),
+            let rows = method["params"]?.arrayValue?.first(where: { $0["name"] == "rows" }),
+            let values = rows["schema"]?["items"]?["properties"]?["values"]?["properties"]?.objectValue
+        else { throw ValidationError("the server has no \(bulk)") }
+        return values.members.map { ($0.key, $0.value) }
     }
 }
 
@@ -73,8 +73,6 @@ struct Import: AsyncParsableCommand {
         guard unknown.isEmpty else {
             throw ValidationError("unknown column(s) \(unknown.joined(separator: ", ")); \(kind.name) has \(columns.map(\.name).joined(separator: ", "))")
         }
-        let missing = columns.filter { $0.required && !table.header.contains($0.name) }.map(\.name)
-        guard missing.isEmpty else { throw ValidationError("missing column(s) \(missing.joined(separator: ", "))") }
         let schemas = Dictionary(uniqueKeysWithValues: columns.map { ($0.name, $0.schema) })
 
         var reports: [JSONValue] = []
@@ -83,20 +81,41 @@ struct Import: AsyncParsableCommand {
         let size = atomic ? max(table.rows.count, 1) : batch
         for start in stride(from: 0, to: table.rows.count, by: size) {
             let range = start..<min(start + size, table.rows.count)
-            let rows: [JSONValue] = range.map { index in
+            var rows: [JSONValue] = []
+            for index in range {
                 var values = JSONObject()
+                var problem: (column: String, message: String)?
                 for (column, cell) in zip(table.header, table.rows[index]) where !cell.isEmpty {
-                    values[column] = Self.value(cell, schema: schemas[column] ?? .null)
+                    guard let value = Self.value(cell, schema: schemas[column] ?? .null) else {
+                        problem = problem ?? (column, "\"\(cell)\" is not a \(Self.type(schemas[column] ?? .null) ?? "value")")
+                        continue
+                    }
+                    values[column] = value
                 }
-                return .object(["row": .number(String(table.lines[index])), "values": .object(values)])
+                if let problem {
+                    // Refused here, like the server would: the rest of the batch goes on.
+                    reports.append(.object([
+                        "row": .number(String(table.lines[index])), "status": "failed", "field": .string(problem.column),
+                        "reason": "invalid", "message": .string(problem.message),
+                    ]))
+                    totals.failed += 1
+                    continue
+                }
+                rows.append(.object(["row": .number(String(table.lines[index])), "values": .object(values)]))
             }
+            // Atomic with a row refused here: the server checks the others and writes none.
+            let undo = atomic && totals.failed > 0
             let reply = try await server.call(
-                kind.bulk, .object(["rows": .array(rows), "dry_run": .bool(dryRun), "atomic": .bool(atomic)]))
+                kind.bulk, .object(["rows": .array(rows), "dry_run": .bool(dryRun || undo), "atomic": .bool(atomic)]))
             guard let result = reply["result"] else {
                 print(JSONWriter.string(reply))
                 throw ExitCode(1)
             }
-            reports += result["rows"]?.arrayValue ?? []
+            reports += (result["rows"]?.arrayValue ?? []).map { row in
+                guard undo, !dryRun, row["status"] == "valid", var object = row.objectValue else { return row }
+                object["status"] = "not_written"
+                return .object(object)
+            }
             totals.written += result["written"]?.intValue ?? 0
             totals.skipped += result["skipped"]?.intValue ?? 0
             totals.failed += result["failed"]?.intValue ?? 0
@@ -112,14 +131,24 @@ struct Import: AsyncParsableCommand {
         if totals.failed > 0 { throw ExitCode(1) }
     }
 
-    /// A cell as the JSON its column's schema wants: numbers and booleans unquoted (numbers keep their text).
-    static func value(_ cell: String, schema: JSONValue) -> JSONValue {
-        let type = schema["type"]?.stringValue ?? schema["anyOf"]?[0]?["type"]?.stringValue
-        switch type {
-        case "integer", "number": return .number(cell)
-        case "boolean": return cell.lowercased() == "true" ? .bool(true) : cell.lowercased() == "false" ? .bool(false) : .string(cell)
+    /// A cell as the JSON its column's schema wants (numbers keep their text: amounts stay exact), or nil when it
+    /// is not one.
+    static func value(_ cell: String, schema: JSONValue) -> JSONValue? {
+        switch type(schema) {
+        case "integer": return Int(cell) == nil ? nil : .number(cell)
+        case "number": return Double(cell) == nil || cell.contains(where: { $0.isLetter }) ? nil : .number(cell)
+        case "boolean":
+            switch cell.lowercased() {
+            case "true": return .bool(true)
+            case "false": return .bool(false)
+            default: return nil
+            }
         default: return .string(cell)
         }
+    }
+
+    static func type(_ schema: JSONValue) -> String? {
+        schema["type"]?.stringValue ?? schema["anyOf"]?[0]?["type"]?.stringValue
     }
 }
 
@@ -133,6 +162,7 @@ struct Export: AsyncParsableCommand {
 
     func run() async throws {
         let kind = try SpreadsheetKind.named(kind)
+        guard let list = kind.list else { throw ValidationError("\(kind.name) cannot be exported yet (only imported)") }
         let server = try await connection.connect()
         let header = try await kind.columns(server).map(\.name)
         var rows: [[String]] = []
@@ -140,7 +170,7 @@ struct Export: AsyncParsableCommand {
         repeat {
             var params: JSONObject = ["limit": 200, "sort": "created_at"]
             if let cursor { params["cursor"] = .string(cursor) }
-            let reply = try await server.call(kind.list, .object(params))
+            let reply = try await server.call(list, .object(params))
             guard let result = reply["result"] else {
                 print(JSONWriter.string(reply))
                 throw ExitCode(1)

@@ -669,6 +669,17 @@ class Client(Connection):
         params = {"id": id, "as_of": as_of}
         return self.call("engagement.get", _present(params))
 
+    def engagement_import(self, *, rows: List[Dict[str, Any]], dry_run: Optional[bool] = None, atomic: Optional[bool] = None) -> Any:
+        """Many engagements at once (engagementctl import engagements FILE.csv), as drafts, naming service, customer, contract and parent by code or reference: a report per row; an engagement whose code exists is skipped.
+
+        `engagement.import`; needs the member role or higher.
+        rows: the rows, at most 1000
+        dry_run: check every row and write none
+        atomic: write every row or, when any fails, none
+        """
+        params = {"rows": rows, "dry_run": dry_run, "atomic": atomic}
+        return self.call("engagement.import", _present(params))
+
     def engagement_list(self, *, status: Optional[str] = None, service_id: Optional[str] = None, customer_party_id: Optional[str] = None, owner_user_id: Optional[str] = None, starts_from: Optional[str] = None, starts_until: Optional[str] = None, ends_from: Optional[str] = None, ends_until: Optional[str] = None, q: Optional[str] = None, include_archived: Optional[bool] = None, portfolio_id: Optional[str] = None, sort: Optional[str] = None, order: Optional[str] = None, limit: Optional[int] = None, cursor: Optional[str] = None) -> Any:
         """Engagements, filtered and sorted, one page at a time. Archived ones only when asked for (by status or include_archived).
 
@@ -2070,6 +2081,17 @@ class Client(Connection):
         """
         params = {"id": id}
         return self.call("service.get", _present(params))
+
+    def service_import(self, *, rows: List[Dict[str, Any]], dry_run: Optional[bool] = None, atomic: Optional[bool] = None) -> Any:
+        """Many services at once (engagementctl import services FILE.csv): a report per row; a service whose code exists is skipped.
+
+        `service.import`; needs the manager role or higher.
+        rows: the rows, at most 1000
+        dry_run: check every row and write none
+        atomic: write every row or, when any fails, none
+        """
+        params = {"rows": rows, "dry_run": dry_run, "atomic": atomic}
+        return self.call("service.import", _present(params))
 
     def service_list(self, *, q: Optional[str] = None, owner_user_id: Optional[str] = None, include_inactive: Optional[bool] = None, portfolio_id: Optional[str] = None, sort: Optional[str] = None, order: Optional[str] = None, limit: Optional[int] = None, cursor: Optional[str] = None) -> Any:
         """Services, filtered and sorted, one page at a time (inactive ones only when asked).

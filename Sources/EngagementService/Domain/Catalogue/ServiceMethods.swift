@@ -18,8 +18,7 @@ enum ServiceMethods {
     /// The same rule as the table's CHECK constraint, so a bad code gets a field path rather than a refusal.
     static let code = Schema.string(minLength: 1, maxLength: 40, pattern: "[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
 
-    static let all: [MethodDefinition] = [
-        MethodDefinition("service.create", summary: "Create a service (code unique per organisation, case-insensitive).",
+    static let create = MethodDefinition("service.create", summary: "Create a service (code unique per organisation, case-insensitive).",
             params: [
                 .init("code", code, "short code: letters, digits, . _ -, starting with a letter or digit"),
                 .init("name", .string(minLength: 1, maxLength: 200), "display name"),
@@ -29,7 +28,15 @@ enum ServiceMethods {
                 DomainSupport.idempotencyField,
             ],
             result: service, access: .role(.manager),
-            function: "api.service_create"),
+            function: "api.service_create")
+
+    static let all: [MethodDefinition] = [
+        create,
+        BulkImport.method(
+            "service.import",
+            summary: "Many services at once (engagementctl import services FILE.csv): a report per row; a service whose code exists is skipped.",
+            columns: create.params.filter { !["idempotency_key", "owner_user_id"].contains($0.name) }, access: create.access,
+            function: "api.service_import"),
 
         MethodDefinition("service.get", summary: "One service by id.",
             params: [.init("id", .uuid, "the service")], result: service, access: .role(.viewer),

@@ -56,6 +56,21 @@ enum EngagementMethods {
             result: engagement, access: .role(.member),
             function: "api.engagement_create"),
 
+        BulkImport.method(
+            "engagement.import",
+            summary: "Many engagements at once (engagementctl import engagements FILE.csv), as drafts, naming service, customer, contract and parent by code or reference: a report per row; an engagement whose code exists is skipped.",
+            columns: [
+                .init("code", ServiceMethods.code, "short code, unique per organisation"),
+                .init("name", .string(minLength: 1, maxLength: 200), "display name"),
+                .init("service_code", ServiceMethods.code, "the service delivered, by its code"),
+                .init("customer_ref", .string(minLength: 1, maxLength: 100), "the customer, by its party's external_ref"),
+                .init("contract_reference", .string(minLength: 1, maxLength: 100), required: false, "its contract, by reference"),
+                .init("parent_code", ServiceMethods.code, required: false, "its parent engagement, by code (earlier in the file, or already there)"),
+                .init("start_date", date, required: false, "YYYY-MM-DD"),
+                .init("end_date", date, required: false, "YYYY-MM-DD, not before start_date"),
+            ],
+            access: .role(.member), function: "api.engagement_import"),
+
         MethodDefinition("engagement.get", summary: "One engagement by id, whatever its status (archived included), now or as it was at as_of.",
             params: [.init("id", .uuid, "the engagement"), DomainSupport.asOfParam], result: DomainSupport.asOf(engagement), access: .role(.viewer),
             function: "api.engagement_get"),

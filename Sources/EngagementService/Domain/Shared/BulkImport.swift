@@ -27,10 +27,33 @@ enum BulkImport {
         .init("dry_run", .boolean, "nothing was written"),
     ])
 
-    /// `<entity>.import` for the create method `create` (its params, less the idempotency key, are a row's columns).
+    /// A column's schema as the whole call checks it: its JSON type only. Lengths, ranges, formats and enumerations
+    /// are checked per row (a misspelt kind fails its row, not the batch).
+    static func relaxed(_ schema: Schema) -> Schema {
+        switch schema {
+        case .string, .enumeration: .string()
+        case .integer: .integer()
+        case .numberInRange: .number
+        case .nullable(let inner): .nullable(relaxed(inner))
+        default: schema
+        }
+    }
+
+    /// `<entity>.import` whose rows are the create method's params, less the idempotency key.
     static func method(_ name: String, summary: String, create: MethodDefinition, function: SQLFunctionName) -> MethodDefinition {
-        let columns = create.params.filter { $0.name != DomainSupport.idempotencyField.name }
-        let row = Schema.Field("values", .object([], additionalProperties: true), "the row: \(columns.map(\.name).joined(separator: ", "))")
+        method(name, summary: summary, columns: create.params.filter { $0.name != DomainSupport.idempotencyField.name },
+               access: create.access, function: function)
+    }
+
+    /// `<entity>.import` with its own columns (references by code rather than ids: engagement.import).
+    static func method(
+        _ name: String, summary: String, columns: [Schema.Field], access: MethodDefinition.Access, function: SQLFunctionName
+    ) -> MethodDefinition {
+        // The columns are declared (clients learn names and types from rpc.discover) but none is required here: a
+        // row missing a value is reported as that row's failure below, not as the whole call's.
+        let row = Schema.Field(
+            "values", .object(columns.map { .init($0.name, relaxed($0.schema), required: false, $0.summary) }, additionalProperties: true),
+            "the row's values by column (\(columns.filter(\.required).map(\.name).joined(separator: ", ")) required)")
         var definition = MethodDefinition(
             name, summary: summary,
             params: [
@@ -39,7 +62,7 @@ enum BulkImport {
                 .init("dry_run", .boolean, required: false, "check every row and write none"),
                 .init("atomic", .boolean, required: false, "write every row or, when any fails, none"),
             ],
-            result: result, access: create.access
+            result: result, access: access
         ) { context, params throws(RPCError) in
             var refused: [JSONValue] = []
             var valid: [JSONValue] = []
