@@ -1,6 +1,6 @@
 -- Current definitions (first made by migration 0045_replica_heartbeat). Edit them here, never in a migration.
 
--- Stamped by every server with a replica configured, every second (ReplicaHeartbeat in the server).
+-- Stamped by every server with a replica configured, every 500 ms (ReplicaHeartbeat in the server; the migration that made the table says a second).
 CREATE OR REPLACE FUNCTION app.replica_heartbeat()
 RETURNS void
 LANGUAGE sql VOLATILE SECURITY DEFINER

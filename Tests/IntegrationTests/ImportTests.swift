@@ -102,27 +102,6 @@ struct ImportTests {
     }
 }
 
-/// Runs a built tool of this package and returns its exit status and output, waiting on a thread of its own: the
-/// tool talks to a server in this process, whose work needs the cooperative pool a blocking wait would hold.
-func runTool(_ path: String, _ arguments: [String]) async throws -> (Int32, String) {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread { continuation.resume(with: Result { try runToolBlocking(path, arguments) }) }
-    }
-}
-
-private func runToolBlocking(_ path: String, _ arguments: [String]) throws -> (Int32, String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-}
-
 extension ImportTests {
     @Test("services by code, then engagements naming service, customer, contract and parent by code or reference, through engagementctl; a bad reference fails its row at its column")
     func servicesAndEngagements() async throws {

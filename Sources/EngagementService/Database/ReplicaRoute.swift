@@ -7,7 +7,7 @@ import PostgresClient
 ///
 /// The reports (`report.*`) only read, so the replica can answer them and keep their cost off the primary. Each
 /// such call goes to the replica with `app.require_replica_within(max lag)` first in its pipeline: that function
-/// measures the age of the heartbeat the primary stamps every second (`ReplicaHeartbeat`), as replayed on the
+/// measures the age of the heartbeat the servers stamp on the primary every 500 ms (`ReplicaHeartbeat`), as replayed on the
 /// replica, and raises when it is older than the bound, so a replica that is behind or cut off from its primary
 /// never answers. Then, and when the replica is unreachable or refuses (read-only, not a replica), the call runs on
 /// the primary. Every report answer then says which served it: `"served_by": "replica"` or `"primary"`.
@@ -27,7 +27,7 @@ public struct ReplicaRoute: Sendable {
         return true
     }
 
-    /// How often the primary's heartbeat is stamped (the lag bound must exceed it: at least 1 s is enforced).
+    /// How often the primary's heartbeat is stamped (the lag bound must exceed it: ENGAGEMENT_REPLICA_MAX_LAG_MS is at least 1 s).
     static let heartbeatInterval: Duration = .milliseconds(500)
 
     /// The replica's pool, when one is configured, after checking that it is a replica: a URL that points at a

@@ -144,7 +144,7 @@ public struct ServerConfiguration: Sendable {
             $0.replicaDatabaseURL = $1.isEmpty ? nil : $1; return true
         },
         Option(variable: "ENGAGEMENT_REPLICA_MAX_LAG_MS", defaultValue: "5000",
-               summary: "how far behind the replica may be (the age of the primary's heartbeat, stamped every second, as replayed there) for a report to read there; beyond it the primary answers") {
+               summary: "how far behind the replica may be (the age of the primary's heartbeat, stamped every 500 ms, as replayed there) for a report to read there; beyond it the primary answers") {
             guard let v = Int($1), v >= 1000 else { return false }
             $0.replicaMaximumLag = .milliseconds(v); return true
         },

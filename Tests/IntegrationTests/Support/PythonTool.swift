@@ -22,32 +22,38 @@ enum PythonTool {
         guard status == 0 else { throw Failure(output: "pip install \(package) failed: \(output)") }
     }
 
-    /// Runs python3 on a thread of its own: waiting for it on the cooperative pool (two threads on two cores)
-    /// could starve the very server it is asking.
+    /// Runs python3 (off the cooperative pool: `runTool`).
     static func python(_ arguments: [String], environment: [String: String] = [:]) async throws -> (Int32, String) {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread {
-                continuation.resume(with: Result {
-                    let process = Process()
-                    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-                    process.arguments = ["python3"] + arguments
-                    if !environment.isEmpty {
-                        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-                    }
-                    let pipe = Pipe()
-                    process.standardOutput = pipe
-                    process.standardError = pipe
-                    try process.run()
-                    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-                    process.waitUntilExit()
-                    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-                })
-            }
-        }
+        try await runTool("/usr/bin/env", ["python3"] + arguments, environment: environment)
     }
 
     struct Failure: Error, CustomStringConvertible {
         let output: String
         var description: String { output }
+    }
+}
+
+/// Runs a program and returns its exit status and output (standard output and error), waiting on a thread of its
+/// own: the program may talk to a server in this process, whose work needs the cooperative pool (two threads on two
+/// cores) that a blocking wait would hold.
+func runTool(_ path: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> (Int32, String) {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread {
+            continuation.resume(with: Result {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: path)
+                process.arguments = arguments
+                if !environment.isEmpty {
+                    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+                }
+                let pipe = Pipe()
+                process.standardOutput = pipe
+                process.standardError = pipe
+                try process.run()
+                let data = pipe.fileHandleForReading.readDataToEndOfFile()
+                process.waitUntilExit()
+                return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+            })
+        }
     }
 }
