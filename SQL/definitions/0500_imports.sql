@@ -164,3 +164,42 @@ END
 $$;
 REVOKE ALL ON FUNCTION api.engagement_import(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.engagement_import(jsonb) TO engagement_app;
+
+-- One KPI row: the engagement by code, the delivery party by external_ref, then api.kpi_define.
+CREATE OR REPLACE FUNCTION app.kpi_import_row(p jsonb) RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_params jsonb := p - 'engagement_code' - 'deliverer_ref';
+    v_id uuid;
+BEGIN
+    SELECT id INTO v_id FROM app.engagements WHERE lower(code) = lower(p ->> 'engagement_code');
+    IF v_id IS NULL THEN
+        PERFORM api.invalid_param('engagement_code', 'no engagement has this code');
+    END IF;
+    v_params := v_params || jsonb_build_object('engagement_id', v_id);
+    IF p ? 'deliverer_ref' THEN
+        SELECT id INTO v_id FROM app.parties WHERE external_ref = p ->> 'deliverer_ref';
+        IF v_id IS NULL THEN
+            PERFORM api.invalid_param('deliverer_ref', 'no party has this external_ref');
+        END IF;
+        v_params := v_params || jsonb_build_object('deliverer_party_id', v_id);
+    END IF;
+    RETURN api.kpi_define(v_params);
+END
+$$;
+REVOKE ALL ON FUNCTION app.kpi_import_row(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION app.kpi_import_row(jsonb) TO engagement_app;
+
+-- kpi.import: KPIs by engagement and name; one the engagement already has (by name) is skipped, not redefined.
+CREATE OR REPLACE FUNCTION api.kpi_import(p jsonb) RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    RETURN app.import_rows(p, 'app.kpi_import_row'::regproc,
+        'SELECT k.id FROM app.engagement_kpis k JOIN app.engagements e ON e.organisation_id = k.organisation_id AND e.id = k.engagement_id
+         WHERE lower(e.code) = lower($1 ->> ''engagement_code'') AND lower(k.name) = lower($1 ->> ''name'')');
+END
+$$;
+REVOKE ALL ON FUNCTION api.kpi_import(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.kpi_import(jsonb) TO engagement_app;

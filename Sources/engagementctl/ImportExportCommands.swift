@@ -18,6 +18,7 @@ struct SpreadsheetKind: Sendable {
         SpreadsheetKind(name: "parties", bulk: "party.import", list: "party.list") { $0["kind"] != "self" },
         SpreadsheetKind(name: "services", bulk: "service.import", list: "service.list") { _ in true },
         SpreadsheetKind(name: "engagements", bulk: "engagement.import", list: nil) { _ in true },
+        SpreadsheetKind(name: "kpis", bulk: "kpi.import", list: nil) { _ in true },
     ]
 
     static func named(_ name: String) throws -> SpreadsheetKind {

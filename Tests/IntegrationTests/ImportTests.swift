@@ -155,6 +155,17 @@ extension ImportTests {
             #expect(rerun.1.contains("0 written, 2 skipped (already there), 3 failed"), "\(rerun.1)")
             let refused = try await ctl(["export", "engagements"])
             #expect(refused.0 != 0 && refused.1.contains("cannot be exported yet"))
+
+            // KPIs of the engagements, by code; a target that is no number is refused by engagementctl, per row.
+            let kpis = directory.appendingPathComponent("kpis.csv")
+            try Data("engagement_code,name,unit,target,direction\nacme-fy25,Availability,%,99.9,\nACME-NONE,Uptime,%,99,\nACME-FY25,Tickets,count,abc,lower_is_better\n".utf8)
+                .write(to: kpis)
+            let kpiRun = try await ctl(["import", "kpis", kpis.path])
+            #expect(kpiRun.1.contains("line 3: column engagement_code: no engagement has this code"), "\(kpiRun.1)")
+            #expect(kpiRun.1.contains("line 4: column target: \"abc\" is not a number"), "\(kpiRun.1)")
+            #expect(kpiRun.1.contains("3 rows: 1 written"), "\(kpiRun.1)")
+            let defined = try #require(try await a.call("kpi.list", ["engagement_id": child["id"]!])["result"]?.arrayValue)
+            #expect(defined.map { $0["name"]?.stringValue ?? "" } == ["Availability"] && defined.first?["target"] == .number("99.9"), "\(defined)")
         }
     }
 }

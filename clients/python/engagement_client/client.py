@@ -1053,6 +1053,17 @@ class Client(Connection):
         params = {"engagement_id": engagement_id, "name": name, "unit": unit, "target": target, "direction": direction, "deliverer_party_id": deliverer_party_id}
         return self.call("kpi.define", _present(params))
 
+    def kpi_import(self, *, rows: List[Dict[str, Any]], dry_run: Optional[bool] = None, atomic: Optional[bool] = None) -> Any:
+        """Many KPIs at once (engagementctl import kpis FILE.csv), naming the engagement by code and the delivery party by external_ref: a report per row; a KPI whose engagement already has one of that name is skipped.
+
+        `kpi.import`; needs the member role or higher.
+        rows: the rows, at most 1000
+        dry_run: check every row and write none
+        atomic: write every row or, when any fails, none
+        """
+        params = {"rows": rows, "dry_run": dry_run, "atomic": atomic}
+        return self.call("kpi.import", _present(params))
+
     def kpi_list(self, *, engagement_id: str) -> Any:
         """An engagement's KPIs, by name.
 

@@ -3,7 +3,20 @@ import JSONRPC
 /// The KPIs of an engagement: copied from its template when it gets one, or defined here. Values arrive with
 /// check-ins, by KPI name. The work: `SQL/definitions/0140_api_tracking.sql`.
 enum KPIMethods {
-    static let all: [MethodDefinition] = [define, list, remove]
+    static let all: [MethodDefinition] = [define, list, remove, bulk]
+
+    static let bulk = BulkImport.method(
+        "kpi.import",
+        summary: "Many KPIs at once (engagementctl import kpis FILE.csv), naming the engagement by code and the delivery party by external_ref: a report per row; a KPI whose engagement already has one of that name is skipped.",
+        columns: [
+            .init("engagement_code", ServiceMethods.code, "the engagement, by code"),
+            .init("name", .string(minLength: 1, maxLength: 100), "unique per engagement (case-insensitive)"),
+            .init("unit", .string(maxLength: 40), required: false, "e.g. %, hours, NPS"),
+            .init("target", .number, "the value aimed at"),
+            .init("direction", .enumeration(directions), required: false, "default higher_is_better"),
+            .init("deliverer_ref", .string(minLength: 1, maxLength: 100), required: false, "the delivery party that owns it, by external_ref"),
+        ],
+        access: .role(.member), function: "api.kpi_import")
 
     static let directions = ["higher_is_better", "lower_is_better"]
     static let kpi = Schema.object([
