@@ -7,18 +7,25 @@ import Spreadsheet
 /// The kinds `import` and `export` know, and the methods behind each: `*.import` writes (its declared row values,
 /// read from `rpc.discover`, are the columns, so they follow the server); `*.list` reads back for an export.
 struct SpreadsheetKind: Sendable {
+    /// How an export gets its rows.
+    enum Exporter: Sendable {
+        /// The list method's items, their members named like the columns; rows `exportable` refuses are left out.
+        case list(String, exportable: @Sendable (JSONValue) -> Bool)
+        /// Engagements name service, customer, contract and parent by code or reference: the lists are joined here,
+        /// and parents come before their children.
+        case engagements
+        case none
+    }
+
     let name: String
     let bulk: String
-    /// nil: no export yet (its rows name other rows by code, which the list does not render).
-    let list: String?
-    /// Listed rows that cannot be imported are left out of an export (the organisation's own party).
-    let exportable: @Sendable (JSONValue) -> Bool
+    let exporter: Exporter
 
     static let all: [SpreadsheetKind] = [
-        SpreadsheetKind(name: "parties", bulk: "party.import", list: "party.list") { $0["kind"] != "self" },
-        SpreadsheetKind(name: "services", bulk: "service.import", list: "service.list") { _ in true },
-        SpreadsheetKind(name: "engagements", bulk: "engagement.import", list: nil) { _ in true },
-        SpreadsheetKind(name: "kpis", bulk: "kpi.import", list: nil) { _ in true },
+        SpreadsheetKind(name: "parties", bulk: "party.import", exporter: .list("party.list") { $0["kind"] != "self" }),
+        SpreadsheetKind(name: "services", bulk: "service.import", exporter: .list("service.list") { _ in true }),
+        SpreadsheetKind(name: "engagements", bulk: "engagement.import", exporter: .engagements),
+        SpreadsheetKind(name: "kpis", bulk: "kpi.import", exporter: .none),
     ]
 
     static func named(_ name: String) throws -> SpreadsheetKind {
@@ -163,29 +170,74 @@ struct Export: AsyncParsableCommand {
 
     func run() async throws {
         let kind = try SpreadsheetKind.named(kind)
-        guard let list = kind.list else { throw ValidationError("\(kind.name) cannot be exported yet (only imported)") }
         let server = try await connection.connect()
         let header = try await kind.columns(server).map(\.name)
-        var rows: [[String]] = []
-        var cursor: String?
-        repeat {
-            var params: JSONObject = ["limit": 200, "sort": "created_at"]
-            if let cursor { params["cursor"] = .string(cursor) }
-            let reply = try await server.call(list, .object(params))
-            guard let result = reply["result"] else {
-                print(JSONWriter.string(reply))
-                throw ExitCode(1)
-            }
-            for item in result["items"]?.arrayValue ?? [] where kind.exportable(item) {
-                rows.append(header.map { Self.cell(item[$0]) })
-            }
-            cursor = result["next_cursor"]?.stringValue
-        } while cursor != nil
+        let rows: [[String]]
+        switch kind.exporter {
+        case .none:
+            throw ValidationError("\(kind.name) cannot be exported yet (only imported)")
+        case .list(let method, let exportable):
+            rows = try await Self.all(server, method).filter(exportable).map { item in header.map { Self.cell(item[$0]) } }
+        case .engagements:
+            rows = try await Self.engagementRows(server, header: header)
+        }
         let text = CSVTable(header: header, rows: rows).rendered()
         if let output {
             try Data(text.utf8).write(to: URL(fileURLWithPath: output))
         } else {
             FileHandle.standardOutput.write(Data(text.utf8))
+        }
+    }
+
+    /// Every item of a keyset-paged list.
+    static func all(_ server: RPCConnection, _ method: String, _ extra: JSONObject = [:]) async throws -> [JSONValue] {
+        var items: [JSONValue] = []
+        var cursor: String?
+        repeat {
+            var params: JSONObject = extra
+            params["limit"] = 200
+            if let cursor { params["cursor"] = .string(cursor) }
+            let reply = try await server.call(method, .object(params))
+            guard let result = reply["result"] else {
+                print(JSONWriter.string(reply))
+                throw ExitCode(1)
+            }
+            items += result["items"]?.arrayValue ?? []
+            cursor = result["next_cursor"]?.stringValue
+        } while cursor != nil
+        return items
+    }
+
+    /// Engagements with what they name by code or reference, parents before children.
+    static func engagementRows(_ server: RPCConnection, header: [String]) async throws -> [[String]] {
+        func index(_ items: [JSONValue], _ member: String) -> [String: String] {
+            Dictionary(items.compactMap { item in item["id"]?.stringValue.map { ($0, cell(item[member])) } }, uniquingKeysWith: { a, _ in a })
+        }
+        let parties = index(try await all(server, "party.list", ["include_archived": true]), "external_ref")
+        let contracts = index(try await all(server, "contract.list"), "reference")
+        let engagements = try await all(server, "engagement.list", ["include_archived": true])
+        let codes = index(engagements, "code")
+        var emitted = Set<String>()
+        var ordered: [JSONValue] = []
+        var remaining = engagements
+        while !remaining.isEmpty {
+            let ready = remaining.filter { item in item["parent_id"]?.stringValue.map { emitted.contains($0) || codes[$0] == nil } ?? true }
+            let next = ready.isEmpty ? remaining : ready  // a parent outside the list: emit the rest as they are
+            for item in next { emitted.insert(item["id"]?.stringValue ?? "") }
+            ordered += next
+            let done = Set(next.compactMap { $0["id"]?.stringValue })
+            remaining.removeAll { done.contains($0["id"]?.stringValue ?? "") }
+        }
+        return ordered.map { item in
+            header.map { column in
+                switch column {
+                case "service_code": cell(item["service"]?["code"])
+                case "customer_ref": parties[item["customer"]?["id"]?.stringValue ?? ""] ?? ""
+                case "contract_reference": contracts[item["contract_id"]?.stringValue ?? ""] ?? ""
+                case "parent_code": codes[item["parent_id"]?.stringValue ?? ""] ?? ""
+                default: cell(item[column])
+                }
+            }
         }
     }
 

@@ -103,7 +103,7 @@ struct ImportTests {
 }
 
 extension ImportTests {
-    @Test("services by code, then engagements naming service, customer, contract and parent by code or reference, through engagementctl; a bad reference fails its row at its column")
+    @Test("services by code, then engagements naming service, customer, contract and parent by code or reference, through engagementctl; a bad reference fails its row at its column; KPIs; the lot exported and imported into another organisation")
     func servicesAndEngagements() async throws {
         let server = try await ServerFixture.start("import-engagements")
         try await server.scoped {
@@ -153,7 +153,7 @@ extension ImportTests {
             // Again: the two are skipped, the three still fail.
             let rerun = try await ctl(["import", "engagements", engagements.path])
             #expect(rerun.1.contains("0 written, 2 skipped (already there), 3 failed"), "\(rerun.1)")
-            let refused = try await ctl(["export", "engagements"])
+            let refused = try await ctl(["export", "kpis"])
             #expect(refused.0 != 0 && refused.1.contains("cannot be exported yet"))
 
             // KPIs of the engagements, by code; a target that is no number is refused by engagementctl, per row.
@@ -166,6 +166,31 @@ extension ImportTests {
             #expect(kpiRun.1.contains("3 rows: 1 written"), "\(kpiRun.1)")
             let defined = try #require(try await a.call("kpi.list", ["engagement_id": child["id"]!])["result"]?.arrayValue)
             #expect(defined.map { $0["name"]?.stringValue ?? "" } == ["Availability"] && defined.first?["target"] == .number("99.9"), "\(defined)")
+
+            // Parties, services and engagements exported from A and imported into B, in that order: B has the same
+            // hierarchy, its rows naming B's own service and customer.
+            func ctlB(_ arguments: [String]) async throws -> (Int32, String) {
+                try await runTool(".build/debug/engagementctl", arguments + [
+                    "--host", "127.0.0.1", "--port", String(server.port), "--ca-file", base.certificates.caFile.path,
+                    "--api-key", server.orgB.apiKey,
+                ])
+            }
+            for kind in ["parties", "services", "engagements"] {
+                let file = directory.appendingPathComponent("export-\(kind).csv").path
+                let exported = try await ctl(["export", kind, "--output", file])
+                #expect(exported.0 == 0, "\(exported.1)")
+                let imported = try await ctlB(["import", kind, file])
+                #expect(imported.0 == 0, "\(kind): \(imported.1)")
+            }
+            let exportedText = try String(contentsOf: directory.appendingPathComponent("export-engagements.csv"), encoding: .utf8)
+            #expect(exportedText.hasPrefix("code,name,service_code,customer_ref,contract_reference,parent_code,start_date,end_date\n"))
+            #expect(exportedText.range(of: "ACME-ALL")!.lowerBound < exportedText.range(of: "ACME-FY25")!.lowerBound, "parents first")
+            let b = try await server.session(server.orgB)
+            let bItems = try #require(try await b.call("engagement.list")["result"]?["items"]?.arrayValue)
+            let bParent = try #require(bItems.first { $0["code"] == "ACME-ALL" })
+            let bChild = try #require(bItems.first { $0["code"] == "ACME-FY25" })
+            #expect(bChild["parent_id"] == bParent["id"] && bChild["id"] != child["id"])
+            #expect(bChild["start_date"] == "2025-01-01" && bChild["end_date"] == "2025-12-31")
         }
     }
 }

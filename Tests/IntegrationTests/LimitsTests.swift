@@ -171,8 +171,9 @@ func expectHandshakeFailure(_ connection: RPCConnection, reason: String, sourceL
 /// A plain TCP client for what a TLS client cannot do: send non-TLS bytes, or nothing at all.
 enum RawSocket {
     /// Connects, sends `bytes`, and reports whether the server closed the connection within `within`.
+    /// Its blocking reads run on a thread of its own, never on the cooperative pool the server in this process needs.
     static func sendAndWaitForClose(port: Int, bytes: [UInt8], within: Duration) async throws -> Bool {
-        try await Task.detached {
+        try await onOwnThread {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             guard fd >= 0 else { throw POSIXFailure.socket }
             defer { close(fd) }
@@ -195,7 +196,7 @@ enum RawSocket {
                 if count < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR { return true }  // reset
             }
             return false
-        }.value
+        }
     }
 
     enum POSIXFailure: Error { case socket, connect }
