@@ -14,6 +14,8 @@ struct SpreadsheetKind: Sendable {
         /// Engagements name service, customer, contract and parent by code or reference: the lists are joined here,
         /// and parents come before their children.
         case engagements
+        /// Each engagement's KPIs, naming the engagement by code and the delivery party by external_ref.
+        case kpis
         case none
     }
 
@@ -25,7 +27,7 @@ struct SpreadsheetKind: Sendable {
         SpreadsheetKind(name: "parties", bulk: "party.import", exporter: .list("party.list") { $0["kind"] != "self" }),
         SpreadsheetKind(name: "services", bulk: "service.import", exporter: .list("service.list") { _ in true }),
         SpreadsheetKind(name: "engagements", bulk: "engagement.import", exporter: .engagements),
-        SpreadsheetKind(name: "kpis", bulk: "kpi.import", exporter: .none),
+        SpreadsheetKind(name: "kpis", bulk: "kpi.import", exporter: .kpis),
     ]
 
     static func named(_ name: String) throws -> SpreadsheetKind {
@@ -180,6 +182,8 @@ struct Export: AsyncParsableCommand {
             rows = try await Self.all(server, method).filter(exportable).map { item in header.map { Self.cell(item[$0]) } }
         case .engagements:
             rows = try await Self.engagementRows(server, header: header)
+        case .kpis:
+            rows = try await Self.kpiRows(server, header: header)
         }
         let text = CSVTable(header: header, rows: rows).rendered()
         if let output {
@@ -239,6 +243,30 @@ struct Export: AsyncParsableCommand {
                 }
             }
         }
+    }
+
+    /// Every engagement's KPIs.
+    static func kpiRows(_ server: RPCConnection, header: [String]) async throws -> [[String]] {
+        let parties = try await all(server, "party.list", ["include_archived": true])
+        let references = Dictionary(parties.compactMap { p in p["id"]?.stringValue.map { ($0, cell(p["external_ref"])) } }, uniquingKeysWith: { a, _ in a })
+        var rows: [[String]] = []
+        for engagement in try await all(server, "engagement.list", ["include_archived": true]) {
+            let reply = try await server.call("kpi.list", .object(["engagement_id": engagement["id"] ?? .null]))
+            guard let kpis = reply["result"]?.arrayValue else {
+                print(JSONWriter.string(reply))
+                throw ExitCode(1)
+            }
+            for kpi in kpis {
+                rows.append(header.map { column in
+                    switch column {
+                    case "engagement_code": cell(engagement["code"])
+                    case "deliverer_ref": references[kpi["deliverer_party_id"]?.stringValue ?? ""] ?? ""
+                    default: cell(kpi[column])
+                    }
+                })
+            }
+        }
+        return rows
     }
 
     static func cell(_ value: JSONValue?) -> String {
