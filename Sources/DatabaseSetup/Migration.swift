@@ -71,6 +71,9 @@ public struct SchemaSource: Sendable {
         self.definitions = definitions
     }
 
+    /// The highest migration version of this SQL: what a server shipped with it expects the database to be at.
+    public var latestMigration: Int? { migrations.map(\.version).max() }
+
     /// Reads `migrations/` and `definitions/` of an `SQL` directory.
     public static func load(from directory: URL) throws(MigrationError) -> SchemaSource {
         let migrations = try Migration.load(from: directory.appendingPathComponent("migrations"))

@@ -45,7 +45,7 @@ func makeLogger(level: String, format: String = "text") -> Logger {
 func shippedSchemaVersion(_ sql: String?, logger: Logger) -> Int? {
     do {
         let directory = try sql.map { URL(fileURLWithPath: $0) } ?? SchemaSource.defaultDirectory()
-        return try SchemaSource.load(from: directory).migrations.map(\.version).max()
+        return try SchemaSource.load(from: directory).latestMigration
     } catch {
         logger.warning("no SQL directory found: the schema version is not checked", metadata: ["error": "\(error)"])
         return nil
@@ -112,7 +112,7 @@ struct Dev: AsyncParsableCommand {
         configuration.logLevel = logLevel
         configuration.logFormat = logFormat
         configuration.metricsPort = metricsPort
-        configuration.expectedSchemaVersion = schema.migrations.map(\.version).max()
+        configuration.expectedSchemaVersion = schema.latestMigration
         // Tuning variables (ENGAGEMENT_MAX_CONNECTIONS, ENGAGEMENT_DB_POOL_SIZE, …) apply in dev mode too; the
         // address, TLS files and database stay the dev environment's.
         var environmentVariables = ProcessInfo.processInfo.environment

@@ -8,7 +8,7 @@ import Testing
 /// and hosts agree with the configuration reference and with each other.
 @Suite("Deployment files")
 struct DeploymentFilesTests {
-    static let knownVariables = Set(ServerConfiguration.options.map(\.variable)).union(ServerConfiguration.otherToolsVariables)
+    static let knownVariables = ServerConfiguration.knownVariables
 
     func compose() async throws -> JSONValue {
         try await PythonTool.ensure(module: "yaml", package: "PyYAML")

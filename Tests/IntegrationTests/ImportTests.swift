@@ -76,27 +76,21 @@ struct ImportTests {
             }
             let file = FileManager.default.temporaryDirectory.appendingPathComponent("parties-\(randomToken(bytes: 4)).csv")
             defer { try? FileManager.default.removeItem(at: file) }
-            let base = try await TestCluster.shared.base()
-            func ctl(_ arguments: [String], key: String) async throws -> (Int32, String) {
-                try await runTool(".build/debug/engagementctl", arguments + [
-                    "--host", "127.0.0.1", "--port", String(server.port), "--ca-file", base.certificates.caFile.path, "--api-key", key,
-                ])
-            }
-            let exported = try await ctl(["export", "parties", "--output", file.path], key: server.orgA.apiKey)
+            let exported = try await engagementctl(server, \.orgA, ["export", "parties", "--output", file.path])
             #expect(exported.0 == 0, "\(exported.1.suffix(1500))")
             let text = try String(contentsOf: file, encoding: .utf8)
             #expect(text.hasPrefix("name,kind,external_ref\n") && text.contains("\"Acme, Inc.\",customer,R-1"))
             #expect(!text.contains("Organisation A"), "the organisation's own party is not exported")
-            let imported = try await ctl(["import", "parties", file.path], key: server.orgB.apiKey)
+            let imported = try await engagementctl(server, \.orgB, ["import", "parties", file.path])
             #expect(imported.0 == 0 && imported.1.contains("3 rows: 3 written, 0 skipped (already there), 0 failed"), "\(imported.1)")
             let b = try await server.session(server.orgB)
             let names = try #require(try await b.call("party.list", ["kind": "customer"])["result"]?["items"]?.arrayValue).compactMap { $0["name"]?.stringValue }
             #expect(Set(names) == ["Acme, Inc.", "Say \"hi\" Ltd", "Zoë ☃"])
-            let rerun = try await ctl(["import", "parties", file.path], key: server.orgB.apiKey)
+            let rerun = try await engagementctl(server, \.orgB, ["import", "parties", file.path])
             #expect(rerun.0 == 0 && rerun.1.contains("0 written, 3 skipped"), "\(rerun.1)")
             // A file with an unknown column is refused before anything is sent.
             try Data("name,kind,colour\nX,customer,red\n".utf8).write(to: file)
-            let refused = try await ctl(["import", "parties", file.path], key: server.orgB.apiKey)
+            let refused = try await engagementctl(server, \.orgB, ["import", "parties", file.path])
             #expect(refused.0 != 0 && refused.1.contains("unknown column(s) colour"), "\(refused.1)")
         }
     }
@@ -112,16 +106,9 @@ extension ImportTests {
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("import-\(randomToken(bytes: 4))")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: directory) }
-            let base = try await TestCluster.shared.base()
-            func ctl(_ arguments: [String]) async throws -> (Int32, String) {
-                try await runTool(".build/debug/engagementctl", arguments + [
-                    "--host", "127.0.0.1", "--port", String(server.port), "--ca-file", base.certificates.caFile.path,
-                    "--api-key", server.orgA.apiKey,
-                ])
-            }
             let services = directory.appendingPathComponent("services.csv")
             try Data("code,name,description,active\r\nMITS,Managed IT Support,\"Desk, network and devices\",true\r\nSEC,Security,,maybe\r\n".utf8).write(to: services)
-            let servicesRun = try await ctl(["import", "services", services.path])
+            let servicesRun = try await engagementctl(server, \.orgA, ["import", "services", services.path])
             #expect(servicesRun.0 == 1, "one row failed: \(servicesRun.1)")
             #expect(servicesRun.1.contains("line 3: column active: \"maybe\" is not a boolean"), "\(servicesRun.1)")
             #expect(servicesRun.1.contains("2 rows: 1 written"), "\(servicesRun.1)")
@@ -136,10 +123,10 @@ extension ImportTests {
                 ACME-Z,Orphan,MITS,ACME,MISSING,,
 
                 """.utf8).write(to: engagements)
-            let dry = try await ctl(["import", "engagements", engagements.path, "--dry-run"])
+            let dry = try await engagementctl(server, \.orgA, ["import", "engagements", engagements.path, "--dry-run"])
             #expect(dry.1.contains("5 rows: 2 would write"), "\(dry.1)")
             #expect(try await a.call("engagement.list")["result"]?["items"]?.arrayValue?.isEmpty == true, "a dry run writes nothing")
-            let run = try await ctl(["import", "engagements", engagements.path])
+            let run = try await engagementctl(server, \.orgA, ["import", "engagements", engagements.path])
             #expect(run.0 == 1)
             for expected in ["line 4: column service_code: no service has this code", "line 5: column customer_ref: no party has this external_ref",
                              "line 6: column parent_code: no engagement has this code"] {
@@ -151,14 +138,14 @@ extension ImportTests {
             let child = try #require(items.first { $0["code"] == "ACME-FY25" })
             #expect(child["parent_id"] == parent["id"] && child["status"] == "draft")
             // Again: the two are skipped, the three still fail.
-            let rerun = try await ctl(["import", "engagements", engagements.path])
+            let rerun = try await engagementctl(server, \.orgA, ["import", "engagements", engagements.path])
             #expect(rerun.1.contains("0 written, 2 skipped (already there), 3 failed"), "\(rerun.1)")
 
             // KPIs of the engagements, by code; a target that is no number is refused by engagementctl, per row.
             let kpis = directory.appendingPathComponent("kpis.csv")
             try Data("engagement_code,name,unit,target,direction\nacme-fy25,Availability,%,99.9,\nACME-NONE,Uptime,%,99,\nACME-FY25,Tickets,count,abc,lower_is_better\n".utf8)
                 .write(to: kpis)
-            let kpiRun = try await ctl(["import", "kpis", kpis.path])
+            let kpiRun = try await engagementctl(server, \.orgA, ["import", "kpis", kpis.path])
             #expect(kpiRun.1.contains("line 3: column engagement_code: no engagement has this code"), "\(kpiRun.1)")
             #expect(kpiRun.1.contains("line 4: column target: \"abc\" is not a number"), "\(kpiRun.1)")
             #expect(kpiRun.1.contains("3 rows: 1 written"), "\(kpiRun.1)")
@@ -167,17 +154,11 @@ extension ImportTests {
 
             // Parties, services, engagements and KPIs exported from A and imported into B, in that order: B has the same
             // hierarchy, its rows naming B's own service and customer.
-            func ctlB(_ arguments: [String]) async throws -> (Int32, String) {
-                try await runTool(".build/debug/engagementctl", arguments + [
-                    "--host", "127.0.0.1", "--port", String(server.port), "--ca-file", base.certificates.caFile.path,
-                    "--api-key", server.orgB.apiKey,
-                ])
-            }
             for kind in ["parties", "services", "engagements", "kpis"] {
                 let file = directory.appendingPathComponent("export-\(kind).csv").path
-                let exported = try await ctl(["export", kind, "--output", file])
+                let exported = try await engagementctl(server, \.orgA, ["export", kind, "--output", file])
                 #expect(exported.0 == 0, "\(exported.1)")
-                let imported = try await ctlB(["import", kind, file])
+                let imported = try await engagementctl(server, \.orgB, ["import", kind, file])
                 #expect(imported.0 == 0, "\(kind): \(imported.1)")
             }
             let exportedText = try String(contentsOf: directory.appendingPathComponent("export-engagements.csv"), encoding: .utf8)
@@ -193,4 +174,15 @@ extension ImportTests {
             #expect(bKPIs.map { $0["name"]?.stringValue ?? "" } == ["Availability"] && bKPIs.first?["target"] == .number("99.9"), "\(bKPIs)")
         }
     }
+}
+
+/// Runs the built engagementctl against the fixture's server as one of its organisations.
+func engagementctl(_ server: ServerFixture, _ organisation: KeyPath<ServerFixture, ServerFixture.Organisation>, _ arguments: [String])
+    async throws -> (Int32, String)
+{
+    let base = try await TestCluster.shared.base()
+    return try await runTool(".build/debug/engagementctl", arguments + [
+        "--host", "127.0.0.1", "--port", String(server.port), "--ca-file", base.certificates.caFile.path,
+        "--api-key", server[keyPath: organisation].apiKey,
+    ])
 }

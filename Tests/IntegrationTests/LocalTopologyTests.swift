@@ -72,7 +72,7 @@ struct LocalTopologyTests {
             configuration.databaseURL = "host=127.0.0.1 port=\(bouncer.port) dbname=engagement user=engagement_app password=\(TestCluster.applicationPassword)"
             configuration.databaseListenURL = try deployment.applicationURL
             configuration.preparedStatements = false
-            configuration.expectedSchemaVersion = TestCluster.schema.migrations.map(\.version).max()
+            configuration.expectedSchemaVersion = TestCluster.schema.latestMigration
             configure(&configuration, index, primary, replica)
             let application = try await EngagementApplication.start(configuration: configuration, logger: Logger(label: "topology"))
             let group = ServiceGroup(configuration: .init(services: application.services.map { .init(service: $0) }, logger: Logger(label: "topology")))

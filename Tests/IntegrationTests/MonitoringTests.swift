@@ -78,6 +78,13 @@ struct MonitoringTests {
             let pending = try await HTTPProbe.get(try metricsURL(ahead).replacingOccurrences(of: "/metrics", with: "/readyz"))
             #expect(pending.status == 503 && pending.body.contains(#""reason":"migrations_pending""#), "\(pending.body)")
             #expect(pending.body.contains("10000"))
+            // A schema from before app.schema_version() existed reads as migration 0: pending, not unreachable.
+            let owner = try ahead.ownerConnection()
+            defer { owner.close() }
+            _ = try owner.query("DROP FUNCTION app.schema_version()")
+            let older = try await HTTPProbe.get(try metricsURL(ahead).replacingOccurrences(of: "/metrics", with: "/readyz"))
+            #expect(older.status == 503 && older.body.contains(#""reason":"migrations_pending""#), "\(older.body)")
+            #expect(older.body.contains("schema at migration 0"), "\(older.body)")
         }
         // No database: ready never, healthy still.
         var configuration = try ServerFixture.configuration(

@@ -61,7 +61,7 @@ public struct ReplicaRoute: Sendable {
     ) async throws(RPCError) -> ResponseBody {
         let statements = [
             Statement("SELECT app.require_replica_within($1)", [Int(maximumLag.milliseconds)]),
-            Statement(TenantDatabase.beginCall, [principal.keyID, method, requestID]),
+            TenantDatabase.context(principal, method: method, requestID: requestID),
             statement,
         ]
         let why: String

@@ -34,13 +34,18 @@ public struct TenantDatabase: Sendable {
 
     static let beginCall = "SELECT app.begin_call($1, $2, $3)"
 
+    /// A call's first statement: the principal's tenant context, the method for the audit log, the request id.
+    static func context(_ principal: Principal, method: String, requestID: String?) -> Statement {
+        Statement(beginCall, [principal.keyID, method, requestID])
+    }
+
     /// Runs `statements` with the principal's tenant context and returns their results (the context
     /// statement's own result is dropped). `method` is recorded in the audit log of any row written; `requestID`
     /// becomes the transaction's `application_name` (`engagementd c12-r5`), as in the server's log lines.
     public func run(as principal: Principal, method: String, requestID: String? = nil, _ statements: [Statement])
         async throws(RPCError) -> [PostgresResult]
     {
-        let all = [Statement(Self.beginCall, [principal.keyID, method, requestID])] + statements
+        let all = [Self.context(principal, method: method, requestID: requestID)] + statements
         let organisation = principal.organisationID
         let asked = ContinuousClock.now
         if let shares, !(await shares.acquire(organisation)) {

@@ -248,14 +248,16 @@ public struct ServerConfiguration: Sendable {
         "ENGAGEMENT_API_KEY",
     ]
 
+    /// Every `ENGAGEMENT_*` variable a deployment may set: the settings and the other tools' variables.
+    public static let knownVariables = Set(options.map(\.variable)).union(otherToolsVariables)
+
     /// Reads every option present in `environment`; fails on an invalid value, a missing required one, or an
     /// `ENGAGEMENT_*` variable that is no setting (a typo would otherwise be silently ignored).
     public static func fromEnvironment(_ environment: [String: String], base: ServerConfiguration = .init()) throws
         -> ServerConfiguration
     {
-        let known = Set(options.map(\.variable)).union(otherToolsVariables)
-        for variable in environment.keys.sorted() where variable.hasPrefix("ENGAGEMENT_") && !known.contains(variable) {
-            throw Failure.unknown(variable: variable, suggestion: closest(to: variable, among: known))
+        for variable in environment.keys.sorted() where variable.hasPrefix("ENGAGEMENT_") && !knownVariables.contains(variable) {
+            throw Failure.unknown(variable: variable, suggestion: closest(to: variable, among: knownVariables))
         }
         var configuration = base
         for option in options {

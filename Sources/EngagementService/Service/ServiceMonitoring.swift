@@ -33,12 +33,12 @@ public enum SchemaCheck: Sendable, Equatable {
         }
     }
 
-    /// The highest applied migration, read through `app.schema_version()` (0 before it exists).
+    /// The highest applied migration, read through `app.schema_version()` (0 before it exists). Two statements: a
+    /// function a statement names is looked up when it is parsed, so no CASE in one statement could skip it.
     static func appliedVersion(_ database: TenantDatabase) async throws(RPCError) -> Int {
-        let result = try await database.runWithoutTenant([
-            Statement("SELECT CASE WHEN to_regprocedure('app.schema_version()') IS NULL THEN 0 ELSE app.schema_version() END")
-        ])
-        return result[0].int(0, 0) ?? 0
+        let exists = try await database.runWithoutTenant([Statement("SELECT to_regprocedure('app.schema_version()') IS NOT NULL")])
+        guard exists[0].bool(0, 0) == true else { return 0 }
+        return try await database.runWithoutTenant([Statement("SELECT app.schema_version()")])[0].int(0, 0) ?? 0
     }
 }
 
