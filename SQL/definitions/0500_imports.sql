@@ -1,19 +1,23 @@
 -- Bulk import (the `*.import` methods, `engagementctl import`): rows go through the very api function a single
--- create uses, so they obey its rules, audit and errors. Each row runs in a subtransaction: a row that fails is
--- reported with its field and reason and the others go on; a row whose natural key is already there (its
--- external reference) is skipped, so an import can be re-run. With dry_run, or with atomic when any row failed,
--- every write is rolled back and the report stays: rows that would have been written say `valid` (dry run) or
+-- create uses, so they obey its rules, audit and errors. Each entry runs in a subtransaction: one that fails is
+-- reported with its field and reason and the others go on; one whose natural key is already there (its external
+-- reference, code, …) is skipped, so an import can be re-run. With dry_run, or with atomic when any entry failed,
+-- every write is rolled back and the report stays: entries that would have been written say `valid` (dry run) or
 -- `not_written` (atomic).
---   p: {"rows": [{"row": <line number>, "values": {<create params>}}], "dry_run": bool, "atomic": bool}
---   p_create: the api create function; p_existing: a query returning the id of the row's existing twin ($1 = values)
+--   p: {"rows": [entry], "dry_run": bool, "atomic": bool}; an entry is one create, usually one row of the file:
+--      {"row": <line number>, "values": {<create params>},
+--       "refused": {"field", "message"}   -- the client or the server found the row invalid already: reported, not run
+--       "covers": [<line numbers>],        -- several file rows make this one create (a check-in's lines): each row
+--       "at": {"<path>": <line number>},   --   gets a report, and an error at path finance[2].plan is row at[finance[2]]'s, column plan
+--       "label": "check-in E-1 2025-03"}   --   names the create in the other rows' reports
+--   p_create: the api create function; p_existing: a query returning the id of the entry's existing twin ($1 = values)
 -- Only the api functions' own errors (SQLSTATE classes EV, EC, ES, EN: written for clients) become row failures;
 -- anything else fails the whole call, as it would a single create.
 CREATE OR REPLACE FUNCTION app.import_rows(p jsonb, p_create regproc, p_existing text) RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 DECLARE
-    v_values jsonb;
-    v_row integer;
+    v_entry jsonb;
     v_existing uuid;
     v_created jsonb;
     v_state text;
@@ -27,34 +31,39 @@ DECLARE
     v_dry boolean := coalesce((p ->> 'dry_run')::boolean, false);
     v_atomic boolean := coalesce((p ->> 'atomic')::boolean, false);
     v_undone boolean := false;
+    v_rows integer;
 BEGIN
     BEGIN
-        FOR v_values, v_row IN
-            SELECT r.value -> 'values', (r.value ->> 'row')::integer FROM jsonb_array_elements(p -> 'rows') AS r
-        LOOP
+        FOR v_entry IN SELECT e FROM jsonb_array_elements(p -> 'rows') AS e LOOP
+            v_rows := coalesce(jsonb_array_length(v_entry -> 'covers'), 1);  -- the totals count file rows
+            IF v_entry ? 'refused' THEN
+                v_failed := v_failed + v_rows;
+                v_report := v_report || app.import_failure(v_entry, v_entry #>> '{refused,field}', 'invalid',
+                                                           v_entry #>> '{refused,message}');
+                CONTINUE;
+            END IF;
             v_existing := NULL;
-            EXECUTE p_existing INTO v_existing USING v_values;
+            EXECUTE p_existing INTO v_existing USING v_entry -> 'values';
             IF v_existing IS NOT NULL THEN
-                v_skipped := v_skipped + 1;
-                v_report := v_report || jsonb_build_object('row', v_row, 'status', 'skipped', 'id', v_existing);
+                v_skipped := v_skipped + v_rows;
+                v_report := v_report || app.import_outcome(v_entry, 'skipped', v_existing);
                 CONTINUE;
             END IF;
             BEGIN
-                EXECUTE format('SELECT %s($1)', p_create) INTO v_created USING v_values;
-                v_written := v_written + 1;
-                v_report := v_report || jsonb_build_object('row', v_row, 'status', 'written', 'id', v_created -> 'id');
+                EXECUTE format('SELECT %s($1)', p_create) INTO v_created USING v_entry -> 'values';
+                v_written := v_written + v_rows;
+                v_report := v_report || app.import_outcome(v_entry, 'written', (v_created ->> 'id')::uuid);
             EXCEPTION WHEN OTHERS THEN
                 GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT, v_column = COLUMN_NAME,
                     v_hint = PG_EXCEPTION_HINT;
                 IF left(v_state, 2) NOT IN ('EV', 'EC', 'ES', 'EN') THEN
                     RAISE;
                 END IF;
-                v_failed := v_failed + 1;
-                v_report := v_report || jsonb_strip_nulls(jsonb_build_object(
-                    'row', v_row, 'status', 'failed', 'field', nullif(v_column, ''),
-                    'reason', coalesce(nullif(v_hint, ''), CASE left(v_state, 2) WHEN 'EV' THEN 'invalid' WHEN 'EN' THEN 'not_found'
-                                                                 ELSE 'refused' END),
-                    'message', v_message));
+                v_failed := v_failed + v_rows;
+                v_report := v_report || app.import_failure(v_entry, nullif(v_column, ''),
+                    coalesce(nullif(v_hint, ''), CASE left(v_state, 2) WHEN 'EV' THEN 'invalid' WHEN 'EN' THEN 'not_found'
+                                                                       ELSE 'refused' END),
+                    v_message);
             END;
         END LOOP;
         IF v_dry OR (v_atomic AND v_failed > 0) THEN
@@ -75,8 +84,36 @@ BEGIN
     RETURN jsonb_build_object('rows', v_report, 'written', v_written, 'skipped', v_skipped, 'failed', v_failed, 'dry_run', v_dry);
 END
 $$;
-REVOKE ALL ON FUNCTION app.import_rows(jsonb, regproc, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION app.import_rows(jsonb, regproc, text) TO engagement_app;
+
+-- The reports of an entry that was written or skipped: one per file row it covers.
+CREATE OR REPLACE FUNCTION app.import_outcome(p_entry jsonb, p_status text, p_id uuid) RETURNS jsonb
+LANGUAGE sql IMMUTABLE
+AS $$
+    SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object('row', r, 'status', p_status, 'id', p_id)) ORDER BY n)
+    FROM jsonb_array_elements(coalesce(p_entry -> 'covers', jsonb_build_array(p_entry -> 'row'))) WITH ORDINALITY AS c(r, n)
+$$;
+
+-- The reports of an entry that failed. The row at fault is the one its error's path points at (finance[2].plan:
+-- the row of finance[2], column plan), else the entry's first; the entry's other rows say which row sank them.
+CREATE OR REPLACE FUNCTION app.import_failure(p_entry jsonb, p_path text, p_reason text, p_message text) RETURNS jsonb
+LANGUAGE sql IMMUTABLE
+AS $$
+    WITH fault AS (
+        SELECT coalesce(p_entry -> 'at' -> split_part(p_path, '.', 1), p_entry -> 'row') AS row,
+               CASE WHEN NOT coalesce(p_entry -> 'at' ? split_part(p_path, '.', 1), false) THEN p_path
+                    WHEN strpos(p_path, '.') > 0 THEN substr(p_path, strpos(p_path, '.') + 1) END AS field)
+    SELECT jsonb_agg(CASE WHEN r = fault.row
+                          THEN jsonb_strip_nulls(jsonb_build_object('row', r, 'status', 'failed', 'field', fault.field,
+                                                                    'reason', p_reason, 'message', p_message))
+                          ELSE jsonb_build_object('row', r, 'status', 'failed', 'reason', 'refused_with_its_group',
+                                                  'message', format('%s not written: row %s failed', p_entry ->> 'label', fault.row))
+                     END ORDER BY n)
+    FROM fault, jsonb_array_elements(coalesce(p_entry -> 'covers', jsonb_build_array(p_entry -> 'row'))) WITH ORDINALITY AS c(r, n)
+$$;
+REVOKE ALL ON FUNCTION app.import_rows(jsonb, regproc, text), app.import_outcome(jsonb, text, uuid),
+    app.import_failure(jsonb, text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION app.import_rows(jsonb, regproc, text), app.import_outcome(jsonb, text, uuid),
+    app.import_failure(jsonb, text, text, text) TO engagement_app;
 
 -- party.import: parties by name, kind and external reference; a party whose external_ref exists is skipped.
 CREATE OR REPLACE FUNCTION api.party_import(p jsonb) RETURNS jsonb
@@ -87,8 +124,6 @@ BEGIN
         'SELECT id FROM app.parties WHERE external_ref = $1 ->> ''external_ref''');
 END
 $$;
-REVOKE ALL ON FUNCTION api.party_import(jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION api.party_import(jsonb) TO engagement_app;
 
 -- service.import: services by code (case-insensitive, as their unique index); a service whose code exists is skipped.
 CREATE OR REPLACE FUNCTION api.service_import(p jsonb) RETURNS jsonb
@@ -99,44 +134,104 @@ BEGIN
         'SELECT id FROM app.services WHERE lower(code) = lower($1 ->> ''code'')');
 END
 $$;
-REVOKE ALL ON FUNCTION api.service_import(jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION api.service_import(jsonb) TO engagement_app;
+
+-- A reference of an import row that found nothing fails the row at its column.
+CREATE OR REPLACE FUNCTION app.import_found(p_found uuid, p_column text, p_message text) RETURNS uuid
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF p_found IS NULL THEN
+        PERFORM api.invalid_param(p_column, p_message);
+    END IF;
+    RETURN p_found;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION app.import_party(p_ref text, p_column text) RETURNS uuid
+LANGUAGE sql STABLE
+AS $$
+    SELECT app.import_found((SELECT id FROM app.parties WHERE external_ref = p_ref), p_column, 'no party has this external_ref')
+$$;
+
+CREATE OR REPLACE FUNCTION app.import_service(p_code text) RETURNS uuid
+LANGUAGE sql STABLE
+AS $$
+    SELECT app.import_found((SELECT id FROM app.services WHERE lower(code) = lower(p_code)), 'service_code', 'no service has this code')
+$$;
+
+CREATE OR REPLACE FUNCTION app.import_contract(p_reference text) RETURNS uuid
+LANGUAGE sql STABLE
+AS $$
+    SELECT app.import_found((SELECT id FROM app.contracts WHERE lower(reference) = lower(p_reference)),
+                            'contract_reference', 'no contract has this reference')
+$$;
+
+CREATE OR REPLACE FUNCTION app.import_engagement(p_code text, p_column text) RETURNS uuid
+LANGUAGE sql STABLE
+AS $$
+    SELECT app.import_found((SELECT id FROM app.engagements WHERE lower(code) = lower(p_code)), p_column,
+                            'no engagement has this code')
+$$;
+
+-- The lifecycle steps from draft to an imported status (every one a transition a user could make).
+CREATE OR REPLACE FUNCTION app.import_status_path(p_status text) RETURNS text[]
+LANGUAGE sql IMMUTABLE
+AS $$
+    SELECT CASE p_status WHEN 'active' THEN ARRAY['active'] WHEN 'on_hold' THEN ARRAY['active', 'on_hold']
+                         WHEN 'completed' THEN ARRAY['active', 'completed']
+                         WHEN 'archived' THEN ARRAY['active', 'completed', 'archived'] ELSE ARRAY[]::text[] END
+$$;
+
+-- template.import: templates naming the service by code; one whose service has a template of that name is skipped.
+CREATE OR REPLACE FUNCTION app.template_import_row(p jsonb) RETURNS jsonb
+LANGUAGE sql
+AS $$
+    SELECT api.template_create(p - 'service_code' || jsonb_build_object('service_id', app.import_service(p ->> 'service_code')))
+$$;
+
+CREATE OR REPLACE FUNCTION api.template_import(p jsonb) RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    RETURN app.import_rows(p, 'app.template_import_row'::regproc,
+        'SELECT t.id FROM app.engagement_templates t JOIN app.services s ON s.organisation_id = t.organisation_id AND s.id = t.service_id
+         WHERE lower(s.code) = lower($1 ->> ''service_code'') AND lower(t.name) = lower(btrim($1 ->> ''name''))');
+END
+$$;
 
 -- One engagement row of a spreadsheet: what it names by code or reference becomes ids (service by code, customer
--- by the party's external_ref, contract by its reference, parent by its code: earlier in the file or already
--- there), then api.engagement_create and, with a parent, api.engagement_set_parent: the rules of single calls.
--- A reference that finds nothing fails the row at that column.
+-- by the party's external_ref, contract by its reference, template by its name among the service's, parent by
+-- its code: earlier in the file or already there), then api.engagement_create, with a parent
+-- api.engagement_set_parent, and with a status other than draft the lifecycle's transitions to it (reason
+-- "imported"): the rules of single calls.
 CREATE OR REPLACE FUNCTION app.engagement_import_row(p jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 DECLARE
-    v_params jsonb := p - 'service_code' - 'customer_ref' - 'contract_reference' - 'parent_code';
-    v_id uuid;
+    v_params jsonb := p - 'service_code' - 'customer_ref' - 'contract_reference' - 'parent_code' - 'template' - 'status';
+    v_service uuid := app.import_service(p ->> 'service_code');
     v_created jsonb;
     v_parent uuid;
+    v_templates uuid[];
+    v_status text;
 BEGIN
-    SELECT id INTO v_id FROM app.services WHERE lower(code) = lower(p ->> 'service_code');
-    IF v_id IS NULL THEN
-        PERFORM api.invalid_param('service_code', 'no service has this code');
-    END IF;
-    v_params := v_params || jsonb_build_object('service_id', v_id);
-    SELECT id INTO v_id FROM app.parties WHERE external_ref = p ->> 'customer_ref';
-    IF v_id IS NULL THEN
-        PERFORM api.invalid_param('customer_ref', 'no party has this external_ref');
-    END IF;
-    v_params := v_params || jsonb_build_object('customer_party_id', v_id);
+    v_params := v_params || jsonb_build_object('service_id', v_service,
+                                               'customer_party_id', app.import_party(p ->> 'customer_ref', 'customer_ref'));
     IF p ? 'contract_reference' THEN
-        SELECT id INTO v_id FROM app.contracts WHERE lower(reference) = lower(p ->> 'contract_reference');
-        IF v_id IS NULL THEN
-            PERFORM api.invalid_param('contract_reference', 'no contract has this reference');
+        v_params := v_params || jsonb_build_object('contract_id', app.import_contract(p ->> 'contract_reference'));
+    END IF;
+    IF p ? 'template' THEN
+        SELECT array_agg(id) INTO v_templates FROM app.engagement_templates
+        WHERE service_id = v_service AND lower(name) = lower(p ->> 'template') AND archived_at IS NULL;
+        IF cardinality(v_templates) IS DISTINCT FROM 1 THEN
+            PERFORM api.invalid_param('template', CASE WHEN v_templates IS NULL THEN 'the service has no template of this name'
+                                                       ELSE 'the service has several templates of this name' END);
         END IF;
-        v_params := v_params || jsonb_build_object('contract_id', v_id);
+        v_params := v_params || jsonb_build_object('template_id', v_templates[1]);
     END IF;
     IF p ? 'parent_code' THEN
-        SELECT id INTO v_parent FROM app.engagements WHERE lower(code) = lower(p ->> 'parent_code');
-        IF v_parent IS NULL THEN
-            PERFORM api.invalid_param('parent_code', 'no engagement has this code (a parent comes before its children)');
-        END IF;
+        v_parent := app.import_found((SELECT id FROM app.engagements WHERE lower(code) = lower(p ->> 'parent_code')),
+                                     'parent_code', 'no engagement has this code (a parent comes before its children)');
     END IF;
     v_created := api.engagement_create(v_params);
     IF v_parent IS NOT NULL THEN
@@ -147,11 +242,17 @@ BEGIN
             PERFORM api.invalid_param('parent_code', 'cannot be this engagement''s parent (a cycle, or too deep)');
         END;
     END IF;
+    FOREACH v_status IN ARRAY app.import_status_path(p ->> 'status') LOOP
+        BEGIN
+            v_created := api.engagement_transition(jsonb_build_object(
+                'id', v_created -> 'id', 'version', v_created -> 'version', 'to', v_status, 'reason', 'imported'));
+        EXCEPTION WHEN SQLSTATE 'ES002' THEN
+            PERFORM api.invalid_param('status', 'an active engagement needs a template: name one in the template column');
+        END;
+    END LOOP;
     RETURN v_created;
 END
 $$;
-REVOKE ALL ON FUNCTION app.engagement_import_row(jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION app.engagement_import_row(jsonb) TO engagement_app;
 
 -- engagement.import: engagements by code; one whose code exists is skipped.
 CREATE OR REPLACE FUNCTION api.engagement_import(p jsonb) RETURNS jsonb
@@ -162,34 +263,21 @@ BEGIN
         'SELECT id FROM app.engagements WHERE lower(code) = lower($1 ->> ''code'')');
 END
 $$;
-REVOKE ALL ON FUNCTION api.engagement_import(jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION api.engagement_import(jsonb) TO engagement_app;
 
 -- One KPI row: the engagement by code, the delivery party by external_ref, then api.kpi_define.
 CREATE OR REPLACE FUNCTION app.kpi_import_row(p jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 DECLARE
-    v_params jsonb := p - 'engagement_code' - 'deliverer_ref';
-    v_id uuid;
+    v_params jsonb := p - 'engagement_code' - 'deliverer_ref'
+        || jsonb_build_object('engagement_id', app.import_engagement(p ->> 'engagement_code', 'engagement_code'));
 BEGIN
-    SELECT id INTO v_id FROM app.engagements WHERE lower(code) = lower(p ->> 'engagement_code');
-    IF v_id IS NULL THEN
-        PERFORM api.invalid_param('engagement_code', 'no engagement has this code');
-    END IF;
-    v_params := v_params || jsonb_build_object('engagement_id', v_id);
     IF p ? 'deliverer_ref' THEN
-        SELECT id INTO v_id FROM app.parties WHERE external_ref = p ->> 'deliverer_ref';
-        IF v_id IS NULL THEN
-            PERFORM api.invalid_param('deliverer_ref', 'no party has this external_ref');
-        END IF;
-        v_params := v_params || jsonb_build_object('deliverer_party_id', v_id);
+        v_params := v_params || jsonb_build_object('deliverer_party_id', app.import_party(p ->> 'deliverer_ref', 'deliverer_ref'));
     END IF;
     RETURN api.kpi_define(v_params);
 END
 $$;
-REVOKE ALL ON FUNCTION app.kpi_import_row(jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION app.kpi_import_row(jsonb) TO engagement_app;
 
 -- kpi.import: KPIs by engagement and name; one the engagement already has (by name) is skipped, not redefined.
 CREATE OR REPLACE FUNCTION api.kpi_import(p jsonb) RETURNS jsonb
@@ -201,5 +289,193 @@ BEGIN
          WHERE lower(e.code) = lower($1 ->> ''engagement_code'') AND lower(k.name) = lower($1 ->> ''name'')');
 END
 $$;
-REVOKE ALL ON FUNCTION api.kpi_import(jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION api.kpi_import(jsonb) TO engagement_app;
+
+-- contract.import: contracts naming the customer by its party's external_ref; one whose reference exists is skipped.
+CREATE OR REPLACE FUNCTION app.contract_import_row(p jsonb) RETURNS jsonb
+LANGUAGE sql
+AS $$
+    SELECT api.contract_create(p - 'customer_ref'
+        || jsonb_build_object('customer_party_id', app.import_party(p ->> 'customer_ref', 'customer_ref')))
+$$;
+
+CREATE OR REPLACE FUNCTION api.contract_import(p jsonb) RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    RETURN app.import_rows(p, 'app.contract_import_row'::regproc,
+        'SELECT id FROM app.contracts WHERE lower(reference) = lower($1 ->> ''reference'')');
+END
+$$;
+
+-- contract.import_rates: rate overrides, one row per contract and rate-card line; a line the contract already has
+-- is skipped (not overwritten: contract.set_rate changes a rate). The report's id is the contract's.
+CREATE OR REPLACE FUNCTION app.contract_rate_import_row(p jsonb) RETURNS jsonb
+LANGUAGE sql
+AS $$
+    SELECT api.contract_set_rate(p - 'contract_reference'
+        || jsonb_build_object('id', app.import_contract(p ->> 'contract_reference')))
+$$;
+
+CREATE OR REPLACE FUNCTION api.contract_import_rates(p jsonb) RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    RETURN app.import_rows(p, 'app.contract_rate_import_row'::regproc,
+        'SELECT c.id FROM app.contract_rates r JOIN app.contracts c ON c.organisation_id = r.organisation_id AND c.id = r.contract_id
+         WHERE lower(c.reference) = lower($1 ->> ''contract_reference'') AND r.rate_key = btrim($1 ->> ''rate_key'')');
+END
+$$;
+
+-- contract.import_sla_terms: SLA terms, one row per term (the penalty as the JSON object contract.add_sla_term
+-- takes); a term whose contract has one for the same metric and measurement period is skipped.
+CREATE OR REPLACE FUNCTION app.sla_term_import_row(p jsonb) RETURNS jsonb
+LANGUAGE sql
+AS $$
+    SELECT api.contract_add_sla_term(p - 'contract_reference'
+        || jsonb_build_object('id', app.import_contract(p ->> 'contract_reference')))
+$$;
+
+CREATE OR REPLACE FUNCTION api.contract_import_sla_terms(p jsonb) RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    RETURN app.import_rows(p, 'app.sla_term_import_row'::regproc,
+        'SELECT c.id FROM app.contract_sla_terms t JOIN app.contracts c ON c.organisation_id = t.organisation_id AND c.id = t.contract_id
+         WHERE lower(c.reference) = lower($1 ->> ''contract_reference'') AND lower(t.metric) = lower(btrim($1 ->> ''metric''))
+           AND t.measurement_period = $1 ->> ''measurement_period''');
+END
+$$;
+
+-- checkin.import: monthly check-ins from a spreadsheet of lines, one row per finance line, KPI value or capacity
+-- entry (`section`: finance, kpi, capacity; notes for a row with notes only), naming the engagement by code and a
+-- line's delivery party by external_ref. The rows of one engagement and month make one check-in, written by
+-- app.checkin_import_row through the check-in write path; a row's error is reported at that row (the path
+-- finance[2].plan is the third finance row's, column plan), and the check-in's other rows say which row sank
+-- them. A month the engagement already has a check-in for is skipped: amend it with checkin.amend. All rows of
+-- a check-in must come in the same call (engagementctl sends them so).
+CREATE OR REPLACE FUNCTION api.checkin_import(p jsonb) RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_entries jsonb;
+BEGIN
+    WITH line AS (
+        SELECT r.value AS item, n, r.value -> 'values' AS v,
+               lower(coalesce(r.value #>> '{values,engagement_code}', '')) AS code,
+               coalesce(r.value #>> '{values,period}', '') AS period,
+               CASE r.value #>> '{values,section}' WHEN 'kpi' THEN 'kpis' ELSE r.value #>> '{values,section}' END AS section
+        FROM jsonb_array_elements(p -> 'rows') WITH ORDINALITY AS r(value, n)
+    ), placed AS (
+        SELECT *, format('%s[%s]', section, row_number() OVER (PARTITION BY code, period, section ORDER BY n) - 1) AS path
+        FROM line
+    ), grouped AS (
+        SELECT min(n) AS first,
+               jsonb_build_object('engagement_code', min(v ->> 'engagement_code'), 'period', min(v ->> 'period'))
+               || jsonb_strip_nulls(jsonb_build_object('notes', string_agg(v ->> 'notes', E'\n\n' ORDER BY n)))
+               || jsonb_build_object(
+                   'finance', coalesce(jsonb_agg(app.checkin_import_line(v) ORDER BY n) FILTER (WHERE section = 'finance'), '[]'),
+                   'kpis', coalesce(jsonb_agg(app.checkin_import_line(v) ORDER BY n) FILTER (WHERE section = 'kpis'), '[]'),
+                   'capacity', coalesce(jsonb_agg(app.checkin_import_line(v) ORDER BY n) FILTER (WHERE section = 'capacity'), '[]'))
+                   AS values,
+               jsonb_agg(item -> 'row' ORDER BY n) AS covers,
+               jsonb_object_agg(path, item -> 'row') FILTER (WHERE section IN ('finance', 'kpis', 'capacity')) AS at,
+               (array_agg(jsonb_build_object('row', item -> 'row') || (item -> 'refused') ORDER BY n)
+                   FILTER (WHERE item ? 'refused'))[1] AS refused,
+               format('the check-in of %s for %s', min(v ->> 'engagement_code'), min(v ->> 'period')) AS label
+        FROM placed GROUP BY code, period
+    )
+    SELECT coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+               'row', coalesce(refused -> 'row', covers -> 0), 'values', values, 'covers', covers, 'at', at,
+               'label', label, 'refused', refused - 'row')) ORDER BY first), '[]')
+    INTO v_entries FROM grouped;
+    RETURN app.import_rows(p || jsonb_build_object('rows', v_entries), 'app.checkin_import_row'::regproc,
+        'SELECT c.id FROM app.check_ins c JOIN app.engagements e ON e.organisation_id = c.organisation_id AND e.id = c.engagement_id
+         WHERE lower(e.code) = lower($1 ->> ''engagement_code'') AND c.period = to_date($1 ->> ''period'', ''YYYY-MM'')');
+END
+$$;
+
+-- A line of a check-in as its row gave it: the columns that are the line's (engagement_code, period, section and
+-- notes belong to the check-in).
+CREATE OR REPLACE FUNCTION app.checkin_import_line(p jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE
+AS $$
+    SELECT p - 'engagement_code' - 'period' - 'section' - 'notes'
+$$;
+
+-- One check-in from its rows: the engagement by code, each line's columns checked against its section, its
+-- delivery party by external_ref, then the check-in write path, its deferred checks run here so that their
+-- errors stay this check-in's. Errors name the spreadsheet's columns (engagement_code, deliverer_ref).
+CREATE OR REPLACE FUNCTION app.checkin_import_row(p jsonb) RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_engagement uuid := app.import_engagement(p ->> 'engagement_code', 'engagement_code');
+    v_columns constant jsonb := '{"finance": ["category", "label", "plan", "actual", "currency", "deliverer_ref"],
+                                  "kpis": ["kpi", "actual", "deliverer_ref"],
+                                  "capacity": ["role", "person", "planned_hours", "actual_hours", "deliverer_ref"]}';
+    v_section text;
+    v_lines jsonb;
+    v_line jsonb;
+    v_key text;
+    v_params jsonb := jsonb_build_object('engagement_id', v_engagement, 'period', p ->> 'period')
+                      || jsonb_strip_nulls(jsonb_build_object('notes', p ->> 'notes'));
+    v_written app.check_ins;
+    v_state text;
+    v_message text;
+    v_column text;
+    v_hint text;
+BEGIN
+    FOR v_section IN SELECT jsonb_object_keys(v_columns) LOOP
+        v_lines := '[]';
+        FOR i IN 0 .. jsonb_array_length(p -> v_section) - 1 LOOP
+            v_line := p -> v_section -> i;
+            FOR v_key IN SELECT jsonb_object_keys(v_line) LOOP
+                IF NOT v_columns -> v_section ? v_key THEN
+                    PERFORM api.invalid_param(format('%s[%s].%s', v_section, i, v_key),
+                        format('is not a column of a %s row (those are %s)', CASE v_section WHEN 'kpis' THEN 'kpi' ELSE v_section END,
+                               (SELECT string_agg(c, ', ') FROM jsonb_array_elements_text(v_columns -> v_section) AS c)));
+                END IF;
+            END LOOP;
+            IF v_line ? 'deliverer_ref' THEN
+                v_line := v_line - 'deliverer_ref' || jsonb_build_object('deliverer_party_id',
+                    app.import_party(v_line ->> 'deliverer_ref', format('%s[%s].deliverer_ref', v_section, i)));
+            END IF;
+            v_lines := v_lines || jsonb_build_array(v_line);
+        END LOOP;
+        IF jsonb_array_length(v_lines) > 0 THEN
+            v_params := v_params || jsonb_build_object(v_section, v_lines);
+        END IF;
+    END LOOP;
+    BEGIN
+        v_written := api.check_in_write(v_params);
+        -- The deferred check-in triggers (revisions, scores, rules), now: their errors are this check-in's.
+        SET CONSTRAINTS app.check_ins_after_write, app.check_ins_score IMMEDIATE;
+        SET CONSTRAINTS app.check_ins_after_write, app.check_ins_score DEFERRED;
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT, v_column = COLUMN_NAME,
+            v_hint = PG_EXCEPTION_HINT;
+        IF left(v_state, 2) NOT IN ('EV', 'EC', 'ES', 'EN') THEN
+            RAISE;
+        END IF;
+        v_column := CASE WHEN v_column = 'engagement_id' THEN 'engagement_code'
+                         ELSE regexp_replace(v_column, '\.deliverer_party_id$', '.deliverer_ref') END;
+        RAISE EXCEPTION '%', v_message USING ERRCODE = v_state, COLUMN = coalesce(v_column, ''), HINT = coalesce(v_hint, '');
+    END;
+    RETURN jsonb_build_object('id', v_written.id);
+END
+$$;
+
+REVOKE ALL ON FUNCTION app.import_found(uuid, text, text), app.import_party(text, text), app.import_service(text), app.import_contract(text),
+    app.import_engagement(text, text), app.import_status_path(text), app.engagement_import_row(jsonb),
+    app.kpi_import_row(jsonb), app.contract_import_row(jsonb), app.contract_rate_import_row(jsonb),
+    app.sla_term_import_row(jsonb), app.template_import_row(jsonb), app.checkin_import_line(jsonb), app.checkin_import_row(jsonb),
+    api.party_import(jsonb), api.service_import(jsonb), api.engagement_import(jsonb), api.kpi_import(jsonb),
+    api.contract_import(jsonb), api.contract_import_rates(jsonb), api.contract_import_sla_terms(jsonb),
+    api.checkin_import(jsonb), api.template_import(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION app.import_found(uuid, text, text), app.import_party(text, text), app.import_service(text), app.import_contract(text),
+    app.import_engagement(text, text), app.import_status_path(text), app.engagement_import_row(jsonb),
+    app.kpi_import_row(jsonb), app.contract_import_row(jsonb), app.contract_rate_import_row(jsonb),
+    app.sla_term_import_row(jsonb), app.template_import_row(jsonb), app.checkin_import_line(jsonb), app.checkin_import_row(jsonb),
+    api.party_import(jsonb), api.service_import(jsonb), api.engagement_import(jsonb), api.kpi_import(jsonb),
+    api.contract_import(jsonb), api.contract_import_rates(jsonb), api.contract_import_sla_terms(jsonb),
+    api.checkin_import(jsonb), api.template_import(jsonb) TO engagement_app;

@@ -110,7 +110,7 @@ extension ImportTests {
             try Data("code,name,description,active\r\nMITS,Managed IT Support,\"Desk, network and devices\",true\r\nSEC,Security,,maybe\r\n".utf8).write(to: services)
             let servicesRun = try await engagementctl(server, \.orgA, ["import", "services", services.path])
             #expect(servicesRun.0 == 1, "one row failed: \(servicesRun.1)")
-            #expect(servicesRun.1.contains("line 3: column active: \"maybe\" is not a boolean"), "\(servicesRun.1)")
+            #expect(servicesRun.1.contains("line 3: column active: \"maybe\" is not a valid boolean"), "\(servicesRun.1)")
             #expect(servicesRun.1.contains("2 rows: 1 written"), "\(servicesRun.1)")
 
             let engagements = directory.appendingPathComponent("engagements.csv")
@@ -147,7 +147,7 @@ extension ImportTests {
                 .write(to: kpis)
             let kpiRun = try await engagementctl(server, \.orgA, ["import", "kpis", kpis.path])
             #expect(kpiRun.1.contains("line 3: column engagement_code: no engagement has this code"), "\(kpiRun.1)")
-            #expect(kpiRun.1.contains("line 4: column target: \"abc\" is not a number"), "\(kpiRun.1)")
+            #expect(kpiRun.1.contains("line 4: column target: \"abc\" is not a valid number"), "\(kpiRun.1)")
             #expect(kpiRun.1.contains("3 rows: 1 written"), "\(kpiRun.1)")
             let defined = try #require(try await a.call("kpi.list", ["engagement_id": child["id"]!])["result"]?.arrayValue)
             #expect(defined.map { $0["name"]?.stringValue ?? "" } == ["Availability"] && defined.first?["target"] == .number("99.9"), "\(defined)")
@@ -162,7 +162,7 @@ extension ImportTests {
                 #expect(imported.0 == 0, "\(kind): \(imported.1)")
             }
             let exportedText = try String(contentsOf: directory.appendingPathComponent("export-engagements.csv"), encoding: .utf8)
-            #expect(exportedText.hasPrefix("code,name,service_code,customer_ref,contract_reference,parent_code,start_date,end_date\n"))
+            #expect(exportedText.hasPrefix("code,name,service_code,customer_ref,contract_reference,parent_code,template,status,start_date,end_date\n"))
             #expect(exportedText.range(of: "ACME-ALL")!.lowerBound < exportedText.range(of: "ACME-FY25")!.lowerBound, "parents first")
             let b = try await server.session(server.orgB)
             let bItems = try #require(try await b.call("engagement.list")["result"]?["items"]?.arrayValue)

@@ -15,6 +15,7 @@ public enum ReferenceTables {
     public static let sections: [Section] = [
         Section(document: "docs/protocol.md", name: "methods") { methods(.standard()) },
         Section(document: "README.md", name: "configuration") { configuration(ServerConfiguration.options) },
+        Section(document: "docs/spreadsheets.md", name: "columns") { spreadsheetColumns(.standard()) },
     ]
 
     /// One row per method: name, who may call it, summary, params (`?` marks optional ones).
@@ -40,6 +41,25 @@ public enum ReferenceTables {
             lines.append("| `\(option.variable)` | \(cell(shown)) | \(cell(option.summary)) |")
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// The columns of every bulk import method (the `values` of its rows), one table per method.
+    public static func spreadsheetColumns(_ registry: MethodRegistry) -> String {
+        var parts: [String] = []
+        for method in registry.definitions {
+            guard let rows = method.params.first(where: { $0.name == "rows" }), case .array(let item, _) = rows.schema,
+                case .object(let fields, _) = item, let values = fields.first(where: { $0.name == "values" }),
+                case .object(let columns, _) = values.schema
+            else { continue }
+            var lines = ["#### `\(method.name)`", "", cell(method.summary) + " Columns: " + values.summary + ".", "",
+                         "| Column | Type | What |", "|---|---|---|"]
+            for column in columns {
+                let type = column.schema.jsonSchema["type"]?.stringValue ?? column.schema.jsonSchema["anyOf"]?[0]?["type"]?.stringValue ?? "any"
+                lines.append("| `\(column.name)` | \(type) | \(cell(column.summary)) |")
+            }
+            parts.append(lines.joined(separator: "\n"))
+        }
+        return parts.joined(separator: "\n\n")
     }
 
     /// `document` with the section `name` replaced by `content`; nil when the markers are missing.

@@ -47,23 +47,24 @@ enum ContractMethods {
         .init("updated_at", .string(format: "date-time"), "last changed"),
     ])
 
+    static let create = MethodDefinition("contract.create", summary: "Create a contract with a customer (reference unique per organisation).",
+        params: [
+            .init("customer_party_id", .uuid, "the customer"),
+            .init("reference", .string(minLength: 1, maxLength: 100), "your contract number"),
+            .init("title", .string(minLength: 1, maxLength: 200), "title"),
+            .init("contract_type", types, "fixed_fee, time_and_materials, retainer or mou"),
+            .init("total_value", .number, required: false, "total value (required except for mou)"),
+            .init("currency", currency, "ISO 4217 code, e.g. EUR"),
+            .init("start_date", EngagementMethods.date, "YYYY-MM-DD"),
+            .init("end_date", EngagementMethods.date, required: false, "YYYY-MM-DD"),
+            .init("status", statuses, required: false, "default draft"),
+            DomainSupport.idempotencyField,
+        ],
+        result: contract, access: .role(.manager),
+        function: "api.contract_create")
 
     static let all: [MethodDefinition] = [
-        MethodDefinition("contract.create", summary: "Create a contract with a customer (reference unique per organisation).",
-            params: [
-                .init("customer_party_id", .uuid, "the customer"),
-                .init("reference", .string(minLength: 1, maxLength: 100), "your contract number"),
-                .init("title", .string(minLength: 1, maxLength: 200), "title"),
-                .init("contract_type", types, "fixed_fee, time_and_materials, retainer or mou"),
-                .init("total_value", .number, required: false, "total value (required except for mou)"),
-                .init("currency", currency, "ISO 4217 code, e.g. EUR"),
-                .init("start_date", EngagementMethods.date, "YYYY-MM-DD"),
-                .init("end_date", EngagementMethods.date, required: false, "YYYY-MM-DD"),
-                .init("status", statuses, required: false, "default draft"),
-                DomainSupport.idempotencyField,
-            ],
-            result: contract, access: .role(.manager),
-            function: "api.contract_create"),
+        create,
 
         MethodDefinition("contract.get", summary: "One contract with its rates and SLA terms, now or as it was at as_of.",
             params: [.init("id", .uuid, "the contract"), DomainSupport.asOfParam], result: DomainSupport.asOf(contract), access: .role(.viewer),
@@ -100,5 +101,5 @@ enum ContractMethods {
             ] + DomainSupport.listFields,
             result: DomainSupport.page(of: contract), access: .role(.viewer),
             function: "api.contract_list"),
-    ] + ContractTermMethods.all
+    ] + ContractTermMethods.all + ContractImportMethods.all
 }

@@ -24,18 +24,23 @@ enum TemplateMethods {
         ]),
         maxItems: 50)
     static let cadence = Schema.enumeration(["monthly", "quarterly"])
+    static let columns: [Schema.Field] = [
+        .init("name", .string(minLength: 1, maxLength: 200), "display name"),
+        .init("default_kpis", kpis, required: false, "KPIs engagements start with"),
+        .init("checkin_cadence", cadence, required: false, "monthly (default) or quarterly"),
+    ]
 
     static let all: [MethodDefinition] = [
         MethodDefinition("template.create", summary: "Create an engagement template for a service.",
-            params: [
-                .init("service_id", .uuid, "the service it applies to"),
-                .init("name", .string(minLength: 1, maxLength: 200), "display name"),
-                .init("default_kpis", kpis, required: false, "KPIs engagements start with"),
-                .init("checkin_cadence", cadence, required: false, "monthly (default) or quarterly"),
-                DomainSupport.idempotencyField,
-            ],
+            params: [.init("service_id", .uuid, "the service it applies to")] + columns + [DomainSupport.idempotencyField],
             result: template, access: .role(.manager),
             function: "api.template_create"),
+
+        BulkImport.method(
+            "template.import",
+            summary: "Many templates at once (engagementctl import templates FILE.csv), naming the service by code, default_kpis as a JSON array: a report per row; a template whose service has one of that name is skipped.",
+            columns: [.init("service_code", ServiceMethods.code, "the service it applies to, by code")] + columns,
+            access: .role(.manager), function: "api.template_import"),
 
         MethodDefinition("template.get", summary: "One template by id.",
             params: [.init("id", .uuid, "the template")], result: template, access: .role(.viewer),

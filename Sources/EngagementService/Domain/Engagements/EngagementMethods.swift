@@ -58,7 +58,7 @@ enum EngagementMethods {
 
         BulkImport.method(
             "engagement.import",
-            summary: "Many engagements at once (engagementctl import engagements FILE.csv), as drafts, naming service, customer, contract and parent by code or reference: a report per row; an engagement whose code exists is skipped.",
+            summary: "Many engagements at once (engagementctl import engagements FILE.csv), as drafts or walked through the lifecycle to their status, naming service, customer, contract and parent by code or reference: a report per row; an engagement whose code exists is skipped.",
             columns: [
                 .init("code", ServiceMethods.code, "short code, unique per organisation"),
                 .init("name", .string(minLength: 1, maxLength: 200), "display name"),
@@ -66,6 +66,9 @@ enum EngagementMethods {
                 .init("customer_ref", .string(minLength: 1, maxLength: 100), "the customer, by its party's external_ref"),
                 .init("contract_reference", .string(minLength: 1, maxLength: 100), required: false, "its contract, by reference"),
                 .init("parent_code", ServiceMethods.code, required: false, "its parent engagement, by code (earlier in the file, or already there)"),
+                .init("template", .string(minLength: 1, maxLength: 200), required: false, "its template, by name (one of the service's)"),
+                .init("status", .enumeration(statuses), required: false,
+                      "draft (the default), or the status it reaches through the lifecycle (active and beyond need a template)"),
                 .init("start_date", date, required: false, "YYYY-MM-DD"),
                 .init("end_date", date, required: false, "YYYY-MM-DD, not before start_date"),
             ],

@@ -27,13 +27,15 @@ enum BulkImport {
         .init("dry_run", .boolean, "nothing was written"),
     ])
 
-    /// A column's schema as the whole call checks it: its JSON type only. Lengths, ranges, formats and enumerations
-    /// are checked per row (a misspelt kind fails its row, not the batch).
+    /// A column's schema as the whole call checks it: its JSON type only. Lengths, ranges, formats, enumerations and
+    /// the insides of arrays and objects are checked per row (a misspelt kind fails its row, not the batch).
     static func relaxed(_ schema: Schema) -> Schema {
         switch schema {
         case .string, .enumeration: .string()
         case .integer: .integer()
         case .numberInRange: .number
+        case .array: .array(items: .any(description: "checked per row"))
+        case .object: .object([], additionalProperties: true)
         case .nullable(let inner): .nullable(relaxed(inner))
         default: schema
         }
@@ -54,56 +56,37 @@ enum BulkImport {
         let row = Schema.Field(
             "values", .object(columns.map { .init($0.name, relaxed($0.schema), required: false, $0.summary) }, additionalProperties: true),
             "the row's values by column (\(columns.filter(\.required).map(\.name).joined(separator: ", ")) required)")
+        let refused = Schema.Field(
+            "refused", .object([.init("field", .string(), "the column"), .init("message", .string(), "why")]), required: false,
+            "the client found the row invalid already (engagementctl: a cell that is not of its column's type): it is reported failed with this, and its check-in, for check-in lines, is not written")
         var definition = MethodDefinition(
             name, summary: summary,
             params: [
-                .init("rows", .array(items: .object([.init("row", .integer(minimum: 0), "its number, echoed in the report"), row]),
+                .init("rows", .array(items: .object([.init("row", .integer(minimum: 0), "its number, echoed in the report"), row, refused]),
                                      maxItems: maximumRows), "the rows, at most \(maximumRows)"),
                 .init("dry_run", .boolean, required: false, "check every row and write none"),
                 .init("atomic", .boolean, required: false, "write every row or, when any fails, none"),
             ],
             result: result, access: access
         ) { context, params throws(RPCError) in
-            var refused: [JSONValue] = []
-            var valid: [JSONValue] = []
-            for item in params.value("rows")?.arrayValue ?? [] {
-                let number = item["row"] ?? .number("0")
-                let values = item["values"]?.objectValue ?? JSONObject()
+            // Each row against the columns, as a single call's params; one refused here goes to the database too,
+            // which reports it in its place (and fails a check-in whose line it is).
+            let rows = (params.value("rows")?.arrayValue ?? []).map { item -> JSONValue in
+                guard var entry = item.objectValue, entry["refused"] == nil else { return item }
                 do throws(RPCError) {
-                    _ = try ParamReader(.byName(values), fields: columns)
-                    valid.append(.object(["row": number, "values": .object(values)]))
+                    _ = try ParamReader(.byName(entry["values"]?.objectValue ?? JSONObject()), fields: columns)
                 } catch {
                     let problem = error.fields.first
-                    var report: JSONObject = ["row": number, "status": "failed", "reason": "invalid"]
-                    if let problem {
-                        report["field"] = .string(String(problem.path.dropFirst("params.".count)))
-                        report["message"] = .string(problem.message)
-                    }
-                    refused.append(.object(report))
+                    entry["refused"] = .object([
+                        "field": .string(problem.map { String($0.path.dropFirst("params.".count)) } ?? ""),
+                        "message": .string(problem?.message ?? error.message),
+                    ])
                 }
+                return .object(entry)
             }
-            let atomic = params.bool("atomic") ?? false
-            let dryRun = params.bool("dry_run") ?? false
-            // Atomic with a row already refused here: the database checks the others, writes none.
-            let undo = atomic && !refused.isEmpty
-            let reply = try await context.call(
-                function, with: ["rows": .array(valid), "dry_run": .bool(dryRun || undo), "atomic": .bool(atomic)])
-            var rows = reply["rows"]?.arrayValue ?? []
-            if undo && !dryRun {
-                rows = rows.map { row in
-                    guard row["status"] == "valid", var object = row.objectValue else { return row }
-                    object["status"] = "not_written"
-                    return .object(object)
-                }
-            }
-            let all = (rows + refused).sorted { ($0["row"]?.intValue ?? 0) < ($1["row"]?.intValue ?? 0) }
-            return .result(.object([
-                "rows": .array(all),
-                "written": reply["written"] ?? .number("0"),
-                "skipped": reply["skipped"] ?? .number("0"),
-                "failed": .number(String((reply["failed"]?.intValue ?? 0) + refused.count)),
-                "dry_run": .bool(dryRun),
-            ]))
+            var forwarded = params.values
+            forwarded["rows"] = .array(rows)
+            return .result(try await context.call(function, with: forwarded))
         }
         definition.function = function
         return definition

@@ -6,7 +6,31 @@ import PostgresClient
 /// `api.checkin_submit_many` (`SQL/definitions/0141_api_check_ins.sql`); the server turns each failed item's
 /// database error into the JSON-RPC error it would have been for one call, with its paths under the item.
 enum CheckInBulkMethods {
-    static let all: [MethodDefinition] = [submitMany]
+    static let all: [MethodDefinition] = [submitMany, spreadsheet]
+
+    /// A spreadsheet of check-in lines: one row per finance line, KPI value or capacity entry; the rows of one
+    /// engagement and month make its check-in (`api.checkin_import`).
+    static let spreadsheet = BulkImport.method(
+        "checkin.import",
+        summary: "Monthly check-ins from a spreadsheet of lines (engagementctl import checkins FILE.csv): one row per finance line, KPI value or capacity entry, the rows of an engagement and month making its check-in, all in the same call; a report per row; a month that has a check-in is skipped.",
+        columns: [
+            .init("engagement_code", ServiceMethods.code, "the engagement, by code"),
+            .init("period", CheckInMethods.period, "the month, YYYY-MM"),
+            .init("section", .enumeration(["finance", "kpi", "capacity", "notes"]), "what the row is: a finance line, a KPI value, a capacity entry, or notes only"),
+            .init("notes", .string(maxLength: 10000), required: false, "the check-in's notes (any row; several are joined)"),
+            .init("category", .enumeration(CheckInMethods.categories), required: false, "finance: what the amount is"),
+            .init("label", .string(maxLength: 200), required: false, "finance: free text, e.g. the supplier"),
+            .init("plan", .number, required: false, "finance: planned amount (plan or actual is required)"),
+            .init("actual", .number, required: false, "finance: actual amount; kpi: the month's value"),
+            .init("currency", ContractMethods.currency, required: false, "finance: ISO 4217, the contract's by default"),
+            .init("kpi", .string(minLength: 1, maxLength: 100), required: false, "kpi: the KPI's name"),
+            .init("role", .string(minLength: 1, maxLength: 100), required: false, "capacity: role or rate-card line"),
+            .init("person", .string(minLength: 1, maxLength: 200), required: false, "capacity: who, where known"),
+            .init("planned_hours", .nonNegativeNumber, required: false, "capacity: planned hours"),
+            .init("actual_hours", .nonNegativeNumber, required: false, "capacity: hours worked"),
+            .init("deliverer_ref", .string(minLength: 1, maxLength: 100), required: false, "the line's delivery party, by external_ref"),
+        ],
+        access: .role(.member), function: "api.checkin_import")
 
     static let item = Schema.object(
         [
