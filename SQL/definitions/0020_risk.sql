@@ -87,36 +87,40 @@ RETURNS numeric
 LANGUAGE plpgsql STABLE
 AS $$
 BEGIN
-    RETURN CASE p_rule.condition
-        WHEN 'kpi' THEN (
+    -- One statement per condition (not one CASE over all of them): each is planned alone and its plan cached,
+    -- where a CASE had every condition's subqueries planned on every call (about 1.4 ms a call, measured while
+    -- importing check-ins).
+    IF p_rule.condition = 'kpi' THEN
+        RETURN (
             SELECT v.actual FROM app.kpi_values v
             JOIN app.engagement_kpis k ON k.organisation_id = v.organisation_id AND k.id = v.kpi_id
             JOIN app.check_ins c ON c.organisation_id = v.organisation_id AND c.id = v.check_in_id
             WHERE v.organisation_id = p_rule.organisation_id AND v.engagement_id = p_engagement_id
               AND lower(k.name) = lower(btrim(p_rule.kpi))
-            ORDER BY c.period DESC LIMIT 1)
-        WHEN 'health_score' THEN (
-            SELECT h.score FROM app.current_health(p_rule.organisation_id, p_engagement_id, p_as_of) h)
-        WHEN 'health_band' THEN (
-            -- Band rank: green 0, amber 1, red 2.
-            SELECT array_position(ARRAY['green', 'amber', 'red'], h.band) - 1
-            FROM app.current_health(p_rule.organisation_id, p_engagement_id, p_as_of) h WHERE h.band <> 'unknown')
-        WHEN 'finance_variance' THEN (
+            ORDER BY c.period DESC LIMIT 1);
+    ELSIF p_rule.condition = 'health_score' THEN
+        RETURN (SELECT h.score FROM app.current_health(p_rule.organisation_id, p_engagement_id, p_as_of) h);
+    ELSIF p_rule.condition = 'health_band' THEN
+        -- Band rank: green 0, amber 1, red 2.
+        RETURN (SELECT array_position(ARRAY['green', 'amber', 'red'], h.band) - 1
+                FROM app.current_health(p_rule.organisation_id, p_engagement_id, p_as_of) h WHERE h.band <> 'unknown');
+    ELSIF p_rule.condition = 'finance_variance' THEN
+        RETURN (
             SELECT (sum(f.actual) - sum(f.plan)) / nullif(sum(f.plan), 0) * 100
             FROM app.finance_lines f
             WHERE f.organisation_id = p_rule.organisation_id AND f.category <> 'revenue'
               AND f.plan IS NOT NULL AND f.actual IS NOT NULL
               AND f.check_in_id = (SELECT c.id FROM app.check_ins c
                                    WHERE c.organisation_id = p_rule.organisation_id AND c.engagement_id = p_engagement_id
-                                   ORDER BY c.period DESC LIMIT 1))
-        WHEN 'freshness_days' THEN (
-            SELECT app.active_days(p_rule.organisation_id, p_engagement_id, coalesce(
-                (SELECT (max(c.period) + interval '1 month')::timestamp AT TIME ZONE 'UTC' FROM app.check_ins c
-                 WHERE c.organisation_id = p_rule.organisation_id AND c.engagement_id = p_engagement_id),
-                '-infinity'), p_as_of))
-        ELSE  -- adoption_score, licence_utilisation, capability_coverage, capability_usage
-            app.adoption_measure(p_rule.organisation_id, p_engagement_id, NULL, p_rule.condition, p_rule.product, p_rule.capability)
-    END;
+                                   ORDER BY c.period DESC LIMIT 1));
+    ELSIF p_rule.condition = 'freshness_days' THEN
+        RETURN app.active_days(p_rule.organisation_id, p_engagement_id, coalesce(
+            (SELECT (max(c.period) + interval '1 month')::timestamp AT TIME ZONE 'UTC' FROM app.check_ins c
+             WHERE c.organisation_id = p_rule.organisation_id AND c.engagement_id = p_engagement_id),
+            '-infinity'), p_as_of);
+    END IF;
+    -- adoption_score, licence_utilisation, capability_coverage, capability_usage
+    RETURN app.adoption_measure(p_rule.organisation_id, p_engagement_id, NULL, p_rule.condition, p_rule.product, p_rule.capability);
 END
 $$;
 

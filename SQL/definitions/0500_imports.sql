@@ -24,7 +24,10 @@ DECLARE
     v_message text;
     v_column text;
     v_hint text;
-    v_report jsonb := '[]'::jsonb;
+    -- One outcome per entry, appended in place (a jsonb array would be copied whole on every append); expanded
+    -- into the rows' reports once at the end.
+    v_outcomes jsonb[] := '{}';
+    v_report jsonb;
     v_written integer := 0;
     v_failed integer := 0;
     v_skipped integer := 0;
@@ -38,21 +41,21 @@ BEGIN
             v_rows := coalesce(jsonb_array_length(v_entry -> 'covers'), 1);  -- the totals count file rows
             IF v_entry ? 'refused' THEN
                 v_failed := v_failed + v_rows;
-                v_report := v_report || app.import_failure(v_entry, v_entry #>> '{refused,field}', 'invalid',
-                                                           v_entry #>> '{refused,message}');
+                v_outcomes := array_append(v_outcomes, jsonb_build_object('status', 'failed', 'reason', 'invalid')
+                                                       || (v_entry -> 'refused'));
                 CONTINUE;
             END IF;
             v_existing := NULL;
             EXECUTE p_existing INTO v_existing USING v_entry -> 'values';
             IF v_existing IS NOT NULL THEN
                 v_skipped := v_skipped + v_rows;
-                v_report := v_report || app.import_outcome(v_entry, 'skipped', v_existing);
+                v_outcomes := array_append(v_outcomes, jsonb_build_object('status', 'skipped', 'id', v_existing));
                 CONTINUE;
             END IF;
             BEGIN
                 EXECUTE format('SELECT %s($1)', p_create) INTO v_created USING v_entry -> 'values';
                 v_written := v_written + v_rows;
-                v_report := v_report || app.import_outcome(v_entry, 'written', (v_created ->> 'id')::uuid);
+                v_outcomes := array_append(v_outcomes, jsonb_build_object('status', 'written', 'id', v_created -> 'id'));
             EXCEPTION WHEN OTHERS THEN
                 GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT, v_column = COLUMN_NAME,
                     v_hint = PG_EXCEPTION_HINT;
@@ -60,10 +63,10 @@ BEGIN
                     RAISE;
                 END IF;
                 v_failed := v_failed + v_rows;
-                v_report := v_report || app.import_failure(v_entry, nullif(v_column, ''),
-                    coalesce(nullif(v_hint, ''), CASE left(v_state, 2) WHEN 'EV' THEN 'invalid' WHEN 'EN' THEN 'not_found'
-                                                                       ELSE 'refused' END),
-                    v_message);
+                v_outcomes := array_append(v_outcomes, jsonb_build_object(
+                    'status', 'failed', 'field', nullif(v_column, ''), 'message', v_message,
+                    'reason', coalesce(nullif(v_hint, ''), CASE left(v_state, 2) WHEN 'EV' THEN 'invalid'
+                                                                                 WHEN 'EN' THEN 'not_found' ELSE 'refused' END)));
             END;
         END LOOP;
         IF v_dry OR (v_atomic AND v_failed > 0) THEN
@@ -71,17 +74,18 @@ BEGIN
             RAISE EXCEPTION 'undo the import' USING ERRCODE = 'EX000';
         END IF;
     EXCEPTION WHEN SQLSTATE 'EX000' THEN
-        NULL;  -- every write of the block is rolled back; the report (a variable) stays
+        NULL;  -- every write of the block is rolled back; the outcomes (a variable) stay
     END;
-    IF v_undone THEN
-        SELECT coalesce(jsonb_agg(
-                   CASE WHEN e ->> 'status' = 'written'
-                        THEN (e - 'id') || jsonb_build_object('status', CASE WHEN v_dry THEN 'valid' ELSE 'not_written' END)
-                        ELSE e END ORDER BY n), '[]'::jsonb)
-        INTO v_report FROM jsonb_array_elements(v_report) WITH ORDINALITY AS x(e, n);
-        v_written := 0;
-    END IF;
-    RETURN jsonb_build_object('rows', v_report, 'written', v_written, 'skipped', v_skipped, 'failed', v_failed, 'dry_run', v_dry);
+    SELECT coalesce(jsonb_agg(r ORDER BY n, m), '[]') INTO v_report
+    FROM jsonb_array_elements(p -> 'rows') WITH ORDINALITY AS e(entry, n)
+    CROSS JOIN LATERAL jsonb_array_elements(CASE
+        WHEN v_outcomes[n] ->> 'status' = 'failed'
+            THEN app.import_failure(entry, v_outcomes[n] ->> 'field', v_outcomes[n] ->> 'reason', v_outcomes[n] ->> 'message')
+        WHEN v_undone AND v_outcomes[n] ->> 'status' = 'written'
+            THEN app.import_outcome(entry, CASE WHEN v_dry THEN 'valid' ELSE 'not_written' END, NULL)
+        ELSE app.import_outcome(entry, v_outcomes[n] ->> 'status', (v_outcomes[n] ->> 'id')::uuid) END) WITH ORDINALITY AS x(r, m);
+    RETURN jsonb_build_object('rows', v_report, 'written', CASE WHEN v_undone THEN 0 ELSE v_written END,
+                              'skipped', v_skipped, 'failed', v_failed, 'dry_run', v_dry);
 END
 $$;
 

@@ -20,6 +20,7 @@ struct Import: AsyncParsableCommand {
     @Flag(help: "Check every row, write none.") var dryRun = false
     @Flag(help: "Write every row or, when any fails, none (the file must fit one call: at most 1,000 rows).") var atomic = false
     @Option(help: "Rows per call.") var batch = 500
+    @Option(help: "Calls in flight at once.") var parallel = 2
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
@@ -32,6 +33,7 @@ struct Import: AsyncParsableCommand {
         }
         let server = try await connection.connect()
         let (columns, rowsPerCall) = try await kind.format(server)
+        guard parallel >= 1 else { throw ValidationError("--parallel is at least 1") }
         guard (1...rowsPerCall).contains(batch) else { throw ValidationError("--batch is 1 to \(rowsPerCall)") }
         let known = Set(columns.map(\.name))
         let unknown = table.header.filter { !known.contains($0) }
@@ -67,16 +69,38 @@ struct Import: AsyncParsableCommand {
         var totals = (written: 0, skipped: 0, failed: 0)
         let progress = ImportProgress(total: rows.count)
         var done = 0
-        for rows in batches {
-            let reply = try await server.call(
-                kind.bulk, .object(["rows": .array(rows), "dry_run": .bool(dryRun), "atomic": .bool(atomic)]))
-            let result = try SpreadsheetExports.result(reply)
-            reports += result["rows"]?.arrayValue ?? []
-            totals.written += result["written"]?.intValue ?? 0
-            totals.skipped += result["skipped"]?.intValue ?? 0
-            totals.failed += result["failed"]?.intValue ?? 0
-            done += rows.count
-            progress.advance(to: done)
+        // Up to --parallel calls in flight on the connection (each batch is independent of the others: a check-in's
+        // rows are never split), so PostgreSQL works on several at once.
+        let method = kind.bulk, dryRun = dryRun, atomic = atomic
+        try await withThrowingTaskGroup(of: (rows: Int, reply: JSONValue).self) { group in
+            var pending = batches[...]
+            func send() {
+                guard let rows = pending.popFirst() else { return }
+                group.addTask {
+                    let params: JSONValue = .object(["rows": .array(rows), "dry_run": .bool(dryRun), "atomic": .bool(atomic)])
+                    // A call refused for now (a concurrent batch interfered, the pool is busy, the database is back
+                    // soon) wrote nothing: it is sent again after the wait the server asks for, a few times.
+                    for attempt in 1... {
+                        let reply = try await server.call(method, params, timeout: .seconds(300))
+                        guard let wait = reply["error"]?["data"]?["retry_after_ms"]?.intValue, attempt < 6 else {
+                            return (rows.count, reply)
+                        }
+                        try await Task.sleep(for: .milliseconds(wait * attempt))
+                    }
+                    preconditionFailure("unreachable")
+                }
+            }
+            for _ in 0..<parallel { send() }
+            while let (count, reply) = try await group.next() {
+                let result = try SpreadsheetExports.result(reply)
+                reports += result["rows"]?.arrayValue ?? []
+                totals.written += result["written"]?.intValue ?? 0
+                totals.skipped += result["skipped"]?.intValue ?? 0
+                totals.failed += result["failed"]?.intValue ?? 0
+                done += count
+                progress.advance(to: done)
+                send()
+            }
         }
         progress.finish()
         for report in reports.sorted(by: { ($0["row"]?.intValue ?? 0) < ($1["row"]?.intValue ?? 0) }) where report["status"] == "failed" {
