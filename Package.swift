@@ -36,6 +36,8 @@ let package = Package(
         .target(name: "LineFraming", dependencies: [nioCore]),
         // CSV as spreadsheets write it: the import and export format of engagementctl.
         .target(name: "Spreadsheet"),
+        // The visual engagement report: report.engagement's answer as one self-contained HTML page.
+        .target(name: "EngagementReport", dependencies: ["JSONRPC"]),
         // API keys (format, hash, constant-time check) and generated secrets.
         .target(name: "Credentials", dependencies: [crypto]),
         // The network side: TLS, framing, limits, connection handling. Knows nothing of the domain: it hands
@@ -111,11 +113,12 @@ let package = Package(
             name: "engagementctl",
             dependencies: [
                 "EngagementClient", "DatabaseSetup", "TenantAdministration", "PostgresClient", "JSONRPC", "DevEnvironment",
-                "DevCertificates", "Spreadsheet", argumentParser,
+                "DevCertificates", "Spreadsheet", "EngagementReport", argumentParser,
             ]
         ),
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC"]),
         .testTarget(name: "SpreadsheetTests", dependencies: ["Spreadsheet"]),
+        .testTarget(name: "EngagementReportTests", dependencies: ["EngagementReport", "JSONRPC"]),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient"]),
         // State machines and framing without sockets or a database.
         .testTarget(

@@ -76,7 +76,7 @@ enum DemoCloudFirst {
                 JOIN (VALUES ('Dashboards', 100), ('Exports', 40)) AS c(name, target) ON true
                 WHERE p.organisation_id = \(org) AND p.name = 'Analytics Add-on'
                 """),
-            // Three months of check-ins (KPIs only) and adoption per product.
+            // Three months of check-ins (KPIs, and the fee below) and adoption per product.
             Statement("""
                 INSERT INTO app.check_ins (organisation_id, engagement_id, period, notes)
                 SELECT \(org), e.id, m::date, 'Monthly review ' || to_char(m, 'Mon YYYY')
@@ -99,6 +99,17 @@ enum DemoCloudFirst {
                 FROM app.check_ins c
                 JOIN app.engagements e ON e.organisation_id = c.organisation_id AND e.id = c.engagement_id AND e.code = 'CF-CORE'
                 JOIN (VALUES ('2026-09-01'::date, 84), ('2026-10-01', 62), ('2026-11-01', 81)) AS h(period, actual) ON h.period = c.period
+                WHERE c.organisation_id = \(org)
+                """),
+            // Each product's monthly fee as planned and as invoiced (revenue only: costs would move the health
+            // scores the demo shows).
+            Statement("""
+                INSERT INTO app.finance_lines (organisation_id, check_in_id, line_no, engagement_id, category, label, plan, actual, currency)
+                SELECT \(org), c.id, 1, c.engagement_id, 'revenue', 'Monthly fee', f.plan, f.plan - f.credit * (extract(month FROM c.period) - 8), 'EUR'
+                FROM app.check_ins c
+                JOIN app.engagements e ON e.organisation_id = c.organisation_id AND e.id = c.engagement_id
+                JOIN (VALUES ('CF-CORE', 20000, 0), ('CF-SECURITY', 9000, 750), ('CF-ANALYTICS', 4000, 0)) AS f(code, plan, credit)
+                     ON f.code = e.code
                 WHERE c.organisation_id = \(org)
                 """),
             Statement("""

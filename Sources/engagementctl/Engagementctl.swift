@@ -11,7 +11,7 @@ struct Engagementctl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "engagementctl",
         abstract: "Administer engagement-service and call its methods.",
-        subcommands: [Bootstrap.self, Migrate.self, Certificates.self, Import.self, Export.self, Org.self, Key.self, ReportingRoleCommand.self, Call.self, Events.self, Seed.self]
+        subcommands: [Bootstrap.self, Migrate.self, Certificates.self, Import.self, Export.self, Report.self, Org.self, Key.self, ReportingRoleCommand.self, Call.self, Events.self, Seed.self]
     )
 }
 

@@ -171,6 +171,7 @@ struct LocalTopologyTests {
             let tracked = try await TrackedEngagement.make(client)
             let params: [String: JSONValue] = [
                 "report.plan_vs_actual": ["engagement_id": tracked.id], "report.satisfaction": ["kpi": "CSAT"],
+                "report.engagement": ["engagement_id": tracked.id],
             ]
             // Every report the registry has whose answer is an object: answered by the replica (the first heartbeat may
             // take a moment); report.showback answers an array, cannot say who served it, and stays on the primary.

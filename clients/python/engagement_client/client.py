@@ -1863,6 +1863,18 @@ class Client(Connection):
         params = {"status": status, "contract_id": contract_id}
         return self.call("report.contract_health", _present(params))
 
+    def report_engagement(self, *, engagement_id: Optional[str] = None, code: Optional[str] = None, from_: Optional[str] = None, to: Optional[str] = None) -> Any:
+        """Everything the engagement report draws, for an engagement or a parent account (its subtree): health trend and metrics, open risks, plan vs actual per month, children with their bands, objectives, initiatives by stage, commitments, SLA credits.
+
+        `report.engagement`; needs the viewer role or higher.
+        engagement_id: the engagement (or give code)
+        code: the engagement by code
+        from_: first month (default: eleven months before to)
+        to: last month (default: the latest check-in's)
+        """
+        params = {"engagement_id": engagement_id, "code": code, "from": from_, "to": to}
+        return self.call("report.engagement", _present(params))
+
     def report_plan_vs_actual(self, *, engagement_id: str, from_: Optional[str] = None, to: Optional[str] = None) -> Any:
         """Plan against actual per month, category and currency (variance and %), totals, hours, and T&M revenue derived from hours × contract rates.
 

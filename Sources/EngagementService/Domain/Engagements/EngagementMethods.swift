@@ -119,5 +119,5 @@ enum EngagementMethods {
             ] + DomainSupport.listFields,
             result: DomainSupport.page(of: engagement), access: .role(.viewer),
             function: "api.engagement_list"),
-    ] + EngagementLifecycleMethods.all + EngagementHierarchyMethods.all
+    ] + EngagementLifecycleMethods.all + EngagementHierarchyMethods.all + EngagementReportMethods.all
 }
