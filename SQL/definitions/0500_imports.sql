@@ -84,8 +84,68 @@ BEGIN
         WHEN v_undone AND v_outcomes[n] ->> 'status' = 'written'
             THEN app.import_outcome(entry, CASE WHEN v_dry THEN 'valid' ELSE 'not_written' END, NULL)
         ELSE app.import_outcome(entry, v_outcomes[n] ->> 'status', (v_outcomes[n] ->> 'id')::uuid) END) WITH ORDINALITY AS x(r, m);
+    IF p ? 'import_id' THEN
+        -- A staged import can be a hundred thousand rows: its answer lists the failed ones, its totals count all.
+        SELECT coalesce(jsonb_agg(r ORDER BY n), '[]') INTO v_report
+        FROM jsonb_array_elements(v_report) WITH ORDINALITY AS x(r, n) WHERE r ->> 'status' = 'failed';
+    END IF;
     RETURN jsonb_build_object('rows', v_report, 'written', CASE WHEN v_undone THEN 0 ELSE v_written END,
                               'skipped', v_skipped, 'failed', v_failed, 'dry_run', v_dry);
+END
+$$;
+
+-- A staged import (p has import_id): without commit, the rows are kept (app.import_batches) and the answer says
+-- how many the import holds, {"import_id", "staged"}; with commit, the answer is p with every staged row of the
+-- import before its own rows, atomic, the stage emptied: one transaction writes the whole file. The
+-- commit consumes the stage whatever its outcome (a dry run or a failed atomic import is re-run from the file). A stage is one
+-- user's and one method's (the call's, from app.begin_call); at most app.import_stage_limit() rows.
+CREATE OR REPLACE FUNCTION app.import_stage_limit() RETURNS integer
+LANGUAGE sql IMMUTABLE
+AS $$ SELECT 200000 $$;
+
+CREATE OR REPLACE FUNCTION app.import_staged(p jsonb) RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_import uuid := (p ->> 'import_id')::uuid;
+    v_method text := coalesce(nullif(current_setting('app.method', true), ''), 'sql');  -- the *.import method
+    v_staged integer;
+    v_rows jsonb;
+BEGIN
+    IF v_import IS NULL THEN
+        RETURN p;
+    END IF;
+    IF EXISTS (SELECT FROM app.import_batches b WHERE b.import_id = v_import AND b.method <> v_method) THEN
+        PERFORM api.invalid_param('import_id', 'is an import of another kind');
+    END IF;
+    SELECT coalesce(sum(jsonb_array_length(b.rows)), 0) INTO v_staged FROM app.import_batches b WHERE b.import_id = v_import;
+    IF v_staged + jsonb_array_length(p -> 'rows') > app.import_stage_limit() THEN
+        PERFORM api.invalid_param('rows', format('an import holds at most %s rows', app.import_stage_limit()));
+    END IF;
+    IF NOT coalesce((p ->> 'commit')::boolean, false) THEN
+        DELETE FROM app.import_batches b WHERE b.staged_at < now() - interval '1 day';
+        INSERT INTO app.import_batches (organisation_id, import_id, method, staged_by, rows)
+        VALUES (app.current_organisation_id(), v_import, v_method, app.current_user_id(), p -> 'rows');
+        RETURN jsonb_build_object('import_id', v_import, 'staged', v_staged + jsonb_array_length(p -> 'rows'));
+    END IF;
+    SELECT coalesce(jsonb_agg(r ORDER BY b.staged_at, b.batch, n), '[]') INTO v_rows
+    FROM app.import_batches b, jsonb_array_elements(b.rows) WITH ORDINALITY AS x(r, n) WHERE b.import_id = v_import;
+    DELETE FROM app.import_batches b WHERE b.import_id = v_import;
+    RETURN p || jsonb_build_object('rows', v_rows || (p -> 'rows'), 'atomic', true);
+END
+$$;
+
+-- A kind's import: staged (app.import_staged), or written row by row (app.import_rows).
+CREATE OR REPLACE FUNCTION app.import(p jsonb, p_create regproc, p_existing text) RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_all jsonb := app.import_staged(p);
+BEGIN
+    IF v_all ? 'staged' THEN
+        RETURN v_all;
+    END IF;
+    RETURN app.import_rows(v_all, p_create, p_existing);
 END
 $$;
 
@@ -114,9 +174,11 @@ AS $$
                      END ORDER BY n)
     FROM fault, jsonb_array_elements(coalesce(p_entry -> 'covers', jsonb_build_array(p_entry -> 'row'))) WITH ORDINALITY AS c(r, n)
 $$;
-REVOKE ALL ON FUNCTION app.import_rows(jsonb, regproc, text), app.import_outcome(jsonb, text, uuid),
+REVOKE ALL ON FUNCTION app.import_rows(jsonb, regproc, text), app.import_outcome(jsonb, text, uuid), app.import(jsonb, regproc, text),
+    app.import_staged(jsonb), app.import_stage_limit(),
     app.import_failure(jsonb, text, text, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION app.import_rows(jsonb, regproc, text), app.import_outcome(jsonb, text, uuid),
+GRANT EXECUTE ON FUNCTION app.import_rows(jsonb, regproc, text), app.import_outcome(jsonb, text, uuid), app.import(jsonb, regproc, text),
+    app.import_staged(jsonb), app.import_stage_limit(),
     app.import_failure(jsonb, text, text, text) TO engagement_app;
 
 -- party.import: parties by name, kind and external reference; a party whose external_ref exists is skipped.
@@ -124,7 +186,7 @@ CREATE OR REPLACE FUNCTION api.party_import(p jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 BEGIN
-    RETURN app.import_rows(p, 'api.party_create'::regproc,
+    RETURN app.import(p, 'api.party_create'::regproc,
         'SELECT id FROM app.parties WHERE external_ref = $1 ->> ''external_ref''');
 END
 $$;
@@ -134,7 +196,7 @@ CREATE OR REPLACE FUNCTION api.service_import(p jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 BEGIN
-    RETURN app.import_rows(p, 'api.service_create'::regproc,
+    RETURN app.import(p, 'api.service_create'::regproc,
         'SELECT id FROM app.services WHERE lower(code) = lower($1 ->> ''code'')');
 END
 $$;
@@ -197,7 +259,7 @@ CREATE OR REPLACE FUNCTION api.template_import(p jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 BEGIN
-    RETURN app.import_rows(p, 'app.template_import_row'::regproc,
+    RETURN app.import(p, 'app.template_import_row'::regproc,
         'SELECT t.id FROM app.engagement_templates t JOIN app.services s ON s.organisation_id = t.organisation_id AND s.id = t.service_id
          WHERE lower(s.code) = lower($1 ->> ''service_code'') AND lower(t.name) = lower(btrim($1 ->> ''name''))');
 END
@@ -263,7 +325,7 @@ CREATE OR REPLACE FUNCTION api.engagement_import(p jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 BEGIN
-    RETURN app.import_rows(p, 'app.engagement_import_row'::regproc,
+    RETURN app.import(p, 'app.engagement_import_row'::regproc,
         'SELECT id FROM app.engagements WHERE lower(code) = lower($1 ->> ''code'')');
 END
 $$;
@@ -288,7 +350,7 @@ CREATE OR REPLACE FUNCTION api.kpi_import(p jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 BEGIN
-    RETURN app.import_rows(p, 'app.kpi_import_row'::regproc,
+    RETURN app.import(p, 'app.kpi_import_row'::regproc,
         'SELECT k.id FROM app.engagement_kpis k JOIN app.engagements e ON e.organisation_id = k.organisation_id AND e.id = k.engagement_id
          WHERE lower(e.code) = lower($1 ->> ''engagement_code'') AND lower(k.name) = lower($1 ->> ''name'')');
 END
@@ -306,7 +368,7 @@ CREATE OR REPLACE FUNCTION api.contract_import(p jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 BEGIN
-    RETURN app.import_rows(p, 'app.contract_import_row'::regproc,
+    RETURN app.import(p, 'app.contract_import_row'::regproc,
         'SELECT id FROM app.contracts WHERE lower(reference) = lower($1 ->> ''reference'')');
 END
 $$;
@@ -324,7 +386,7 @@ CREATE OR REPLACE FUNCTION api.contract_import_rates(p jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 BEGIN
-    RETURN app.import_rows(p, 'app.contract_rate_import_row'::regproc,
+    RETURN app.import(p, 'app.contract_rate_import_row'::regproc,
         'SELECT c.id FROM app.contract_rates r JOIN app.contracts c ON c.organisation_id = r.organisation_id AND c.id = r.contract_id
          WHERE lower(c.reference) = lower($1 ->> ''contract_reference'') AND r.rate_key = btrim($1 ->> ''rate_key'')');
 END
@@ -343,7 +405,7 @@ CREATE OR REPLACE FUNCTION api.contract_import_sla_terms(p jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 BEGIN
-    RETURN app.import_rows(p, 'app.sla_term_import_row'::regproc,
+    RETURN app.import(p, 'app.sla_term_import_row'::regproc,
         'SELECT c.id FROM app.contract_sla_terms t JOIN app.contracts c ON c.organisation_id = t.organisation_id AND c.id = t.contract_id
          WHERE lower(c.reference) = lower($1 ->> ''contract_reference'') AND lower(t.metric) = lower(btrim($1 ->> ''metric''))
            AND t.measurement_period = $1 ->> ''measurement_period''');
@@ -363,6 +425,10 @@ AS $$
 DECLARE
     v_entries jsonb;
 BEGIN
+    p := app.import_staged(p);
+    IF p ? 'staged' THEN
+        RETURN p;
+    END IF;
     WITH line AS (
         SELECT r.value AS item, n, r.value -> 'values' AS v,
                lower(coalesce(r.value #>> '{values,engagement_code}', '')) AS code,

@@ -88,6 +88,12 @@ CREATE POLICY tenant_isolation ON app.idempotency_keys FOR ALL
     USING (organisation_id = (SELECT app.current_organisation_id()))
     WITH CHECK (organisation_id = (SELECT app.current_organisation_id()));
 
+-- Staged imports: each user stages, reads and commits only their own.
+CALL app.reset_tenant_policies('app.import_batches');
+CREATE POLICY own_imports ON app.import_batches FOR ALL
+    USING (organisation_id = (SELECT app.current_organisation_id()) AND staged_by = (SELECT app.current_user_id()))
+    WITH CHECK (organisation_id = (SELECT app.current_organisation_id()) AND staged_by = (SELECT app.current_user_id()));
+
 -- An organisation sees its own row only; clients never write it (engagementctl does, as the owner).
 CALL app.reset_tenant_policies('app.organisations');
 CREATE POLICY tenant_isolation ON app.organisations FOR ALL

@@ -11,14 +11,15 @@ struct Import: AsyncParsableCommand {
             KIND: \(SpreadsheetKind.all.map(\.name).joined(separator: ", ")). Columns are matched by header name (the
             create method's params, e.g. party.create: name, kind, external_ref); an unknown column is an error.
             UTF-8 with or without BOM, CRLF or LF, quoted fields with commas, quotes and line breaks. An empty cell
-            leaves the value out. Rows whose natural key (external_ref) exists are skipped: imports can be re-run.
-            Exit status: 0 when no row failed, 1 otherwise.
+            leaves the value out. Rows whose natural key (external_ref, code, …) exists are skipped: imports can be
+            re-run. --atomic writes the whole file in one transaction (staged on the server beyond one call).
+            docs/spreadsheets.md has every kind's columns. Exit status: 0 when no row failed, 1 otherwise.
             """)
 
     @Argument(help: "What the rows are.") var kind: String
     @Argument(help: "The CSV file.") var file: String
     @Flag(help: "Check every row, write none.") var dryRun = false
-    @Flag(help: "Write every row or, when any fails, none (the file must fit one call: at most 1,000 rows).") var atomic = false
+    @Flag(help: "Write every row or, when any fails, none: one transaction for the whole file (staged on the server when it needs more than one call).") var atomic = false
     @Option(help: "Rows per call.") var batch = 500
     @Option(help: "Calls in flight at once.") var parallel = 2
     @OptionGroup var connection: ConnectionOptions
@@ -62,44 +63,52 @@ struct Import: AsyncParsableCommand {
             entry["values"] = .object(values)
             return .object(entry)
         }
-        let batches = try Self.batches(rows, size: atomic ? max(rows.count, 1) : batch, limit: rowsPerCall, groupedBy: kind.groupedBy)
-        if atomic && rows.count > rowsPerCall { throw ValidationError("--atomic needs the whole file in one call: at most \(rowsPerCall) rows") }
-
         var reports: [JSONValue] = []
         var totals = (written: 0, skipped: 0, failed: 0)
         let progress = ImportProgress(total: rows.count)
         var done = 0
-        // Up to --parallel calls in flight on the connection (each batch is independent of the others: a check-in's
-        // rows are never split), so PostgreSQL works on several at once.
+        func count(_ result: JSONValue) {
+            reports += result["rows"]?.arrayValue ?? []
+            totals.written += result["written"]?.intValue ?? 0
+            totals.skipped += result["skipped"]?.intValue ?? 0
+            totals.failed += result["failed"]?.intValue ?? 0
+        }
         let method = kind.bulk, dryRun = dryRun, atomic = atomic
-        try await withThrowingTaskGroup(of: (rows: Int, reply: JSONValue).self) { group in
-            var pending = batches[...]
-            func send() {
-                guard let rows = pending.popFirst() else { return }
-                group.addTask {
-                    let params: JSONValue = .object(["rows": .array(rows), "dry_run": .bool(dryRun), "atomic": .bool(atomic)])
-                    // A call refused for now (a concurrent batch interfered, the pool is busy, the database is back
-                    // soon) wrote nothing: it is sent again after the wait the server asks for, a few times.
-                    for attempt in 1... {
-                        let reply = try await server.call(method, params, timeout: .seconds(300))
-                        guard let wait = reply["error"]?["data"]?["retry_after_ms"]?.intValue, attempt < 6 else {
-                            return (rows.count, reply)
-                        }
-                        try await Task.sleep(for: .milliseconds(wait * attempt))
-                    }
-                    preconditionFailure("unreachable")
-                }
-            }
-            for _ in 0..<parallel { send() }
-            while let (count, reply) = try await group.next() {
-                let result = try SpreadsheetExports.result(reply)
-                reports += result["rows"]?.arrayValue ?? []
-                totals.written += result["written"]?.intValue ?? 0
-                totals.skipped += result["skipped"]?.intValue ?? 0
-                totals.failed += result["failed"]?.intValue ?? 0
-                done += count
+        if atomic && rows.count > rowsPerCall {
+            // More than one call holds: the rows are staged on the server in batches, then the last call commits
+            // them all in one transaction (its answer lists the failed rows only).
+            let importID = JSONValue.string(UUID().uuidString.lowercased())
+            let chunks = stride(from: 0, to: rows.count, by: rowsPerCall).map { Array(rows[$0..<min($0 + rowsPerCall, rows.count)]) }
+            for (index, chunk) in chunks.enumerated() {
+                let commit = index == chunks.count - 1
+                if commit { progress.committing() }
+                let result = try SpreadsheetExports.result(try await Self.send(server, method, .object([
+                    "rows": .array(chunk), "dry_run": .bool(dryRun), "atomic": true, "import_id": importID, "commit": .bool(commit),
+                ]), timeout: commit ? .seconds(3600) : .seconds(300)))
+                if commit { count(result) }
+                done += chunk.count
                 progress.advance(to: done)
-                send()
+            }
+        } else {
+            // Up to --parallel calls in flight on the connection (each batch is independent of the others: a
+            // check-in's rows are never split), so PostgreSQL works on several at once.
+            let batches = try Self.batches(rows, size: atomic ? max(rows.count, 1) : batch, limit: rowsPerCall, groupedBy: kind.groupedBy)
+            try await withThrowingTaskGroup(of: (rows: Int, reply: JSONValue).self) { group in
+                var pending = batches[...]
+                func send() {
+                    guard let rows = pending.popFirst() else { return }
+                    group.addTask {
+                        let params: JSONValue = .object(["rows": .array(rows), "dry_run": .bool(dryRun), "atomic": .bool(atomic)])
+                        return (rows.count, try await Self.send(server, method, params, timeout: .seconds(300)))
+                    }
+                }
+                for _ in 0..<parallel { send() }
+                while let (rows, reply) = try await group.next() {
+                    count(try SpreadsheetExports.result(reply))
+                    done += rows
+                    progress.advance(to: done)
+                    send()
+                }
             }
         }
         progress.finish()
@@ -108,8 +117,19 @@ struct Import: AsyncParsableCommand {
             print("line \(report["row"]?.intValue ?? 0):\(field) \(report["message"]?.stringValue ?? report["reason"]?.stringValue ?? "failed")")
         }
         let verb = dryRun ? "would write" : "written"
-        print("\(table.rows.count) rows: \(dryRun ? reports.filter { $0["status"] == "valid" }.count : totals.written) \(verb), \(totals.skipped) skipped (already there), \(totals.failed) failed")
+        print("\(table.rows.count) rows: \(dryRun ? table.rows.count - totals.skipped - totals.failed : totals.written) \(verb), \(totals.skipped) skipped (already there), \(totals.failed) failed")
         if totals.failed > 0 { throw ExitCode(1) }
+    }
+
+    /// One call; a call refused for now (a concurrent batch interfered, the pool is busy, the database is back
+    /// soon) wrote nothing, so it is sent again after the wait the server asks for, a few times.
+    static func send(_ server: RPCConnection, _ method: String, _ params: JSONValue, timeout: Duration) async throws -> JSONValue {
+        for attempt in 1... {
+            let reply = try await server.call(method, params, timeout: timeout)
+            guard let wait = reply["error"]?["data"]?["retry_after_ms"]?.intValue, attempt < 6 else { return reply }
+            try await Task.sleep(for: .milliseconds(wait * attempt))
+        }
+        preconditionFailure("unreachable")
     }
 
     /// The calls' rows: at most `size` each, the rows of one group (same values in `groupedBy`, e.g. a check-in's
@@ -175,6 +195,11 @@ final class ImportProgress {
         let width = 30, filled = width * done / total
         let bar = String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled)
         FileHandle.standardError.write(Data("\r[\(bar)] \(done)/\(total) rows, \(Int(rate)) rows/s, ETA \(Int(left.rounded())) s ".utf8))
+    }
+
+    /// The last call writes everything staged: the bar cannot move during it.
+    func committing() {
+        if enabled { FileHandle.standardError.write(Data("\rcommitting \(total) rows in one transaction…".utf8)) }
     }
 
     func finish() {

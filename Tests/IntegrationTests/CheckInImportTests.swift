@@ -143,3 +143,98 @@ struct CheckInImportTests {
         }
     }
 }
+
+extension CheckInImportTests {
+    @Test("--atomic beyond one call: staged on the server, written in one transaction or not at all; a check-in split across batches is whole; stages are their user's")
+    func atomicStaged() async throws {
+        let server = try await ServerFixture.start("import-staged")
+        try await server.scoped {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("import-\(randomToken(bytes: 4))")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            for kind in ["parties", "services", "templates", "contracts", "engagements"] {
+                let file = directory.appendingPathComponent("\(kind).csv")
+                try Data((Self.files[kind] ?? "").utf8).write(to: file)
+                _ = try await engagementctl(server, \.orgA, ["import", kind, file.path])
+            }
+            // 1,080 capacity rows of one engagement (90 people a month): three calls' worth, one of them bad.
+            var lines = ["engagement_code,period,section,role,person,planned_hours,actual_hours"]
+            for month in 1...12 {
+                for person in 1...90 { lines.append("ACME-MITS,2025-\(month < 10 ? "0" : "")\(month),capacity,Engineer,P\(person),10,\(person % 12)") }
+            }
+            let bad = lines.count
+            lines.append("ACME-MITS,2025-06,capacity,Engineer,P91,10,-4")
+            let file = directory.appendingPathComponent("checkins.csv")
+            try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: file)
+            let refused = try await engagementctl(server, \.orgA, ["import", "checkins", file.path, "--atomic"])
+            #expect(refused.0 == 1 && refused.1.contains("line \(bad + 1): column actual_hours:"), "\(refused.1.suffix(600))")
+            #expect(refused.1.contains("1081 rows: 0 written, 0 skipped (already there), 91 failed"), "June's 91 rows sink together: \(refused.1.suffix(300))")
+            let a = try await server.session(server.orgA)
+            let acme = try #require(try await a.call("engagement.list", ["q": "ACME-MITS"])["result"]?["items"]?[0]?["id"])
+            #expect(try await a.call("checkin.list", ["engagement_id": acme])["result"]?["items"]?.arrayValue?.isEmpty == true, "nothing written")
+
+            lines.removeLast()
+            try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: file)
+            let written = try await engagementctl(server, \.orgA, ["import", "checkins", file.path, "--atomic"])
+            #expect(written.0 == 0 && written.1.contains("1080 rows: 1080 written"), "\(written.1.suffix(300))")
+            let months = try #require(try await a.call("checkin.list", ["engagement_id": acme, "limit": 50])["result"]?["items"]?.arrayValue)
+            #expect(months.count == 12 && months.allSatisfy { $0["capacity"]?.arrayValue?.count == 90 }, "each month whole across the batches")
+
+            // A stage is its user's: B committing with A's import_id writes only its own rows; A's stay staged.
+            let importID = JSONValue.string(UUID().uuidString.lowercased())
+            func row(_ number: Int, _ ref: String) -> JSONValue {
+                ["row": .number(String(number)), "values": ["name": .string(ref), "kind": "customer", "external_ref": .string(ref)]]
+            }
+            let staged = try #require(try await a.call("party.import", ["rows": [row(2, "S-1"), row(3, "S-2")], "import_id": importID])["result"])
+            #expect(staged["staged"] == .number("2") && staged["import_id"] == importID)
+            #expect(try await a.call("party.list", ["q": "S-1"])["result"]?["items"]?.arrayValue?.isEmpty == true, "staged, not written")
+            #expect(try await a.call("service.import", ["rows": [], "import_id": importID]).errorCode == -32602, "one kind per import")
+            let b = try await server.session(server.orgB)
+            let other = try #require(try await b.call("party.import", ["rows": [row(2, "B-1")], "import_id": importID, "commit": true])["result"])
+            #expect(other["written"] == .number("1") && other["failed"] == .number("0"))
+            let committed = try #require(try await a.call("party.import", ["rows": [row(4, "S-3")], "import_id": importID, "commit": true])["result"])
+            #expect(committed["written"] == .number("3") && committed["rows"] == [], "\(committed)")
+            #expect(try await a.call("party.list", ["q": "S-"])["result"]?["items"]?.arrayValue?.count == 3)
+        }
+    }
+}
+
+extension CheckInImportTests {
+    @Test("a newcomer's spreadsheets: Benchmarks/import/generate.py's export of 100 engagements with a year of check-ins (14,400 lines), three rows spoilt: the rest is written, the three are reported with their column and reason")
+    func realisticExport() async throws {
+        let server = try await ServerFixture.start("import-realistic")
+        try await server.scoped {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("import-\(randomToken(bytes: 4))")
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let generator = PythonTool.directory.deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent("Benchmarks/import/generate.py").path
+            let generated = try await PythonTool.python([generator, directory.path, "100"])
+            #expect(generated.0 == 0 && generated.1.hasPrefix("14400"), "\(generated.1)")
+            // Spoil three lines of the check-ins: a currency that is not the engagement's, a KPI it does not have, a
+            // month outside its dates.
+            let file = directory.appendingPathComponent("checkins.csv")
+            var lines = try String(contentsOf: file, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            lines[2] = lines[2].replacingOccurrences(of: ",EUR,", with: ",EURO,")
+            lines[103] = lines[103].replacingOccurrences(of: "Availability", with: "Uptime")  // 12 lines a month, the 7th a KPI
+            lines[5000] = lines[5000].replacingOccurrences(of: ",2025-", with: ",2031-")
+            try Data(lines.joined(separator: "\n").utf8).write(to: file)
+            for kind in ["parties", "services", "templates", "engagements"] {
+                let run = try await engagementctl(server, \.orgA, ["import", kind, directory.appendingPathComponent("\(kind).csv").path])
+                #expect(run.0 == 0, "\(kind): \(run.1.suffix(500))")
+            }
+            let run = try await engagementctl(server, \.orgA, ["import", "checkins", file.path])
+            #expect(run.0 == 1)
+            for expected in ["line 3: column currency: ", "line 104: column kpi: is not a KPI of this engagement", "line 5001: column period: "] {
+                #expect(run.1.contains(expected), "\(expected) in \(run.1.prefix(1500))")
+            }
+            // Two check-ins sink with their 12 lines each; the line moved to 2031 makes a check-in of its own, which fails
+            // alone (its month keeps its other 11 lines).
+            #expect(run.1.contains("14400 rows: 14375 written, 0 skipped (already there), 25 failed"), "\(run.1.suffix(300))")
+            let a = try await server.session(server.orgA)
+            let first = try #require(try await a.call("engagement.list", ["q": "E-00000"])["result"]?["items"]?[0]?["id"])
+            let months = try #require(try await a.call("checkin.list", ["engagement_id": first, "limit": 50])["result"]?["items"]?.arrayValue)
+            #expect(months.map { $0["period"]?.stringValue ?? "" } == (2...12).filter { $0 != 9 }.map { "2025-\($0 < 10 ? "0" : "")\($0)" },
+                    "January and September sank")
+        }
+    }
+}

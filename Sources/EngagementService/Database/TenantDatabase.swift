@@ -71,16 +71,25 @@ public struct TenantDatabase: Sendable {
     /// param's path).
     /// With `fromReplica` (the reports, `ReplicaRoute.serves`) and a replica configured, the replica answers while
     /// it is fresh enough.
+    /// With `untimed` the call runs without `statement_timeout` (committing a staged import: a whole file in one
+    /// transaction, bounded by the stage's row limit instead).
     public func call(
         as principal: Principal, method: String, requestID: String? = nil, function: SQLFunctionName, params: [UInt8],
-        fromReplica: Bool = false
+        fromReplica: Bool = false, untimed: Bool = false
     ) async throws(RPCError) -> ResponseBody {
         let statement = Statement("SELECT \(function.qualifiedName)($1::jsonb)", [String(decoding: params, as: UTF8.self)])
         if fromReplica, let replica {
             return try await replica.json(as: principal, method: method, requestID: requestID, statement, primary: self)
         }
+        if untimed {
+            // The timer armed by the pipeline's first statement is disarmed when the next one starts with 0.
+            let results = try await run(as: principal, method: method, requestID: requestID, [Self.untimed, statement])
+            return try Self.document(results[1])
+        }
         return try await json(as: principal, method: method, requestID: requestID, statement)
     }
+
+    static let untimed = Statement("SELECT set_config('statement_timeout', '0', true)")
 
     /// Runs statements without tenant context (authentication lookups); RLS shows no tenant rows here.
     public func runWithoutTenant(_ statements: [Statement]) async throws(RPCError) -> [PostgresResult] {

@@ -22,9 +22,10 @@ public struct CallContext: Sendable {
 
     /// Calls an api function with params the handler made (the declared params plus what only the server can
     /// make, such as a key's hash) and returns its reply parsed, for a handler that adds to it.
-    public func call(_ function: SQLFunctionName, with params: JSONObject) async throws(RPCError) -> JSONValue {
+    public func call(_ function: SQLFunctionName, with params: JSONObject, untimed: Bool = false) async throws(RPCError) -> JSONValue {
         let body = try await database.call(
-            as: principal, method: method, requestID: requestID, function: function, params: JSONWriter.encode(.object(params)))
+            as: principal, method: method, requestID: requestID, function: function, params: JSONWriter.encode(.object(params)),
+            untimed: untimed)
         guard case .result(let bytes) = body, let reply = try? JSONParser.parse(bytes) else {
             throw RPCError(.internalError, reason: "internal_error")
         }

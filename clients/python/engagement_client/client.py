@@ -280,15 +280,17 @@ class Client(Connection):
         params = {"id": id}
         return self.call("checkin.history", _present(params))
 
-    def checkin_import(self, *, rows: List[Dict[str, Any]], dry_run: Optional[bool] = None, atomic: Optional[bool] = None) -> Any:
+    def checkin_import(self, *, rows: List[Dict[str, Any]], dry_run: Optional[bool] = None, atomic: Optional[bool] = None, import_id: Optional[str] = None, commit: Optional[bool] = None) -> Any:
         """Monthly check-ins from a spreadsheet of lines (engagementctl import checkins FILE.csv): one row per finance line, KPI value or capacity entry, the rows of an engagement and month making its check-in, all in the same call; a report per row; a month that has a check-in is skipped.
 
         `checkin.import`; needs the member role or higher.
         rows: the rows, at most 1000
         dry_run: check every row and write none
         atomic: write every row or, when any fails, none
+        import_id: stage these rows under this id (the client's) instead of writing them; a file larger than one call is staged in batches
+        commit: with import_id: write every staged row and these in one transaction (atomic), and answer totals and the failed rows
         """
-        params = {"rows": rows, "dry_run": dry_run, "atomic": atomic}
+        params = {"rows": rows, "dry_run": dry_run, "atomic": atomic, "import_id": import_id, "commit": commit}
         return self.call("checkin.import", _present(params))
 
     def checkin_list(self, *, engagement_id: Optional[str] = None, from_: Optional[str] = None, to: Optional[str] = None, is_final: Optional[bool] = None, sort: Optional[str] = None, order: Optional[str] = None, limit: Optional[int] = None, cursor: Optional[str] = None) -> Any:
@@ -480,37 +482,43 @@ class Client(Connection):
         params = {"id": id, "as_of": as_of}
         return self.call("contract.get", _present(params))
 
-    def contract_import(self, *, rows: List[Dict[str, Any]], dry_run: Optional[bool] = None, atomic: Optional[bool] = None) -> Any:
+    def contract_import(self, *, rows: List[Dict[str, Any]], dry_run: Optional[bool] = None, atomic: Optional[bool] = None, import_id: Optional[str] = None, commit: Optional[bool] = None) -> Any:
         """Many contracts at once (engagementctl import contracts FILE.csv), naming the customer by external_ref: a report per row; a contract whose reference exists is skipped.
 
         `contract.import`; needs the manager role or higher.
         rows: the rows, at most 1000
         dry_run: check every row and write none
         atomic: write every row or, when any fails, none
+        import_id: stage these rows under this id (the client's) instead of writing them; a file larger than one call is staged in batches
+        commit: with import_id: write every staged row and these in one transaction (atomic), and answer totals and the failed rows
         """
-        params = {"rows": rows, "dry_run": dry_run, "atomic": atomic}
+        params = {"rows": rows, "dry_run": dry_run, "atomic": atomic, "import_id": import_id, "commit": commit}
         return self.call("contract.import", _present(params))
 
-    def contract_import_rates(self, *, rows: List[Dict[str, Any]], dry_run: Optional[bool] = None, atomic: Optional[bool] = None) -> Any:
+    def contract_import_rates(self, *, rows: List[Dict[str, Any]], dry_run: Optional[bool] = None, atomic: Optional[bool] = None, import_id: Optional[str] = None, commit: Optional[bool] = None) -> Any:
         """Many rate overrides at once (engagementctl import contract-rates FILE.csv), one row per contract and rate-card line: a report per row (its id is the contract's); a line the contract already has is skipped, not overwritten.
 
         `contract.import_rates`; needs the manager role or higher.
         rows: the rows, at most 1000
         dry_run: check every row and write none
         atomic: write every row or, when any fails, none
+        import_id: stage these rows under this id (the client's) instead of writing them; a file larger than one call is staged in batches
+        commit: with import_id: write every staged row and these in one transaction (atomic), and answer totals and the failed rows
         """
-        params = {"rows": rows, "dry_run": dry_run, "atomic": atomic}
+        params = {"rows": rows, "dry_run": dry_run, "atomic": atomic, "import_id": import_id, "commit": commit}
         return self.call("contract.import_rates", _present(params))
 
-    def contract_import_sla_terms(self, *, rows: List[Dict[str, Any]], dry_run: Optional[bool] = None, atomic: Optional[bool] = None) -> Any:
+    def contract_import_sla_terms(self, *, rows: List[Dict[str, Any]], dry_run: Optional[bool] = None, atomic: Optional[bool] = None, import_id: Optional[str] = None, commit: Optional[bool] = None) -> Any:
         """Many SLA terms at once (engagementctl import sla-terms FILE.csv), one row per term, the penalty as contract.add_sla_term's JSON object: a report per row (its id is the contract's); a term for a metric and measurement period the contract already has is skipped.
 
         `contract.import_sla_terms`; needs the manager role or higher.
         rows: the rows, at most 1000
         dry_run: check every row and write none
         atomic: write every row or, when any fails, none
+        import_id: stage these rows under this id (the client's) instead of writing them; a file larger than one call is staged in batches
+        commit: with import_id: write every staged row and these in one transaction (atomic), and answer totals and the failed rows
         """
-        params = {"rows": rows, "dry_run": dry_run, "atomic": atomic}
+        params = {"rows": rows, "dry_run": dry_run, "atomic": atomic, "import_id": import_id, "commit": commit}
         return self.call("contract.import_sla_terms", _present(params))
 
     def contract_list(self, *, customer_party_id: Optional[str] = None, status: Optional[str] = None, contract_type: Optional[str] = None, q: Optional[str] = None, sort: Optional[str] = None, order: Optional[str] = None, limit: Optional[int] = None, cursor: Optional[str] = None) -> Any:
@@ -713,15 +721,17 @@ class Client(Connection):
         params = {"id": id, "as_of": as_of}
         return self.call("engagement.get", _present(params))
 
-    def engagement_import(self, *, rows: List[Dict[str, Any]], dry_run: Optional[bool] = None, atomic: Optional[bool] = None) -> Any:
+    def engagement_import(self, *, rows: List[Dict[str, Any]], dry_run: Optional[bool] = None, atomic: Optional[bool] = None, import_id: Optional[str] = None, commit: Optional[bool] = None) -> Any:
         """Many engagements at once (engagementctl import engagements FILE.csv), as drafts or walked through the lifecycle to their status, naming service, customer, contract and parent by code or reference: a report per row; an engagement whose code exists is skipped.
 
         `engagement.import`; needs the member role or higher.
         rows: the rows, at most 1000
         dry_run: check every row and write none
         atomic: write every row or, when any fails, none
+        import_id: stage these rows under this id (the client's) instead of writing them; a file larger than one call is staged in batches
+        commit: with import_id: write every staged row and these in one transaction (atomic), and answer totals and the failed rows
         """
-        params = {"rows": rows, "dry_run": dry_run, "atomic": atomic}
+        params = {"rows": rows, "dry_run": dry_run, "atomic": atomic, "import_id": import_id, "commit": commit}
         return self.call("engagement.import", _present(params))
 
     def engagement_list(self, *, status: Optional[str] = None, service_id: Optional[str] = None, customer_party_id: Optional[str] = None, owner_user_id: Optional[str] = None, starts_from: Optional[str] = None, starts_until: Optional[str] = None, ends_from: Optional[str] = None, ends_until: Optional[str] = None, q: Optional[str] = None, include_archived: Optional[bool] = None, portfolio_id: Optional[str] = None, sort: Optional[str] = None, order: Optional[str] = None, limit: Optional[int] = None, cursor: Optional[str] = None) -> Any:
@@ -1097,15 +1107,17 @@ class Client(Connection):
         params = {"engagement_id": engagement_id, "name": name, "unit": unit, "target": target, "direction": direction, "deliverer_party_id": deliverer_party_id}
         return self.call("kpi.define", _present(params))
 
-    def kpi_import(self, *, rows: List[Dict[str, Any]], dry_run: Optional[bool] = None, atomic: Optional[bool] = None) -> Any:
+    def kpi_import(self, *, rows: List[Dict[str, Any]], dry_run: Optional[bool] = None, atomic: Optional[bool] = None, import_id: Optional[str] = None, commit: Optional[bool] = None) -> Any:
         """Many KPIs at once (engagementctl import kpis FILE.csv), naming the engagement by code and the delivery party by external_ref: a report per row; a KPI whose engagement already has one of that name is skipped.
 
         `kpi.import`; needs the member role or higher.
         rows: the rows, at most 1000
         dry_run: check every row and write none
         atomic: write every row or, when any fails, none
+        import_id: stage these rows under this id (the client's) instead of writing them; a file larger than one call is staged in batches
+        commit: with import_id: write every staged row and these in one transaction (atomic), and answer totals and the failed rows
         """
-        params = {"rows": rows, "dry_run": dry_run, "atomic": atomic}
+        params = {"rows": rows, "dry_run": dry_run, "atomic": atomic, "import_id": import_id, "commit": commit}
         return self.call("kpi.import", _present(params))
 
     def kpi_list(self, *, engagement_id: str) -> Any:
@@ -1410,15 +1422,17 @@ class Client(Connection):
         params = {"id": id}
         return self.call("party.get", _present(params))
 
-    def party_import(self, *, rows: List[Dict[str, Any]], dry_run: Optional[bool] = None, atomic: Optional[bool] = None) -> Any:
+    def party_import(self, *, rows: List[Dict[str, Any]], dry_run: Optional[bool] = None, atomic: Optional[bool] = None, import_id: Optional[str] = None, commit: Optional[bool] = None) -> Any:
         """Many parties at once (engagementctl import parties FILE.csv): a report per row; a party whose external_ref exists is skipped.
 
         `party.import`; needs the manager role or higher.
         rows: the rows, at most 1000
         dry_run: check every row and write none
         atomic: write every row or, when any fails, none
+        import_id: stage these rows under this id (the client's) instead of writing them; a file larger than one call is staged in batches
+        commit: with import_id: write every staged row and these in one transaction (atomic), and answer totals and the failed rows
         """
-        params = {"rows": rows, "dry_run": dry_run, "atomic": atomic}
+        params = {"rows": rows, "dry_run": dry_run, "atomic": atomic, "import_id": import_id, "commit": commit}
         return self.call("party.import", _present(params))
 
     def party_list(self, *, kind: Optional[str] = None, q: Optional[str] = None, include_archived: Optional[bool] = None, sort: Optional[str] = None, order: Optional[str] = None, limit: Optional[int] = None, cursor: Optional[str] = None) -> Any:
@@ -2149,15 +2163,17 @@ class Client(Connection):
         params = {"id": id}
         return self.call("service.get", _present(params))
 
-    def service_import(self, *, rows: List[Dict[str, Any]], dry_run: Optional[bool] = None, atomic: Optional[bool] = None) -> Any:
+    def service_import(self, *, rows: List[Dict[str, Any]], dry_run: Optional[bool] = None, atomic: Optional[bool] = None, import_id: Optional[str] = None, commit: Optional[bool] = None) -> Any:
         """Many services at once (engagementctl import services FILE.csv): a report per row; a service whose code exists is skipped.
 
         `service.import`; needs the manager role or higher.
         rows: the rows, at most 1000
         dry_run: check every row and write none
         atomic: write every row or, when any fails, none
+        import_id: stage these rows under this id (the client's) instead of writing them; a file larger than one call is staged in batches
+        commit: with import_id: write every staged row and these in one transaction (atomic), and answer totals and the failed rows
         """
-        params = {"rows": rows, "dry_run": dry_run, "atomic": atomic}
+        params = {"rows": rows, "dry_run": dry_run, "atomic": atomic, "import_id": import_id, "commit": commit}
         return self.call("service.import", _present(params))
 
     def service_list(self, *, q: Optional[str] = None, owner_user_id: Optional[str] = None, include_inactive: Optional[bool] = None, portfolio_id: Optional[str] = None, sort: Optional[str] = None, order: Optional[str] = None, limit: Optional[int] = None, cursor: Optional[str] = None) -> Any:
@@ -2304,15 +2320,17 @@ class Client(Connection):
         params = {"id": id}
         return self.call("template.get", _present(params))
 
-    def template_import(self, *, rows: List[Dict[str, Any]], dry_run: Optional[bool] = None, atomic: Optional[bool] = None) -> Any:
+    def template_import(self, *, rows: List[Dict[str, Any]], dry_run: Optional[bool] = None, atomic: Optional[bool] = None, import_id: Optional[str] = None, commit: Optional[bool] = None) -> Any:
         """Many templates at once (engagementctl import templates FILE.csv), naming the service by code, default_kpis as a JSON array: a report per row; a template whose service has one of that name is skipped.
 
         `template.import`; needs the manager role or higher.
         rows: the rows, at most 1000
         dry_run: check every row and write none
         atomic: write every row or, when any fails, none
+        import_id: stage these rows under this id (the client's) instead of writing them; a file larger than one call is staged in batches
+        commit: with import_id: write every staged row and these in one transaction (atomic), and answer totals and the failed rows
         """
-        params = {"rows": rows, "dry_run": dry_run, "atomic": atomic}
+        params = {"rows": rows, "dry_run": dry_run, "atomic": atomic, "import_id": import_id, "commit": commit}
         return self.call("template.import", _present(params))
 
     def template_list(self, *, service_id: Optional[str] = None, q: Optional[str] = None, include_archived: Optional[bool] = None, sort: Optional[str] = None, order: Optional[str] = None, limit: Optional[int] = None, cursor: Optional[str] = None) -> Any:

@@ -20,11 +20,13 @@ enum BulkImport {
     ])
 
     static let result = Schema.object([
-        .init("rows", .array(items: rowReport), "one report per row, in the order sent"),
-        .init("written", .integer(minimum: 0), "rows written"),
-        .init("skipped", .integer(minimum: 0), "rows skipped as duplicates"),
-        .init("failed", .integer(minimum: 0), "rows refused"),
-        .init("dry_run", .boolean, "nothing was written"),
+        .init("rows", .array(items: rowReport), required: false, "one report per row, in the order sent (a staged import's commit: the failed rows only)"),
+        .init("written", .integer(minimum: 0), required: false, "rows written"),
+        .init("skipped", .integer(minimum: 0), required: false, "rows skipped as duplicates"),
+        .init("failed", .integer(minimum: 0), required: false, "rows refused"),
+        .init("dry_run", .boolean, required: false, "nothing was written"),
+        .init("import_id", .uuid, required: false, "staging (import_id without commit): the import"),
+        .init("staged", .integer(minimum: 0), required: false, "staging: the rows the import holds so far"),
     ])
 
     /// A column's schema as the whole call checks it: its JSON type only. Lengths, ranges, formats, enumerations and
@@ -66,6 +68,10 @@ enum BulkImport {
                                      maxItems: maximumRows), "the rows, at most \(maximumRows)"),
                 .init("dry_run", .boolean, required: false, "check every row and write none"),
                 .init("atomic", .boolean, required: false, "write every row or, when any fails, none"),
+                .init("import_id", .uuid, required: false,
+                      "stage these rows under this id (the client's) instead of writing them; a file larger than one call is staged in batches"),
+                .init("commit", .boolean, required: false,
+                      "with import_id: write every staged row and these in one transaction (atomic), and answer totals and the failed rows"),
             ],
             result: result, access: access
         ) { context, params throws(RPCError) in
@@ -86,7 +92,7 @@ enum BulkImport {
             }
             var forwarded = params.values
             forwarded["rows"] = .array(rows)
-            return .result(try await context.call(function, with: forwarded))
+            return .result(try await context.call(function, with: forwarded, untimed: params.bool("commit") == true && params.value("import_id") != nil))
         }
         definition.function = function
         return definition
