@@ -7,7 +7,9 @@ import NIOCore
 ///
 /// Rules: calls run concurrently up to `inFlightLimit`; a barrier message runs alone, after those before it and
 /// before those after it; while anything waits (for a slot or a barrier) reads are held, so a fast client fills
-/// its own socket buffer instead of the server's memory. A line over the limit is answered after the calls before
+/// its own socket buffer instead of the server's memory; while the channel cannot take more output (a client that
+/// does not read its replies) nothing new starts and reads are held too, so its replies cannot pile up in the
+/// server either (at most the calls in flight and the channel's high watermark). A line over the limit is answered after the calls before
 /// it, then the connection closes; on graceful shutdown the connection answers what it had received, keeps reading
 /// for a short drain window so that calls already sent (in the socket or decoded) are refused with the retry-later
 /// error instead of lost, and closes once nothing runs and the window has ended; the idle timeout closes a connection with nothing in flight or waiting; a connection over the cap
@@ -47,6 +49,8 @@ struct ConnectionStateMachine<Message> {
     /// queue, and every idle connection carries it.
     private var waiting = CircularBuffer<(message: Message, isBarrier: Bool)>(initialCapacity: 2)
     private var readHeld = false
+    /// The channel takes more output (its outbound buffer is below the high watermark).
+    private var writable = true
     private var ending = Ending.none
     /// While shutting down: calls may still be arriving that the client sent before it began.
     private var drainWindowOpen = false
@@ -118,6 +122,12 @@ struct ConnectionStateMachine<Message> {
         return [.close]
     }
 
+    /// The channel's outbound buffer crossed a watermark: above the high one the client is not reading its replies.
+    mutating func writabilityChanged(isWritable: Bool) -> [Action] {
+        writable = isWritable
+        return isClosed ? [] : startWaiting()
+    }
+
     mutating func channelInactive() {
         ending = .closed
         waiting.removeAll()
@@ -139,13 +149,20 @@ struct ConnectionStateMachine<Message> {
         guard admitted else { return false }
         if case .shuttingDown = ending { return false }  // read on, to refuse what was already sent
         guard case .none = ending else { return true }
-        return !waiting.isEmpty || barrierRunning || inFlight >= inFlightLimit
+        return !writable || !waiting.isEmpty || barrierRunning || inFlight >= inFlightLimit
+    }
+
+    /// Whether received messages may start: not while the client leaves its replies unread (on shutdown they start
+    /// anyway: what was received is answered).
+    private var startsAllowed: Bool {
+        if case .none = ending { return writable }
+        return true
     }
 
     /// Starts what may start, in order; finishes an ending once nothing is left; resumes held reads.
     private mutating func startWaiting() -> [Action] {
         var actions: [Action] = []
-        while !barrierRunning, let next = waiting.first {
+        while startsAllowed, !barrierRunning, let next = waiting.first {
             if next.isBarrier {
                 guard inFlight == 0 else { break }
                 barrierRunning = true

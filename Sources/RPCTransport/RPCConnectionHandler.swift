@@ -76,6 +76,11 @@ final class RPCConnectionHandler<Responder: RPCResponder>: ChannelDuplexHandler 
         perform(state.errorCaught(), context: context)
     }
 
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        perform(state.writabilityChanged(isWritable: context.channel.isWritable), context: context)
+        context.fireChannelWritabilityChanged()
+    }
+
     func read(context: ChannelHandlerContext) {
         perform(state.readRequested(), context: context)
     }

@@ -82,7 +82,16 @@ struct FairnessTests {
                     try await group.waitForAll()
                 }
             }
-            try await Task.sleep(for: .milliseconds(300))  // A's calls are in
+            // A's calls are in: seven of its sleeps running in PostgreSQL (on a loaded machine that takes a while).
+            let superuser = try server.superuserConnection()
+            defer { superuser.close() }
+            for _ in 0..<100 {
+                let sleeping = try await onOwnThread {
+                    try superuser.query("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%' AND state = 'active' AND datname = current_database()").int(0, 0) ?? 0
+                }
+                if sleeping >= 7 { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
             for _ in 0..<5 {
                 #expect(try await other.call("party.list")["result"] != nil)
                 finished.append("B")

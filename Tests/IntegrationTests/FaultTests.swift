@@ -1,5 +1,6 @@
 import DevEnvironment
 import EngagementClient
+import EngagementService
 import Foundation
 import JSONRPC
 import LocalPostgres
@@ -41,13 +42,14 @@ struct FaultTests {
         let server: ServerFixture
     }
 
-    static func start(_ label: String) async throws -> PrivateServer {
+    static func start(_ label: String, configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> PrivateServer {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("engagement-faults-\(randomToken(bytes: 4))")
         registerCleanup { try? FileManager.default.removeItem(at: directory) }
         let (cluster, deployment) = try PrivateCluster.start(in: directory, database: "faults", label: "faults")
         let server = try await ServerFixture.start(label, deployment: deployment) {
             $0.databaseAcquireTimeout = .seconds(2)
             $0.authenticationFailuresPerAddress = 1000
+            configure(&$0)
         }
         return PrivateServer(cluster: cluster, server: server)
     }

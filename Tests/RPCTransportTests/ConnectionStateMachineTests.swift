@@ -37,6 +37,22 @@ struct ConnectionStateMachineTests {
         #expect(names(machine.callFinished(reply: nil)) == ["read"], "a notification writes nothing; a slot is free: the held read goes on")
     }
 
+    @Test("a client that does not read its replies: past the high watermark nothing new starts and reads are held, until it reads again")
+    func unreadReplies() {
+        var machine = Machine(admitted: true, inFlightLimit: 4, maximumConnections: 10)
+        #expect(names(machine.received("a", isBarrier: false)) == ["start(a)"])
+        #expect(names(machine.writabilityChanged(isWritable: false)) == [], "a's reply is still running; replies before it fill the buffer")
+        #expect(names(machine.readRequested()) == [], "unwritable: the read is held although slots are free")
+        #expect(names(machine.received("b", isBarrier: false)) == [], "b, already read, waits: its reply would have nowhere to go")
+        #expect(names(machine.callFinished(reply: [1])) == ["write"], "a's reply is queued; nothing new starts")
+        #expect(names(machine.writabilityChanged(isWritable: true)) == ["start(b)", "read"], "the client read: b starts, slots are free, the held read goes on")
+        #expect(names(machine.callFinished(reply: [1])) == ["write"])
+        // On shutdown what was received is answered even if the client does not read.
+        #expect(names(machine.writabilityChanged(isWritable: false)) == [])
+        #expect(names(machine.received("c", isBarrier: false)) == [])
+        #expect(names(machine.gracefulShutdown()) == ["drain", "start(c)"])
+    }
+
     @Test("a barrier runs alone: after the calls before it, before the calls after it")
     func barrier() {
         var machine = Machine(admitted: true, inFlightLimit: 8, maximumConnections: 10)

@@ -1,0 +1,159 @@
+import EngagementClient
+import Foundation
+import JSONRPC
+import LocalPostgres
+import PostgresClient
+import Synchronization
+import Testing
+
+/// SIGTERM to a real `engagementd serve` process while clients pipeline idempotent writes: every call sent before
+/// the signal gets a reply (its result, or -32006 shutting_down: it never ran), the process drains and exits 0,
+/// every acknowledged write is stored once and no refused one is.
+@Suite("Faults: SIGTERM under load")
+struct FaultShutdownTests {
+    /// Every call's key, when it was sent and what it got; when the signal went.
+    final class Recorder: Sendable {
+        private let state = Mutex<(calls: [(key: String, sentAt: ContinuousClock.Instant, outcome: Outcome)], signal: ContinuousClock.Instant?)>(([], nil))
+        func record(_ key: String, _ sentAt: ContinuousClock.Instant, _ outcome: Outcome) { state.withLock { $0.calls.append((key, sentAt, outcome)) } }
+        func signalled() { state.withLock { $0.signal = ContinuousClock.now } }
+        var calls: [(key: String, sentAt: ContinuousClock.Instant, outcome: Outcome)] { state.withLock { $0.calls } }
+        var signal: ContinuousClock.Instant? { state.withLock { $0.signal } }
+    }
+
+    /// What one call got: acknowledged with an id, refused with a code and reason, or no reply at all.
+    enum Outcome: Sendable {
+        case acknowledged(String)
+        case refused(Int, String)
+        case noReply
+    }
+
+    @Test("SIGTERM to engagementd under 4 × 8 pipelined writers: calls sent before it are answered, acknowledged writes stored once, refused ones never; exit 0")
+    func sigtermUnderLoad() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("engagement-sigterm-\(randomToken(bytes: 4))")
+        registerCleanup { try? FileManager.default.removeItem(at: directory) }
+        let (_, deployment) = try PrivateCluster.start(in: directory, database: "sigterm", label: "sigterm")
+        let (orgA, _) = try ServerFixture.seedOrganisations(deployment)
+        let base = try await TestCluster.shared.base()
+        let port = try Self.freePort()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ".build/debug/engagementd")
+        process.arguments = ["serve"]
+        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("ENGAGEMENT_") }.merging([
+            "ENGAGEMENT_PORT": String(port), "ENGAGEMENT_METRICS_PORT": "off", "ENGAGEMENT_LOG_LEVEL": "warning",
+            "ENGAGEMENT_TLS_CERT": base.certificates.server.certificate.path, "ENGAGEMENT_TLS_KEY": base.certificates.server.privateKey.path,
+            "ENGAGEMENT_DATABASE_URL": try deployment.applicationURL, "ENGAGEMENT_SQL_DIR": "SQL",
+        ]) { $1 }
+        let log = directory.appendingPathComponent("engagementd.log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let output = try FileHandle(forWritingTo: log)
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        registerCleanup { if process.isRunning { process.terminate() } }
+
+        func session() async throws -> RPCConnection {
+            let connection = try await RPCConnection.connect(host: "127.0.0.1", port: port, tls: ClientTLS(caFile: base.certificates.caFile.path))
+            _ = try #require(try await connection.call("session.authenticate", ["api_key": .string(orgA.apiKey)])["result"])
+            return connection
+        }
+        var connections: [RPCConnection] = []
+        for _ in 0..<40 where connections.isEmpty {
+            if let first = try? await session() { connections.append(first) } else { try await Task.sleep(for: .milliseconds(250)) }
+        }
+        let startLog = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        #expect(!connections.isEmpty, "engagementd started: \(startLog.suffix(1500))")
+        for _ in 1..<4 { connections.append(try await session()) }
+
+        let recorder = Recorder()
+        let pid = process.processIdentifier
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (connectionIndex, connection) in connections.enumerated() {
+                for lane in 0..<8 {
+                    group.addTask {
+                        var number = 0
+                        while true {
+                            let key = "s\(connectionIndex)-\(lane)-\(number)"
+                            number += 1
+                            let sentAt = ContinuousClock.now
+                            let outcome: Outcome
+                            do {
+                                let reply = try await connection.call(
+                                    "party.create", ["name": .string(key), "kind": "customer", "idempotency_key": .string(key)], timeout: .seconds(20))
+                                if let id = reply["result"]?["id"]?.stringValue {
+                                    outcome = .acknowledged(id)
+                                } else {
+                                    outcome = .refused(reply.errorCode ?? 0, reply.errorReason ?? "")
+                                }
+                            } catch {
+                                outcome = .noReply
+                            }
+                            recorder.record(key, sentAt, outcome)
+                            if case .acknowledged = outcome { continue }
+                            return  // refused (the server is stopping) or no reply: this lane is done
+                        }
+                    }
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(2))
+                recorder.signalled()
+                kill(pid, SIGTERM)
+            }
+            try await group.waitForAll()
+        }
+        nonisolated(unsafe) let child = process  // only this thread touches it from here on
+        let stopped = try await onOwnThread { () -> (Int32, Duration) in
+            let started = ContinuousClock.now
+            child.waitUntilExit()
+            return (child.terminationStatus, ContinuousClock.now - started)
+        }
+        let stopLog = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        #expect(stopped.0 == 0, "engagementd exited \(stopped.0): \(stopLog.suffix(1500))")
+
+        let signal = try #require(recorder.signal)
+        let all = recorder.calls
+        // Sent well before the signal (100 ms: on loopback it had reached the server's socket): answered.
+        let unanswered = all.filter { if case .noReply = $0.outcome { return $0.sentAt < signal - .milliseconds(100) } else { return false } }
+        #expect(unanswered.isEmpty, "\(unanswered.count) calls sent before SIGTERM got no reply: \(unanswered.prefix(3).map(\.key))")
+        var acknowledged: [String: String] = [:]
+        var refused: [String] = []
+        for entry in all {
+            switch entry.outcome {
+            case .acknowledged(let id): acknowledged[entry.key] = id
+            case .refused(let code, let reason):
+                #expect(code == -32006 && reason == "shutting_down", "\(entry.key): \(code) \(reason)")
+                refused.append(entry.key)
+            case .noReply: break
+            }
+        }
+        let owner = try PostgresConnection.connect(try deployment.ownerURL)
+        defer { owner.close() }
+        let rows = try owner.query(
+            "SELECT name, id::text, count(*) OVER (PARTITION BY name) FROM app.parties WHERE organisation_id = $1::uuid AND name ~ '^s[0-9]+-'",
+            [orgA.id])
+        var stored: [String: String] = [:]
+        for row in 0..<rows.rowCount {
+            #expect(rows.int(row, 2) == 1, "\(rows.string(row, 0) ?? "?") stored more than once")
+            stored[rows.string(row, 0)!] = rows.string(row, 1)!
+        }
+        #expect(acknowledged.count > 100, "writes were acknowledged before the signal: \(acknowledged.count)")
+        for (key, id) in acknowledged { #expect(stored[key] == id, "\(key) acknowledged as \(id), stored as \(stored[key] ?? "nothing")") }
+        #expect(refused.allSatisfy { stored[$0] == nil }, "a call refused as shutting_down never ran")
+        let unacknowledgedStored = Set(stored.keys).subtracting(acknowledged.keys)
+        print("faults: SIGTERM under load: \(acknowledged.count) acknowledged, \(refused.count) refused (shutting_down), \(all.count - acknowledged.count - refused.count) sent after it without reply; \(unacknowledgedStored.count) stored without a reply; exited \(stopped.0) in \(stopped.1)")
+    }
+
+    /// A TCP port nobody listens on now.
+    static func freePort() throws -> Int {
+        let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) } }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
