@@ -6,7 +6,7 @@
 # (FaultLoadTests); SIGTERM to a real engagementd under pipelined writers (FaultShutdownTests); and the graceful
 # shutdown's own tests. Every test asserts that nothing acknowledged was lost or doubled; the figures are printed
 # as `faults:` lines and belong in Benchmarks/README.md ("Faults"). CI runs the same tests smaller (2 s outage,
-# 200 and 50 hostile connections, no latency ratio).
+# 100 and 25 hostile connections, no latency ratio).
 #
 #   bash Benchmarks/faults/run.sh
 #   FAULT_OUTAGE_SECONDS=5 FAULT_SLOWLORIS=500 bash Benchmarks/faults/run.sh

@@ -12,9 +12,9 @@ import Testing
 @Suite("Faults under load", .serialized)
 struct FaultLoadTests {
     static let environment = ProcessInfo.processInfo.environment
-    /// Slowloris and never-handshaking connections: 200 and 50 in CI (beside the other suites); the harness sets 1,000 and 200.
-    static let slowloris = Int(environment["FAULT_SLOWLORIS"] ?? "") ?? 200
-    static let neverHandshaking = Int(environment["FAULT_NEVER_HANDSHAKING"] ?? "") ?? 50
+    /// Slowloris and never-handshaking connections: 100 and 25 in CI (beside the other suites); the harness sets 1,000 and 200.
+    static let slowloris = Int(environment["FAULT_SLOWLORIS"] ?? "") ?? 100
+    static let neverHandshaking = Int(environment["FAULT_NEVER_HANDSHAKING"] ?? "") ?? 25
     /// Set by the harness, which runs alone on the machine: only then is a latency ratio a measurement.
     static let measuring = environment["FAULT_HARNESS"] == "1"
 
@@ -22,15 +22,18 @@ struct FaultLoadTests {
     func poolExhausted() async throws {
         // A pool of 8, the smallest that keeps a connection free for an organisation arriving while another holds
         // the rest (OrganisationShareStateMachine); ten writers, so A's calls also queue for their share.
-        let fixture = try await FaultTests.start("faults-pool") { $0.databasePoolSize = 8 }
-        try await fixture.server.scoped {
+        let server = try await ServerFixture.start("faults-pool") {
+            $0.databasePoolSize = 8
+            $0.databaseAcquireTimeout = .seconds(2)
+        }
+        try await server.scoped {
             let ledger = FaultTests.Ledger()
             let stop = FaultTests.StopFlag()
-            let probe = try await fixture.server.session(fixture.server.orgB)
+            let probe = try await server.session(server.orgB)
             let holder = Task {
                 try await Task.sleep(for: .milliseconds(500))
                 try await onOwnThread {
-                    let superuser = try PostgresConnection.connect(fixture.cluster.url(database: "faults"))
+                    let superuser = try server.superuserConnection()
                     defer { superuser.close() }
                     _ = try superuser.query("BEGIN")
                     _ = try superuser.query("LOCK TABLE app.parties IN ACCESS EXCLUSIVE MODE")
@@ -48,9 +51,9 @@ struct FaultLoadTests {
                 stop.set()
                 return (reply, waited)
             }
-            try await FaultTests.write(fixture.server, writers: 10, ledger: ledger, until: stop)
+            try await FaultTests.write(server, writers: 10, ledger: ledger, until: stop)
             let (reply, waited) = try await observer.value
-            try FaultTests.verify(fixture.server, ledger)
+            try FaultTests.verify(server, ledger)
             #expect(!ledger.retries.isEmpty && Set(ledger.retries.keys).isSubset(of: ["organisation_busy", "database_pool_exhausted"]),
                     "A's calls beyond its connections were refused for now (-32005): \(ledger.retries)")
             #expect(reply["result"] != nil && waited < .seconds(1), "B answered in \(waited) while A's writes were stuck: \(JSONWriter.string(reply).prefix(200))")
@@ -60,10 +63,10 @@ struct FaultLoadTests {
 
     @Test("slowloris and never-handshaking connections, and a client that pipelines without reading, beside writers and a bystander: the server holds them, closes the silent ones, and keeps serving; nothing lost")
     func hostileConnections() async throws {
-        let fixture = try await FaultTests.start("faults-hostile") {
+        let server = try await ServerFixture.start("faults-hostile") {
             $0.transport.maximumConnections = Self.slowloris + Self.neverHandshaking + 200
+            $0.databaseAcquireTimeout = .seconds(2)
         }
-        let server = fixture.server
         try await server.scoped {
             let bystander = try await server.session(server.orgB)
             let party = try #require(try await bystander.call("party.create", ["name": "Bystander", "kind": "customer"])["result"]?["id"])

@@ -44,13 +44,18 @@ func runTool(_ path: String, _ arguments: [String], environment: [String: String
         if !environment.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
+        // Output to a file, not a pipe (as ProcessRunner does): a PostgreSQL that another test starts meanwhile
+        // inherits every open descriptor, so a pipe's write end could outlive the tool and end-of-file never come.
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("engagement-tool-\(UUID().uuidString).out")
+        FileManager.default.createFile(atPath: output.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: output) }
+        let handle = try FileHandle(forWritingTo: output)
+        process.standardOutput = handle
+        process.standardError = handle
         try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        try? handle.close()
+        return (process.terminationStatus, String(decoding: (try? Data(contentsOf: output)) ?? Data(), as: UTF8.self))
     }
 }
 

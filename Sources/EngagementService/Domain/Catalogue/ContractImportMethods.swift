@@ -3,7 +3,7 @@ import JSONRPC
 /// Contracts from spreadsheets, as three files (one row per fact, as spreadsheets keep them): the contracts, naming
 /// the customer by its party's external_ref; their rate overrides, one row per rate-card line; their SLA terms,
 /// one row per term. Each names its contract by reference, so the contracts file goes first. The work:
-/// `SQL/definitions/0500_imports.sql`.
+/// `SQL/definitions/0501_kind_imports.sql`.
 enum ContractImportMethods {
     static let all: [MethodDefinition] = [contracts, rates, slaTerms]
 
