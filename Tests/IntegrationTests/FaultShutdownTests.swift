@@ -27,8 +27,8 @@ struct FaultShutdownTests {
         case noReply
     }
 
-    /// Calls in flight per connection: 4 in CI (beside the other suites); the harness sets 8.
-    static let lanes = Int(ProcessInfo.processInfo.environment["FAULT_HARNESS"] == "1" ? 8 : 4)
+    /// Calls in flight per connection: 2 in CI (beside the other suites); the harness sets 8.
+    static let lanes = Int(ProcessInfo.processInfo.environment["FAULT_HARNESS"] == "1" ? 8 : 2)
 
     @Test("SIGTERM to engagementd under 4 connections of pipelined writers: calls sent before it are answered, acknowledged writes stored once, refused ones never; exit 0")
     func sigtermUnderLoad() async throws {
@@ -140,7 +140,7 @@ struct FaultShutdownTests {
             #expect(rows.int(row, 2) == 1, "\(rows.string(row, 0) ?? "?") stored more than once")
             stored[rows.string(row, 0)!] = rows.string(row, 1)!
         }
-        #expect(acknowledged.count > 100, "writes were acknowledged before the signal: \(acknowledged.count)")
+        #expect(acknowledged.count > 20, "writes were acknowledged before the signal: \(acknowledged.count)")
         for (key, id) in acknowledged { #expect(stored[key] == id, "\(key) acknowledged as \(id), stored as \(stored[key] ?? "nothing")") }
         #expect(refused.allSatisfy { stored[$0] == nil }, "a call refused as shutting_down never ran")
         let unacknowledgedStored = Set(stored.keys).subtracting(acknowledged.keys)

@@ -56,7 +56,10 @@ struct FaultTests {
 
     /// `writers` writers, each creating parties one after another until `stop`; a key is retried until it is
     /// acknowledged, through retry-later answers and lost connections alike.
-    static func write(_ server: ServerFixture, writers: Int, ledger: Ledger, until stop: StopFlag) async throws {
+    /// `pause` between one writer's writes keeps the load light where the test runs beside the other suites.
+    static func write(
+        _ server: ServerFixture, writers: Int, pause: Duration = .zero, ledger: Ledger, until stop: StopFlag
+    ) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for writer in 0..<writers {
                 group.addTask {
@@ -90,6 +93,7 @@ struct FaultTests {
                             break
                         }
                         number += 1
+                        if pause > .zero { try await Task.sleep(for: pause) }
                     }
                 }
             }
