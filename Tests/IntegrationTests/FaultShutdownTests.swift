@@ -35,7 +35,8 @@ struct FaultShutdownTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("engagement-sigterm-\(randomToken(bytes: 4))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         registerCleanup { try? FileManager.default.removeItem(at: directory) }
-        let deployment = try await TestCluster.shared.deployment("sigterm")
+        // A private cluster, as for every fault test: the shared one is near its max_connections with the other suites.
+        let (_, deployment) = try PrivateCluster.start(in: directory.appendingPathComponent("postgres"), database: "sigterm", label: "sigterm")
         let (orgA, _) = try ServerFixture.seedOrganisations(deployment)
         let base = try await TestCluster.shared.base()
         let port = try Self.freePort()
