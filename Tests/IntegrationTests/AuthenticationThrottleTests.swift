@@ -62,10 +62,20 @@ struct AuthenticationThrottleTests {
         try await server.scoped {
             let guesser = try await server.connect()
             let wrong: JSONValue = ["api_key": "esk_test_0000000000000000_wrongwrongwrongwrongwrongwrong"]
-            for _ in 0..<3 {
-                #expect(try await guesser.call("session.authenticate", wrong).errorCode == -32001)
+            // Three wrong keys and then the right one, pipelined: the right one arrives within the 1 s backoff even on
+            // a loaded machine (sent one by one, a slow round trip could outlast it).
+            var burst: [UInt8] = []
+            for (id, key) in [wrong, wrong, wrong, ["api_key": .string(server.orgA.apiKey)]].enumerated() {
+                burst += JSONWriter.encode(["jsonrpc": "2.0", "method": "session.authenticate", "params": key, "id": .number(String(id))]) + [0x0A]
             }
-            let blocked = try await guesser.call("session.authenticate", ["api_key": .string(server.orgA.apiKey)])
+            try await guesser.send(burst)
+            var replies: [Int: JSONValue] = [:]
+            for _ in 0..<4 {
+                let reply = try #require(try await guesser.nextMessage())
+                replies[reply["id"]?.intValue ?? -1] = reply
+            }
+            for id in 0..<3 { #expect(replies[id]?.errorCode == -32001, "\(replies[id].map(JSONWriter.string) ?? "no reply")") }
+            let blocked = try #require(replies[3])
             #expect(blocked.errorCode == -32005 && blocked.errorReason == "too_many_attempts", "\(JSONWriter.string(blocked))")
             let wait = try #require(blocked["error"]?["data"]?["retry_after_ms"]?.intValue)
             #expect(wait > 0 && wait <= 1000)

@@ -124,7 +124,9 @@ struct FairnessTests {
             let served = replies.filter { $0["result"] != nil }.count
             let refused = replies.filter { $0.errorCode == -32005 && $0.errorReason == "rate_limited" }
             #expect(served + refused.count == 16, "\(replies.map(JSONWriter.string))")
-            #expect((6...10).contains(served), "the burst and the tokens of 2 s: \(served)")
+            // The burst, and the tokens of the time the calls took (2 s of waiting; longer on a loaded machine).
+            let tokens = 4 + Int((Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18) * 2)
+            #expect((6...max(10, tokens)).contains(served), "the burst and the tokens of \(elapsed): \(served)")
             #expect(refused.allSatisfy { ($0["error"]?["data"]?["retry_after_ms"]?.intValue ?? 0) > 0 })
             #expect(elapsed >= .milliseconds(1500), "calls over the burst waited for their tokens: \(elapsed)")
             #expect(try await server.session(server.orgB).call("session.whoami")["result"] != nil, "B has its own budget")
