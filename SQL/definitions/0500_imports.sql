@@ -9,7 +9,9 @@
 --       "refused": {"field", "message"}   -- the client or the server found the row invalid already: reported, not run
 --       "covers": [<line numbers>],        -- several file rows make this one create (a check-in's lines): each row
 --       "at": {"<path>": <line number>},   --   gets a report, and an error at path finance[2].plan is row at[finance[2]]'s, column plan
---       "label": "check-in E-1 2025-03"}   --   names the create in the other rows' reports
+--       "label": "check-in E-1 2025-03",   --   names the create in the other rows' reports
+--       "renames": {"<param>": "<column>"}} -- the create's params that a spreadsheet names otherwise (engagement_id:
+--                                           --   engagement_code): an error's field is reported as the column
 --   p_create: the api create function; p_existing: a query returning the id of the entry's existing twin ($1 = values)
 -- Only the api functions' own errors (SQLSTATE classes EV, EC, ES, EN: written for clients) become row failures;
 -- anything else fails the whole call, as it would a single create.
@@ -158,21 +160,23 @@ AS $$
 $$;
 
 -- The reports of an entry that failed. The row at fault is the one its error's path points at (finance[2].plan:
--- the row of finance[2], column plan), else the entry's first; the entry's other rows say which row sank them.
+-- the row of finance[2], column plan), else the entry's first; its field is named as the file names it (the
+-- entry's renames); the entry's other rows say which row sank them.
 CREATE OR REPLACE FUNCTION app.import_failure(p_entry jsonb, p_path text, p_reason text, p_message text) RETURNS jsonb
 LANGUAGE sql IMMUTABLE
 AS $$
     WITH fault AS (
         SELECT coalesce(p_entry -> 'at' -> split_part(p_path, '.', 1), p_entry -> 'row') AS row,
                CASE WHEN NOT coalesce(p_entry -> 'at' ? split_part(p_path, '.', 1), false) THEN p_path
-                    WHEN strpos(p_path, '.') > 0 THEN substr(p_path, strpos(p_path, '.') + 1) END AS field)
-    SELECT jsonb_agg(CASE WHEN r = fault.row
-                          THEN jsonb_strip_nulls(jsonb_build_object('row', r, 'status', 'failed', 'field', fault.field,
+                    WHEN strpos(p_path, '.') > 0 THEN substr(p_path, strpos(p_path, '.') + 1) END AS param),
+    named AS (SELECT row, coalesce(p_entry -> 'renames' ->> param, param) AS field FROM fault)
+    SELECT jsonb_agg(CASE WHEN r = named.row
+                          THEN jsonb_strip_nulls(jsonb_build_object('row', r, 'status', 'failed', 'field', named.field,
                                                                     'reason', p_reason, 'message', p_message))
                           ELSE jsonb_build_object('row', r, 'status', 'failed', 'reason', 'refused_with_its_group',
-                                                  'message', format('%s not written: row %s failed', p_entry ->> 'label', fault.row))
+                                                  'message', format('%s not written: row %s failed', p_entry ->> 'label', named.row))
                      END ORDER BY n)
-    FROM fault, jsonb_array_elements(coalesce(p_entry -> 'covers', jsonb_build_array(p_entry -> 'row'))) WITH ORDINALITY AS c(r, n)
+    FROM named, jsonb_array_elements(coalesce(p_entry -> 'covers', jsonb_build_array(p_entry -> 'row'))) WITH ORDINALITY AS c(r, n)
 $$;
 REVOKE ALL ON FUNCTION app.import_rows(jsonb, regproc, text), app.import_outcome(jsonb, text, uuid), app.import(jsonb, regproc, text),
     app.import_staged(jsonb), app.import_stage_limit(),

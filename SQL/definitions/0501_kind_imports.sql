@@ -231,7 +231,8 @@ BEGIN
     )
     SELECT coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
                'row', coalesce(refused -> 'row', covers -> 0), 'values', values, 'covers', covers, 'at', at,
-               'label', label, 'refused', refused - 'row')) ORDER BY first), '[]')
+               'label', label, 'refused', refused - 'row',
+               'renames', '{"engagement_id": "engagement_code", "deliverer_party_id": "deliverer_ref"}'::jsonb)) ORDER BY first), '[]')
     INTO v_entries FROM grouped;
     RETURN app.import_rows(p || jsonb_build_object('rows', v_entries), 'app.checkin_import_row'::regproc,
         'SELECT c.id FROM app.check_ins c JOIN app.engagements e ON e.organisation_id = c.organisation_id AND e.id = c.engagement_id
@@ -249,7 +250,7 @@ $$;
 
 -- One check-in from its rows: the engagement by code, each line's columns checked against its section, its
 -- delivery party by external_ref, then the check-in write path, its deferred checks run here so that their
--- errors stay this check-in's. Errors name the spreadsheet's columns (engagement_code, deliverer_ref).
+-- errors stay this check-in's. The entry's renames report the write path's params as the spreadsheet's columns.
 CREATE OR REPLACE FUNCTION app.checkin_import_row(p jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
@@ -265,10 +266,6 @@ DECLARE
     v_params jsonb := jsonb_build_object('engagement_id', v_engagement, 'period', p ->> 'period')
                       || jsonb_strip_nulls(jsonb_build_object('notes', p ->> 'notes'));
     v_written app.check_ins;
-    v_state text;
-    v_message text;
-    v_column text;
-    v_hint text;
 BEGIN
     FOR v_section IN SELECT jsonb_object_keys(v_columns) LOOP
         v_lines := '[]';
@@ -291,21 +288,11 @@ BEGIN
             v_params := v_params || jsonb_build_object(v_section, v_lines);
         END IF;
     END LOOP;
-    BEGIN
-        v_written := api.check_in_write(v_params);
-        -- The deferred check-in triggers (revisions, scores, rules), now: their errors are this check-in's.
-        SET CONSTRAINTS app.check_ins_after_write, app.check_ins_score IMMEDIATE;
-        SET CONSTRAINTS app.check_ins_after_write, app.check_ins_score DEFERRED;
-    EXCEPTION WHEN OTHERS THEN
-        GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT, v_column = COLUMN_NAME,
-            v_hint = PG_EXCEPTION_HINT;
-        IF left(v_state, 2) NOT IN ('EV', 'EC', 'ES', 'EN') THEN
-            RAISE;
-        END IF;
-        v_column := CASE WHEN v_column = 'engagement_id' THEN 'engagement_code'
-                         ELSE regexp_replace(v_column, '\.deliverer_party_id$', '.deliverer_ref') END;
-        RAISE EXCEPTION '%', v_message USING ERRCODE = v_state, COLUMN = coalesce(v_column, ''), HINT = coalesce(v_hint, '');
-    END;
+    v_written := api.check_in_write(v_params);
+    -- The deferred check-in triggers (revisions, scores, rules), now, inside the row's subtransaction
+    -- (app.import_rows): their errors are this check-in's.
+    SET CONSTRAINTS app.check_ins_after_write, app.check_ins_score IMMEDIATE;
+    SET CONSTRAINTS app.check_ins_after_write, app.check_ins_score DEFERRED;
     RETURN jsonb_build_object('id', v_written.id);
 END
 $$;

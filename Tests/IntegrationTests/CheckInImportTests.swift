@@ -179,6 +179,11 @@ extension CheckInImportTests {
             #expect(written.0 == 0 && written.1.contains("1080 rows: 1080 written"), "\(written.1.suffix(300))")
             let months = try #require(try await a.call("checkin.list", ["engagement_id": acme, "limit": 50])["result"]?["items"]?.arrayValue)
             #expect(months.count == 12 && months.allSatisfy { $0["capacity"]?.arrayValue?.count == 90 }, "each month whole across the batches")
+            // An error of the write path names the spreadsheet's column: a party that does not deliver the engagement.
+            let notDelivering = directory.appendingPathComponent("not-delivering.csv")
+            try Data("engagement_code,period,section,category,plan,currency,deliverer_ref\nBOLT-SEC,2025-01,finance,revenue,10,EUR,BOLT\n".utf8).write(to: notDelivering)
+            let renamed = try await engagementctl(server, \.orgA, ["import", "checkins", notDelivering.path])
+            #expect(renamed.1.contains("line 2: column deliverer_ref: is not a delivery party of this engagement"), "\(renamed.1)")
 
             // A stage is its user's: B committing with A's import_id writes only its own rows; A's stay staged.
             let importID = JSONValue.string(UUID().uuidString.lowercased())
