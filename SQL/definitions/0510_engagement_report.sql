@@ -71,11 +71,12 @@ BEGIN
         'risk_grid', (
             SELECT jsonb_agg(jsonb_build_object(
                        'probability', pr.p, 'impact', im.i, 'severity', app.severity(app.probability_score(pr.p) * app.impact_score(im.i)),
-                       'count', (SELECT count(*) FROM app.risk_signals r
-                                 WHERE r.engagement_id = ANY (v_subtree) AND r.status IN ('open', 'mitigating')
-                                   AND r.probability = pr.p AND r.impact = im.i)) ORDER BY pn, iname)
-            FROM unnest(ARRAY['very_low', 'low', 'medium', 'high', 'very_high']) WITH ORDINALITY AS pr(p, pn),
-                 unnest(ARRAY['low', 'medium', 'high', 'critical']) WITH ORDINALITY AS im(i, iname)),
+                       'count', coalesce(open.risks, 0)) ORDER BY pn, iname)
+            FROM unnest(ARRAY['very_low', 'low', 'medium', 'high', 'very_high']) WITH ORDINALITY AS pr(p, pn)
+            CROSS JOIN unnest(ARRAY['low', 'medium', 'high', 'critical']) WITH ORDINALITY AS im(i, iname)
+            LEFT JOIN (SELECT r.probability, r.impact, count(*) AS risks FROM app.risk_signals r
+                       WHERE r.engagement_id = ANY (v_subtree) AND r.status IN ('open', 'mitigating')
+                       GROUP BY r.probability, r.impact) AS open ON open.probability = pr.p AND open.impact = im.i),
         'months', coalesce((
             SELECT jsonb_agg(jsonb_build_object(
                        'period', to_char(m.period, 'YYYY-MM'),
@@ -91,13 +92,12 @@ BEGIN
                                JOIN app.check_ins c ON c.organisation_id = f.organisation_id AND c.id = f.check_in_id
                                WHERE c.engagement_id = ANY (v_subtree) AND c.period = m.period
                                GROUP BY f.currency) per_currency), '[]'),
-                       'planned_hours', (SELECT sum(h.planned_hours) FROM app.capacity_entries h
-                                         JOIN app.check_ins c ON c.organisation_id = h.organisation_id AND c.id = h.check_in_id
-                                         WHERE c.engagement_id = ANY (v_subtree) AND c.period = m.period),
-                       'actual_hours', (SELECT sum(h.actual_hours) FROM app.capacity_entries h
-                                        JOIN app.check_ins c ON c.organisation_id = h.organisation_id AND c.id = h.check_in_id
-                                        WHERE c.engagement_id = ANY (v_subtree) AND c.period = m.period)) ORDER BY m.period)
-            FROM generate_series(v_from, v_to, interval '1 month') AS m(period)), '[]'),
+                       'planned_hours', hours.planned, 'actual_hours', hours.actual) ORDER BY m.period)
+            FROM generate_series(v_from, v_to, interval '1 month') AS m(period)
+            CROSS JOIN LATERAL (
+                SELECT sum(h.planned_hours) AS planned, sum(h.actual_hours) AS actual FROM app.capacity_entries h
+                JOIN app.check_ins c ON c.organisation_id = h.organisation_id AND c.id = h.check_in_id
+                WHERE c.engagement_id = ANY (v_subtree) AND c.period = m.period) AS hours), '[]'),
         'children', coalesce((
             SELECT jsonb_agg(jsonb_build_object('id', e.id, 'code', e.code, 'name', e.name, 'status', e.status,
                                                 'score', h.score, 'band', coalesce(h.band, 'unknown')) ORDER BY e.code)

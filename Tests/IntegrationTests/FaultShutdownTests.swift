@@ -133,14 +133,7 @@ struct FaultShutdownTests {
         }
         let owner = try PostgresConnection.connect(try deployment.ownerURL)
         defer { owner.close() }
-        let rows = try owner.query(
-            "SELECT name, id::text, count(*) OVER (PARTITION BY name) FROM app.parties WHERE organisation_id = $1::uuid AND name ~ '^s[0-9]+-'",
-            [orgA.id])
-        var stored: [String: String] = [:]
-        for row in 0..<rows.rowCount {
-            #expect(rows.int(row, 2) == 1, "\(rows.string(row, 0) ?? "?") stored more than once")
-            stored[rows.string(row, 0)!] = rows.string(row, 1)!
-        }
+        let stored = try FaultTests.storedParties(owner, organisation: orgA.id, prefix: "s")
         #expect(acknowledged.count > 20, "writes were acknowledged before the signal: \(acknowledged.count)")
         for (key, id) in acknowledged { #expect(stored[key] == id, "\(key) acknowledged as \(id), stored as \(stored[key] ?? "nothing")") }
         #expect(refused.allSatisfy { stored[$0] == nil }, "a call refused as shutting_down never ran")

@@ -118,18 +118,25 @@ struct FaultTests {
     static func verify(_ server: ServerFixture, _ ledger: Ledger) throws {
         let owner = try server.ownerConnection()
         defer { owner.close() }
+        let stored = try storedParties(owner, organisation: server.orgA.id, prefix: "w")
+        let acknowledged = ledger.acknowledged
+        #expect(!acknowledged.isEmpty)
+        #expect(stored == acknowledged, "stored \(stored.count), acknowledged \(acknowledged.count)")
+        #expect(ledger.unexpectedReplies.isEmpty, "\(ledger.unexpectedReplies.prefix(3))")
+    }
+
+    /// The writers' parties of `organisation` (named `<prefix><writer>-<number>`) by name → id; each must be stored
+    /// once, whatever its idempotency key's retries.
+    static func storedParties(_ owner: PostgresConnection, organisation: UUID, prefix: String) throws -> [String: String] {
         let rows = try owner.query(
-            "SELECT name, id::text, count(*) OVER (PARTITION BY name) FROM app.parties WHERE organisation_id = $1::uuid AND name ~ '^w[0-9]+-'",
-            [server.orgA.id])
+            "SELECT name, id::text, count(*) OVER (PARTITION BY name) FROM app.parties WHERE organisation_id = $1::uuid AND name ~ ('^' || $2 || '[0-9]+-')",
+            [organisation, prefix])
         var stored: [String: String] = [:]
         for row in 0..<rows.rowCount {
             #expect(rows.int(row, 2) == 1, "\(rows.string(row, 0) ?? "?") stored more than once")
             stored[rows.string(row, 0)!] = rows.string(row, 1)!
         }
-        let acknowledged = ledger.acknowledged
-        #expect(!acknowledged.isEmpty)
-        #expect(stored == acknowledged, "stored \(stored.count), acknowledged \(acknowledged.count)")
-        #expect(ledger.unexpectedReplies.isEmpty, "\(ledger.unexpectedReplies.prefix(3))")
+        return stored
     }
 
     @Test("every backend of the server terminated, again and again, while 4 writers write: nothing acknowledged is lost or doubled")

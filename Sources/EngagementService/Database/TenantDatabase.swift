@@ -82,13 +82,14 @@ public struct TenantDatabase: Sendable {
             return try await replica.json(as: principal, method: method, requestID: requestID, statement, primary: self)
         }
         if untimed {
-            // The timer armed by the pipeline's first statement is disarmed when the next one starts with 0.
             let results = try await run(as: principal, method: method, requestID: requestID, [Self.untimed, statement])
             return try Self.document(results[1])
         }
         return try await json(as: principal, method: method, requestID: requestID, statement)
     }
 
+    /// Lifts `statement_timeout` for the rest of the transaction: in a pipeline, the timer its first statement
+    /// armed is disarmed when the next statement starts with 0 (the rollup refresh and a staged import's commit).
     static let untimed = Statement("SELECT set_config('statement_timeout', '0', true)")
 
     /// Runs statements without tenant context (authentication lookups); RLS shows no tenant rows here.

@@ -53,7 +53,7 @@ struct RollupRefresher: Service {
     static func refresh(_ pool: ConnectionPool) async throws -> Bool {
         try await pool.withConnection { connection in
             try connection.pipeline([
-                Statement("SELECT set_config('statement_timeout', '0', true)"), Statement("SELECT app.refresh_rollups()"),
+                TenantDatabase.untimed, Statement("SELECT app.refresh_rollups()"),
             ])[1].bool(0, 0) ?? false
         }
     }
