@@ -120,7 +120,9 @@ struct FaultLoadTests {
 
             #expect(held >= Self.slowloris, "the server held \(held) connections")
             #expect(attack["tls_failed"]?.intValue == 0 && attack["tls_closed_by_server"]?.intValue == 0, "slowloris kept: \(attack)")
-            #expect((attack["plain_closed_by_server"]?.intValue ?? 0) >= Self.neverHandshaking, "never-handshaking ones closed at the handshake timeout: \(attack)")
+            // Each never-handshaking connection closed by the server (late, on a starved machine: the script waits for it).
+            #expect((attack["plain_closed_by_server"]?.intValue ?? 0) >= Self.neverHandshaking && attack["plain_outlived_grace"]?.intValue == 0,
+                    "never-handshaking ones closed at the handshake timeout: \(attack)")
             // The server stopped taking the stalled client's calls (back-pressure) instead of buffering their replies.
             #expect((stall["sent_calls"]?.intValue ?? 0) > 0 && (stall["sent_calls"]?.intValue ?? calls) < calls && stall["server_alive"] == true, "\(stall)")
             #expect(try await bystander.call("session.whoami")["result"] != nil)
