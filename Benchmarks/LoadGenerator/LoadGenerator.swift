@@ -20,6 +20,8 @@ struct LoadGenerator: AsyncParsableCommand {
     var connections = 32
     @Option(help: "requests in flight per connection (pipelining depth)")
     var depth = 1
+    @Option(help: "paced calls per second per connection (one in flight, sent on a fixed schedule): a tenant at an ordinary rate rather than a closed loop as fast as replies come")
+    var rate: Double?
     @Option(help: "seconds measured")
     var duration = 10
     @Option(help: "seconds run before measuring")
@@ -34,6 +36,10 @@ struct LoadGenerator: AsyncParsableCommand {
     var output: String?
     @Option(help: "instead of load: open this many authenticated connections, hold them, and report the server's memory per connection (needs --server-pid)")
     var idle: Int?
+
+    func validate() throws {
+        if let rate, rate <= 0 { throw ValidationError("--rate must be positive") }
+    }
 
     func run() async throws {
         let file = try JSONParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: connectionFile))))
@@ -66,8 +72,8 @@ struct LoadGenerator: AsyncParsableCommand {
         var before: (server: ProcessUsage?, postgres: ProcessUsage?) = (nil, nil)
         let results = try await withThrowingTaskGroup(of: WorkerResult.self) { group in
             for (client, ids) in clients {
-                group.addTask { [scenario, depth] in
-                    try await Worker(connection: client, engagements: ids, scenario: scenario, depth: depth)
+                group.addTask { [scenario, depth, rate] in
+                    try await Worker(connection: client, engagements: ids, scenario: scenario, depth: rate == nil ? depth : 1, rate: rate)
                         .run(measureFrom: measureFrom, end: end)
                 }
             }

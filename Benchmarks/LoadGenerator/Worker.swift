@@ -10,13 +10,15 @@ struct WorkerResult: Sendable {
     var errors: [Int: Int] = [:]
 }
 
-/// One connection keeping `depth` requests in flight until `end`; calls started from `measureFrom` and answered
-/// by `end` are recorded (latency in microseconds, send to reply).
+/// One connection keeping `depth` requests in flight until `end` — or, with a `rate`, sending one call at each
+/// tick of a fixed schedule (a late reply delays the next call; missed ticks are not made up); calls started from
+/// `measureFrom` and answered by `end` are recorded (latency in microseconds, send to reply).
 struct Worker: Sendable {
     let connection: RPCConnection
     let engagements: [String]
     let scenario: Scenario
     let depth: Int
+    var rate: Double? = nil
 
     func run(measureFrom: ContinuousClock.Instant, end: ContinuousClock.Instant) async throws -> WorkerResult {
         var result = WorkerResult()
@@ -32,6 +34,8 @@ struct Worker: Sendable {
                 "jsonrpc": "2.0", "id": .number(String(id)), "method": .string(method), "params": params,
             ]))
         }
+        let interval = rate.map { Duration.seconds(1 / $0) }
+        var tick = ContinuousClock.now
         for _ in 0..<depth { try await send() }
         while !started.isEmpty {
             guard let line = try await connection.nextLine(timeout: .seconds(60)) else { break }
@@ -44,7 +48,13 @@ struct Worker: Sendable {
                 result.calls += 1
                 if let code = reply.errorCode { result.errors[code, default: 0] += 1 }
             }
-            if now < end { try await send() }
+            if let interval {
+                // The next tick after now: a slow reply skips ticks rather than bursting to catch up.
+                repeat { tick += interval } while tick < now
+                guard tick < end else { break }
+                try await Task.sleep(until: tick)
+            }
+            if ContinuousClock.now < end { try await send() }
         }
         return result
     }
