@@ -22,9 +22,10 @@ AS $$
 $$;
 
 -- Every (ancestor, descendant) pair of the hierarchy, each engagement its own ancestor at depth 0: of one
--- engagement's subtree (engagement_subtree), or of every engagement of an organisation, or of all organisations
--- when p_organisation_id is NULL (engagement_closure). Two functions, not one with optional arguments, so each
--- keeps a plan that uses its indexes (an "x IS NULL OR" condition defeats them in a generic plan).
+-- engagement's subtree (engagement_subtree), or of every engagement of one organisation (engagement_closure: the
+-- maintained rollups refresh an organisation at a time, so its work is that organisation's rows). Two functions,
+-- not one with optional arguments, so each keeps a plan that uses its indexes (an "x IS NULL OR" condition
+-- defeats them in a generic plan).
 CREATE OR REPLACE FUNCTION app.engagement_subtree(p_organisation_id uuid, p_root_id uuid)
 RETURNS TABLE (organisation_id uuid, ancestor_id uuid, descendant_id uuid, depth integer)
 LANGUAGE sql STABLE
@@ -36,7 +37,10 @@ AS $$
         SELECT c.organisation_id, closure.ancestor_id, c.id, closure.depth + 1
         FROM closure
         JOIN app.engagements c ON c.organisation_id = closure.organisation_id AND c.parent_id = closure.descendant_id
-        WHERE closure.depth < 64  -- a bound even if the data were corrupt; the trigger keeps trees far shallower
+        -- The depth bound holds even if the data were corrupt (the trigger keeps trees far shallower). The
+        -- organisation is stated in the recursive term too: the planner does not carry it over from the first,
+        -- and a hashed join (the rollups turn nested loops off) would scan every organisation's engagements.
+        WHERE closure.depth < 64 AND c.organisation_id = p_organisation_id
     )
     SELECT * FROM closure
 $$;
@@ -47,12 +51,12 @@ LANGUAGE sql STABLE
 AS $$
     WITH RECURSIVE closure AS (
         SELECT e.organisation_id, e.id AS ancestor_id, e.id AS descendant_id, 0 AS depth
-        FROM app.engagements e WHERE p_organisation_id IS NULL OR e.organisation_id = p_organisation_id
+        FROM app.engagements e WHERE e.organisation_id = p_organisation_id
         UNION ALL
         SELECT c.organisation_id, closure.ancestor_id, c.id, closure.depth + 1
         FROM closure
         JOIN app.engagements c ON c.organisation_id = closure.organisation_id AND c.parent_id = closure.descendant_id
-        WHERE closure.depth < 64
+        WHERE closure.depth < 64 AND c.organisation_id = p_organisation_id
     )
     SELECT * FROM closure
 $$;
@@ -60,9 +64,10 @@ $$;
 -- The current scores at `p_as_of`: the latest month's score less freshness decay. Decay:
 -- overdue = max(0, active days since the end (UTC) of the latest check-in's month − grace_days);
 -- score − decay_points_per_30_days × overdue / 30, never below 0. Scope: one engagement (p_engagement_id), its
--- whole subtree (with p_subtree), or every engagement of the organisation (p_engagement_id NULL; of every
--- organisation when p_organisation_id is NULL too). Set-based, so rollups over thousands of engagements cost
--- one pass; the scope is joined, never tested row by row. Engagements without a scored month have no row.
+-- whole subtree (with p_subtree), or every engagement of the organisation (p_engagement_id NULL). Set-based, so
+-- rollups over thousands of engagements cost one pass; the scope is joined, never tested row by row, and every
+-- table is read for p_organisation_id only (the joins are hashed: without it they would scan every organisation's
+-- rows). Engagements without a scored month have no row.
 CREATE OR REPLACE FUNCTION app.health_now(
     p_organisation_id uuid, p_engagement_id uuid, p_subtree boolean, p_as_of timestamptz)
 RETURNS TABLE (organisation_id uuid, engagement_id uuid, period date, monthly_score numeric, score numeric, band text,
@@ -72,7 +77,7 @@ LANGUAGE sql STABLE
 AS $$
     WITH scope AS MATERIALIZED (
         SELECT e.organisation_id AS org, e.id AS engagement FROM app.engagements e
-        WHERE p_engagement_id IS NULL AND (p_organisation_id IS NULL OR e.organisation_id = p_organisation_id)
+        WHERE p_engagement_id IS NULL AND e.organisation_id = p_organisation_id
         UNION ALL
         SELECT p_organisation_id, p_engagement_id WHERE p_engagement_id IS NOT NULL AND NOT p_subtree
         UNION ALL
@@ -103,8 +108,9 @@ AS $$
     modelled AS (
         SELECT a.*, m.grace_days, m.decay_points_per_30_days, m.red_below, m.amber_below
         FROM aged a
-        JOIN app.engagement_health_models x ON x.organisation_id = a.org AND x.engagement_id = a.engagement
-        JOIN app.health_models m ON m.organisation_id = x.organisation_id AND m.id = x.model_id),
+        JOIN app.engagement_health_models x
+          ON x.organisation_id = a.org AND x.engagement_id = a.engagement AND x.organisation_id = p_organisation_id
+        JOIN app.health_models m ON m.organisation_id = x.organisation_id AND m.id = x.model_id AND m.organisation_id = p_organisation_id),
     decayed AS (
         SELECT x.*, greatest(0, x.active - x.grace_days) AS overdue,
                round(x.decay_points_per_30_days * greatest(0, x.active - x.grace_days) / 30, 2) AS points

@@ -1,8 +1,10 @@
 -- Current definitions (first made by migration 0022_rollups). Edit them here, never in a migration: every
 -- definitions file is re-applied whenever one of them changes or a migration runs (SQL/README.md).
 
--- Subtrees come from app.engagement_subtree (one root, live) or app.engagement_closure (every engagement, for
--- the materialized views), both in 0019_health_now.sql.
+-- Subtrees come from app.engagement_subtree (one root, live) or app.engagement_closure (every engagement of one
+-- organisation, for the maintained tables), both in 0019_health_now.sql. Every table a rollup reads is read for
+-- p_organisation_id only (`x.organisation_id = p_organisation_id` beside each join), so refreshing one
+-- organisation costs its rows, whatever the others hold.
 --
 -- The functions run with enable_nestloop off: the planner cannot estimate a recursive closure (it guesses a
 -- handful of rows where a wide tree has thousands) and would otherwise join its thousands of rows by nested
@@ -10,8 +12,8 @@
 -- linear; lookups that must be per row are written as LATERAL subqueries and stay index scans. jit is off as
 -- well: disabled paths carry a huge cost penalty, which would otherwise trigger seconds of JIT compilation.
 
--- The pairs a rollup aggregates: the subtree of p_root_id (live), or every engagement's (p_root_id NULL, for the
--- materialized views). Each branch runs only when its condition holds.
+-- The pairs a rollup aggregates: the subtree of p_root_id (live), or every engagement's of the organisation
+-- (p_root_id NULL, for the maintained tables). Each branch runs only when its condition holds.
 CREATE OR REPLACE FUNCTION app.rollup_closure(p_organisation_id uuid, p_root_id uuid)
 RETURNS TABLE (organisation_id uuid, ancestor_id uuid, descendant_id uuid, depth integer)
 LANGUAGE sql STABLE
@@ -63,8 +65,8 @@ AS $$
         SELECT e.organisation_id, e.id, e.status, e.contract_id, k.total_value, k.currency, h.score,
                coalesce(h.band, 'unknown') AS band
         FROM closure d
-        JOIN app.engagements e ON e.organisation_id = d.organisation_id AND e.id = d.descendant_id
-        LEFT JOIN app.contracts k ON k.organisation_id = e.organisation_id AND k.id = e.contract_id
+        JOIN app.engagements e ON e.organisation_id = d.organisation_id AND e.id = d.descendant_id AND e.organisation_id = p_organisation_id
+        LEFT JOIN app.contracts k ON k.organisation_id = e.organisation_id AND k.id = e.contract_id AND k.organisation_id = p_organisation_id
         LEFT JOIN health h ON h.organisation_id = e.organisation_id AND h.engagement_id = e.id
         WHERE NOT p_past AND (d.depth = 0 OR p_root_id IS NOT NULL)
         UNION ALL
@@ -106,7 +108,7 @@ AS $$
     open_risks AS (
         SELECT c.organisation_id, c.ancestor_id, s.probability, s.severity, s.value_at_risk, s.currency
         FROM closure c
-        JOIN app.risk_signals s ON s.organisation_id = c.organisation_id AND s.engagement_id = c.descendant_id
+        JOIN app.risk_signals s ON s.organisation_id = c.organisation_id AND s.engagement_id = c.descendant_id AND s.organisation_id = p_organisation_id
         WHERE NOT p_past AND s.status IN ('open', 'mitigating')
         UNION ALL
         SELECT p_organisation_id, p_root_id, x.after ->> 'probability', x.after ->> 'severity',
@@ -145,7 +147,7 @@ AS $$
     LEFT JOIN risk_values x ON x.organisation_id = n.organisation_id AND x.ancestor_id = n.ancestor_id
 $$;
 
--- The present (the materialized view's definition names this one).
+-- The present (app.refresh_rollups fills the maintained summary with this one).
 CREATE OR REPLACE FUNCTION app.rollup_summary(p_organisation_id uuid, p_root_id uuid, p_as_of timestamptz)
 RETURNS SETOF app.rollup_summary_row
 LANGUAGE sql STABLE
@@ -158,16 +160,18 @@ SET enable_nestloop = off
 SET jit = off
 AS $$
     WITH closure AS MATERIALIZED (SELECT * FROM app.rollup_closure(p_organisation_id, p_root_id)),
-    months AS (
+    -- Once per check-in (materialized: inlined, its lookups would run once per ancestor of the check-in).
+    months AS MATERIALIZED (
         SELECT c.organisation_id, c.engagement_id, c.period, s.score, s.band,
                (SELECT sum(x.planned_hours) FROM app.capacity_entries x
                 WHERE x.organisation_id = c.organisation_id AND x.check_in_id = c.id) AS planned_hours,
                (SELECT sum(x.actual_hours) FROM app.capacity_entries x
                 WHERE x.organisation_id = c.organisation_id AND x.check_in_id = c.id) AS actual_hours
         FROM (SELECT DISTINCT organisation_id, descendant_id FROM closure) d
-        JOIN app.check_ins c ON c.organisation_id = d.organisation_id AND c.engagement_id = d.descendant_id
+        JOIN app.check_ins c ON c.organisation_id = d.organisation_id AND c.engagement_id = d.descendant_id AND c.organisation_id = p_organisation_id
         LEFT JOIN app.health_scores s
-               ON s.organisation_id = c.organisation_id AND s.engagement_id = c.engagement_id AND s.period = c.period)
+               ON s.organisation_id = c.organisation_id AND s.engagement_id = c.engagement_id AND s.period = c.period
+              AND s.organisation_id = p_organisation_id)
     SELECT cl.organisation_id, cl.ancestor_id, m.period, count(*), sum(m.planned_hours), sum(m.actual_hours),
            round(avg(m.score), 2), count(*) FILTER (WHERE m.band = 'red'), count(*) FILTER (WHERE m.band = 'amber'),
            count(*) FILTER (WHERE m.band = 'green')
@@ -187,48 +191,90 @@ AS $$
            sum(f.plan) FILTER (WHERE f.category = 'revenue'), sum(f.actual) FILTER (WHERE f.category = 'revenue'),
            sum(f.plan) FILTER (WHERE f.category <> 'revenue'), sum(f.actual) FILTER (WHERE f.category <> 'revenue')
     FROM closure cl
-    JOIN app.check_ins c ON c.organisation_id = cl.organisation_id AND c.engagement_id = cl.descendant_id
-    JOIN app.finance_lines f ON f.organisation_id = c.organisation_id AND f.check_in_id = c.id
+    JOIN app.check_ins c ON c.organisation_id = cl.organisation_id AND c.engagement_id = cl.descendant_id AND c.organisation_id = p_organisation_id
+    JOIN app.finance_lines f ON f.organisation_id = c.organisation_id AND f.check_in_id = c.id AND f.organisation_id = p_organisation_id
     GROUP BY cl.organisation_id, cl.ancestor_id, c.period, f.currency
 $$;
 
--- Refreshes every rollup without blocking readers. At most one refresh runs at a time across all server
--- instances (a transaction-level advisory lock); a caller that finds one running gets false and tries later.
-CREATE OR REPLACE FUNCTION app.refresh_rollups() RETURNS boolean
+-- Replaces one organisation's rows of every maintained rollup, in one transaction: readers see the old rows
+-- until it commits, then the new ones (one as_of). The work is the organisation's (Benchmarks/README.md,
+-- "Rollups"): nothing of another organisation is read or written. One refresh of an organisation runs at a time
+-- across all server instances (a transaction-level advisory lock on the organisation); a caller that finds one
+-- running gets false and tries later, so a write committed during that refresh is not missed. With
+-- p_unless_since, an organisation refreshed since then (by any instance) is left as it is (true): a server that
+-- (re)connects refreshes every organisation once, and several servers starting together share the work.
+CREATE OR REPLACE FUNCTION app.refresh_rollups(p_organisation_id uuid, p_unless_since timestamptz DEFAULT NULL)
+RETURNS boolean
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     started timestamptz := clock_timestamp();
 BEGIN
-    IF NOT pg_try_advisory_xact_lock(hashtextextended('engagement-rollup-refresh', 0)) THEN
+    IF NOT pg_try_advisory_xact_lock(hashtext('engagement-rollup-refresh'), hashtext(p_organisation_id::text)) THEN
         RETURN false;
     END IF;
-    REFRESH MATERIALIZED VIEW CONCURRENTLY rollup.engagement_summary;
-    REFRESH MATERIALIZED VIEW CONCURRENTLY rollup.engagement_monthly;
-    REFRESH MATERIALIZED VIEW CONCURRENTLY rollup.engagement_finance;
-    REFRESH MATERIALIZED VIEW CONCURRENTLY rollup.engagement_work;
-    INSERT INTO rollup.refreshes (started_at, milliseconds)
-    VALUES (started, round(extract(epoch FROM clock_timestamp() - started) * 1000, 1));
-    DELETE FROM rollup.refreshes WHERE started_at < now() - interval '7 days';
+    IF p_unless_since IS NOT NULL AND EXISTS (
+        SELECT FROM rollup.refreshes r WHERE r.organisation_id = p_organisation_id AND r.started_at >= p_unless_since) THEN
+        RETURN true;
+    END IF;
+    DELETE FROM rollup.engagement_summary WHERE organisation_id = p_organisation_id;
+    INSERT INTO rollup.engagement_summary SELECT * FROM app.rollup_summary(p_organisation_id, NULL, now());
+    DELETE FROM rollup.engagement_monthly WHERE organisation_id = p_organisation_id;
+    INSERT INTO rollup.engagement_monthly SELECT * FROM app.rollup_monthly(p_organisation_id, NULL);
+    DELETE FROM rollup.engagement_finance WHERE organisation_id = p_organisation_id;
+    INSERT INTO rollup.engagement_finance SELECT * FROM app.rollup_finance(p_organisation_id, NULL);
+    DELETE FROM rollup.engagement_work WHERE organisation_id = p_organisation_id;
+    INSERT INTO rollup.engagement_work SELECT * FROM app.rollup_work(p_organisation_id, NULL);
+    INSERT INTO rollup.refreshes (organisation_id, started_at, milliseconds)
+    VALUES (p_organisation_id, started, round(extract(epoch FROM clock_timestamp() - started) * 1000, 1));
+    DELETE FROM rollup.refreshes WHERE organisation_id = p_organisation_id AND started_at < now() - interval '7 days';
     RETURN true;
+END
+$$;
+REVOKE ALL ON FUNCTION app.refresh_rollups(uuid, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION app.refresh_rollups(uuid, timestamptz) TO engagement_app;
+
+-- Every organisation's ids, for the server's refresher (it refreshes each in its own call and transaction).
+CREATE OR REPLACE FUNCTION app.rollup_organisations() RETURNS SETOF uuid
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT id FROM app.organisations ORDER BY id $$;
+REVOKE ALL ON FUNCTION app.rollup_organisations() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION app.rollup_organisations() TO engagement_app;
+
+-- Every organisation at once, in one transaction (tests, benchmarks, operators); false when any organisation's
+-- refresh was running elsewhere (that one is left to it).
+CREATE OR REPLACE FUNCTION app.refresh_rollups() RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    organisation uuid;
+    complete boolean := true;
+BEGIN
+    FOR organisation IN SELECT id FROM app.organisations ORDER BY id LOOP
+        complete := app.refresh_rollups(organisation) AND complete;
+    END LOOP;
+    RETURN complete;
 END
 $$;
 REVOKE ALL ON FUNCTION app.refresh_rollups() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION app.refresh_rollups() TO engagement_app;
 
--- Writes that change a rollup's inputs tell listening servers (delivered at commit, once per transaction and
--- channel); the server debounces and refreshes.
+-- Writes that change a rollup's inputs tell listening servers which organisation changed (delivered at commit,
+-- once per transaction, channel and payload); the server debounces and refreshes that organisation. A write
+-- outside any tenant context (an operator's, a migration's) sends an empty payload: every organisation.
 CREATE OR REPLACE FUNCTION app.notify_rollup_stale() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 BEGIN
-    PERFORM pg_notify('engagement_rollup_stale', '');
+    PERFORM pg_notify('engagement_rollup_stale', coalesce(app.current_organisation_id()::text, ''));
     RETURN NULL;
 END
 $$;
 
--- Tenant-filtered views over the materialized rollups, for the server's role.
+-- Tenant-filtered views over the maintained rollups, for the server's role.
 CREATE OR REPLACE VIEW app.engagement_rollup_summary WITH (security_barrier) AS
 SELECT * FROM rollup.engagement_summary WHERE organisation_id = (SELECT app.current_organisation_id());
 GRANT SELECT ON app.engagement_rollup_summary TO engagement_app;
@@ -241,8 +287,8 @@ CREATE OR REPLACE VIEW app.engagement_rollup_finance WITH (security_barrier) AS
 SELECT * FROM rollup.engagement_finance WHERE organisation_id = (SELECT app.current_organisation_id());
 GRANT SELECT ON app.engagement_rollup_finance TO engagement_app;
 
--- engagement.rollup: from the materialized views, or live (p_fresh, or an engagement newer than the last
--- refresh). Both sources go through the same rendering.
+-- engagement.rollup: from the maintained tables (source "materialized"), or live (p_fresh, or an engagement newer
+-- than its organisation's last refresh). Both sources go through the same rendering.
 CREATE OR REPLACE FUNCTION app.engagement_rollup(p_engagement_id uuid, p_fresh boolean, p_as_of timestamptz DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE

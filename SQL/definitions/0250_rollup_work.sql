@@ -3,8 +3,9 @@
 -- runs past due; running: runs in progress), action items open and overdue, deliverables by status (overdue: not
 -- accepted and past due), SLA credits per currency and breached periods, and adoption per product: for each
 -- product, the mean over the subtree's engagements of their latest recorded month's scores (as
--- app.adoption_month_json computes them). Live for one root, or for every engagement (p_root_id NULL) for the
--- materialized view rollup.engagement_work, refreshed by app.refresh_rollups with the others (one as_of).
+-- app.adoption_month_json computes them). Live for one root, or for every engagement of the organisation
+-- (p_root_id NULL) for the maintained table rollup.engagement_work, refreshed by app.refresh_rollups with the
+-- others (one as_of). Every table is read for p_organisation_id only, as in 0022_rollups.sql.
 CREATE OR REPLACE FUNCTION app.rollup_work(p_organisation_id uuid, p_root_id uuid)
 RETURNS SETOF app.rollup_work_row
 LANGUAGE sql STABLE
@@ -17,14 +18,14 @@ AS $$
         SELECT organisation_id, ancestor_id, jsonb_object_agg(status, n) AS by_status
         FROM (SELECT c.organisation_id, c.ancestor_id, o.status, count(*) AS n
               FROM closure c
-              JOIN app.objectives o ON o.organisation_id = c.organisation_id AND o.engagement_id = c.descendant_id
+              JOIN app.objectives o ON o.organisation_id = c.organisation_id AND o.engagement_id = c.descendant_id AND o.organisation_id = p_organisation_id
               GROUP BY 1, 2, 3) s
         GROUP BY organisation_id, ancestor_id),
     initiative_stages AS (
         SELECT c.organisation_id, c.ancestor_id, i.type, i.stage, count(*) AS n,
                count(*) FILTER (WHERE i.stage IN ('planned', 'in_progress') AND i.due_date < current_date) AS overdue
         FROM closure c
-        JOIN app.initiatives i ON i.organisation_id = c.organisation_id AND i.engagement_id = c.descendant_id
+        JOIN app.initiatives i ON i.organisation_id = c.organisation_id AND i.engagement_id = c.descendant_id AND i.organisation_id = p_organisation_id
         GROUP BY 1, 2, 3, 4),
     initiative_types AS (
         SELECT organisation_id, ancestor_id, type,
@@ -44,15 +45,15 @@ AS $$
                count(*) FILTER (WHERE r.status = 'running' AND t.status IN ('todo', 'doing') AND t.due_date < current_date) AS overdue,
                count(DISTINCT r.id) FILTER (WHERE r.status = 'running') AS running
         FROM closure c
-        JOIN app.playbook_runs r ON r.organisation_id = c.organisation_id AND r.engagement_id = c.descendant_id
-        JOIN app.playbook_tasks t ON t.organisation_id = r.organisation_id AND t.run_id = r.id
+        JOIN app.playbook_runs r ON r.organisation_id = c.organisation_id AND r.engagement_id = c.descendant_id AND r.organisation_id = p_organisation_id
+        JOIN app.playbook_tasks t ON t.organisation_id = r.organisation_id AND t.run_id = r.id AND t.organisation_id = p_organisation_id
         GROUP BY c.organisation_id, c.ancestor_id),
     item_counts AS (
         SELECT c.organisation_id, c.ancestor_id, count(*) FILTER (WHERE a.done_at IS NULL) AS open,
                count(*) FILTER (WHERE a.done_at IS NULL AND a.due_date < current_date) AS overdue
         FROM closure c
-        JOIN app.touchpoints t ON t.organisation_id = c.organisation_id AND t.engagement_id = c.descendant_id
-        JOIN app.action_items a ON a.organisation_id = t.organisation_id AND a.touchpoint_id = t.id
+        JOIN app.touchpoints t ON t.organisation_id = c.organisation_id AND t.engagement_id = c.descendant_id AND t.organisation_id = p_organisation_id
+        JOIN app.action_items a ON a.organisation_id = t.organisation_id AND a.touchpoint_id = t.id AND a.organisation_id = p_organisation_id
         GROUP BY c.organisation_id, c.ancestor_id),
     deliverable_counts AS (
         SELECT c.organisation_id, c.ancestor_id,
@@ -63,7 +64,7 @@ AS $$
                                   'rejected', count(*) FILTER (WHERE d.status = 'rejected')) AS by_status,
                count(*) FILTER (WHERE d.status <> 'accepted' AND d.due_date < current_date) AS overdue
         FROM closure c
-        JOIN app.deliverables d ON d.organisation_id = c.organisation_id AND d.engagement_id = c.descendant_id
+        JOIN app.deliverables d ON d.organisation_id = c.organisation_id AND d.engagement_id = c.descendant_id AND d.organisation_id = p_organisation_id
         GROUP BY c.organisation_id, c.ancestor_id),
     sla_credits AS (
         SELECT organisation_id, ancestor_id, jsonb_object_agg(currency, credits) FILTER (WHERE credits > 0) AS credits,
@@ -71,16 +72,17 @@ AS $$
         FROM (SELECT c.organisation_id, c.ancestor_id, r.currency, sum(r.credit) AS credits,
                      count(*) FILTER (WHERE r.status = 'breached') AS breaches
               FROM closure c
-              JOIN app.sla_results r ON r.organisation_id = c.organisation_id AND r.engagement_id = c.descendant_id
+              JOIN app.sla_results r ON r.organisation_id = c.organisation_id AND r.engagement_id = c.descendant_id AND r.organisation_id = p_organisation_id
               GROUP BY 1, 2, 3) s
         GROUP BY organisation_id, ancestor_id),
     -- Each engagement's latest recorded month per product, scored once.
     latest_months AS (
         SELECT m.organisation_id, m.engagement_id, m.product_id, app.adoption_month_json(m) AS j
         FROM app.adoption_months m
-        WHERE (m.organisation_id, m.id) IN (
+        WHERE m.organisation_id = p_organisation_id AND (m.organisation_id, m.id) IN (
             SELECT DISTINCT ON (x.organisation_id, x.engagement_id, x.product_id) x.organisation_id, x.id
-            FROM scope s JOIN app.adoption_months x ON x.organisation_id = s.organisation_id AND x.engagement_id = s.engagement_id
+            FROM scope s JOIN app.adoption_months x
+              ON x.organisation_id = s.organisation_id AND x.engagement_id = s.engagement_id AND x.organisation_id = p_organisation_id
             ORDER BY x.organisation_id, x.engagement_id, x.product_id, x.period DESC)),
     adoption AS (
         SELECT organisation_id, ancestor_id,
@@ -150,7 +152,7 @@ DROP TRIGGER IF EXISTS capability_usage_rollup_stale ON app.capability_usage;
 CREATE TRIGGER capability_usage_rollup_stale AFTER INSERT OR UPDATE OR DELETE ON app.capability_usage
     FOR EACH STATEMENT EXECUTE FUNCTION app.notify_rollup_stale();
 
--- For DBAs: the materialized work rollup, as columns.
+-- For DBAs: the maintained work rollup, as columns.
 CREATE OR REPLACE VIEW reporting.engagement_rollup_work WITH (security_barrier) AS
 SELECT w.engagement_id, e.code AS engagement_code, e.parent_id,
        w.work -> 'objectives' -> 'by_status' AS objectives_by_status,

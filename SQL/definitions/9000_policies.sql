@@ -66,6 +66,13 @@ CALL app.apply_tenant_read_policy('app.health_scores');
 CALL app.apply_tenant_read_policy('app.reporting_roles');
 CALL app.apply_tenant_read_policy('app.risk_rule_states');
 
+-- The maintained rollups: no client role is granted them (the app.engagement_rollup_* and reporting views read
+-- them as their owner, filtered by organisation); the policy holds should a grant ever be added.
+CALL app.apply_tenant_read_policy('rollup.engagement_summary');
+CALL app.apply_tenant_read_policy('rollup.engagement_monthly');
+CALL app.apply_tenant_read_policy('rollup.engagement_finance');
+CALL app.apply_tenant_read_policy('rollup.engagement_work');
+
 -- The timeline is written by the database; clients add only notes (members and above), in their own name.
 CALL app.apply_tenant_read_policy('app.timeline_entries');
 CREATE POLICY member_notes ON app.timeline_entries FOR INSERT

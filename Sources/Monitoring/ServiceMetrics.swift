@@ -53,11 +53,11 @@ public final class ServiceMetrics: Sendable {
             descriptor: .engagement("db_pool_replaced_connections", "total", "Broken database connections replaced"))
         connectionsOpen = r.makeGauge(descriptor: .engagement("client", "connections", "Client connections being served"))
         rollupRefresh = r.makeDurationHistogram(
-            descriptor: .engagement("rollup_refresh", "seconds", "Duration of a rollup refresh"), buckets: Self.latencyBuckets)
+            descriptor: .engagement("rollup_refresh", "seconds", "Duration of one organisation's rollup refresh"), buckets: Self.latencyBuckets)
         rollupLag = r.makeGauge(
             descriptor: .engagement("rollup_lag", "seconds", "At the last refresh, seconds from the first write it covered to the refreshed rollups"))
         rollupRefreshesSkipped = r.makeCounter(
-            descriptor: .engagement("rollup_refreshes_skipped", "total", "Refreshes put off because another instance was refreshing"))
+            descriptor: .engagement("rollup_refreshes_skipped", "total", "Organisation refreshes put off because another instance was refreshing that organisation"))
     }
 
     /// Counts one call and records its duration; `outcome` is `ok` or the JSON-RPC error code.

@@ -1,4 +1,5 @@
 import EngagementClient
+import EngagementService
 import Foundation
 import JSONRPC
 import PostgresClient
@@ -141,7 +142,88 @@ struct RollupTests {
         }
     }
 
-    @Test("no client role can read the materialized views; DBAs read their organisation's rollups")
+    @Test("staleness: an organisation a debounce after its first write; a pause of twice the refresh; skipped ones again; a round of every organisation on (re)connection, beside them")
+    func staleness() throws {
+        let (a, b) = (UUID(), UUID())
+        let t0 = ContinuousClock.now
+        var state = RollupStaleness(debounce: .seconds(2))
+        // (#expect evaluates its expression in a closure, which cannot mutate the state: these step it.)
+        func due(_ at: Duration) -> [UUID]? { state.due(at: t0 + at)?.organisations }
+        func round(_ at: Duration) -> Bool { state.startRound(at: t0 + at) }
+        state.stale(a, at: t0)
+        state.stale(a, at: t0 + .seconds(1))
+        state.stale(b, at: t0 + .seconds(1))
+        #expect(due(.milliseconds(1999)) == nil, "within the debounce of A's first write")
+        let first = state.due(at: t0 + .seconds(2))
+        #expect(first?.organisations == [a] && first?.since == t0, "A only: B's burst began later")
+        // The refresh took 1 s: nothing for 2 s after it, then B; B was refreshing elsewhere, so it is stale again.
+        state.finished(skipped: [], started: t0 + .seconds(2), now: t0 + .seconds(3))
+        #expect(due(.milliseconds(4999)) == nil, "a pause of twice the refresh")
+        #expect(due(.seconds(5)) == [b])
+        state.finished(skipped: [b], started: t0 + .seconds(5), now: t0 + .seconds(5))
+        #expect(due(.milliseconds(6999)) == nil)
+        #expect(due(.seconds(7)) == [b])
+        state.finished(skipped: [], started: t0 + .seconds(7), now: t0 + .seconds(7))
+        #expect(state.isIdle)
+        // A (re)connection or a write without an organisation: a round, after the debounce; organisations written
+        // meanwhile are refreshed beside it, and a second call for a round waits for the first to end.
+        state.stale(nil, at: t0 + .seconds(8))
+        #expect(!round(.seconds(9)))
+        #expect(round(.seconds(10)) && state.roundRunning)
+        state.stale(a, at: t0 + .seconds(11))
+        state.stale(nil, at: t0 + .seconds(11))
+        #expect(due(.seconds(13)) == [a], "A's write does not wait for the round")
+        #expect(!round(.seconds(14)), "one round at a time")
+        state.roundFinished(skipped: [b], now: t0 + .seconds(15))
+        #expect(round(.seconds(15)), "the round asked for meanwhile")
+        #expect(due(.seconds(17)) == [b], "what the round found refreshing elsewhere")
+        state.roundFinished(skipped: [], now: t0 + .seconds(18))
+        #expect(state.isIdle)
+    }
+
+    @Test("a write refreshes its own organisation's rollups only: the other's rows and refreshes are untouched")
+    func perOrganisation() async throws {
+        let server = try await ServerFixture.start("rollup-per-organisation") { $0.rollupDebounce = .milliseconds(300) }
+        try await server.scoped {
+            let a = try await server.session(server.orgA)
+            let b = try await server.session(server.orgB)
+            let ids = try await Self.buildAccount(a)
+            let worldB = try await EngagementWorld.make(b, prefix: "B-")
+            _ = try await worldB.engagement(b, code: "B1")
+            try Self.refresh(server)
+            let owner = try server.ownerConnection()
+            defer { owner.close() }
+            func state(_ organisation: ServerFixture.Organisation) throws -> (refreshes: Int, asOf: String) {
+                let refreshes = try owner.query("SELECT count(*) FROM rollup.refreshes WHERE organisation_id = $1::uuid", [organisation.id])
+                let asOf = try owner.query("SELECT max(as_of)::text FROM rollup.engagement_summary WHERE organisation_id = $1::uuid", [organisation.id])
+                return (refreshes.int(0, 0) ?? -1, asOf.string(0, 0) ?? "")
+            }
+            // The refresher's own rounds (its first, and those of the writes above) are over once nothing changes
+            // for a while (many debounces).
+            var settled = (try state(server.orgA), try state(server.orgB))
+            for _ in 0..<20 {
+                try await Task.sleep(for: .milliseconds(1500))
+                let now = (try state(server.orgA), try state(server.orgB))
+                if now.0 == settled.0 && now.1 == settled.1 { break }
+                settled = now
+            }
+            let (beforeA, beforeB) = settled
+            #expect(!beforeB.asOf.isEmpty, "B's rollups are maintained")
+            _ = try await a.call("risk.raise", ["engagement_id": ids["G"]!, "title": "New", "probability": "medium", "impact": "high"])
+            var open: JSONValue?
+            for _ in 0..<60 {
+                open = try await a.call("engagement.rollup", ["id": ids["P"]!])["result"]?["risks"]?["open"]
+                if open == 3 { break }
+                try await Task.sleep(for: .milliseconds(250))
+            }
+            #expect(open == 3, "A's write reached A's maintained rollup")
+            let (afterA, afterB) = (try state(server.orgA), try state(server.orgB))
+            #expect(afterA.refreshes > beforeA.refreshes && afterA.asOf > beforeA.asOf, "A refreshed: \(beforeA) → \(afterA)")
+            #expect(afterB.refreshes == beforeB.refreshes && afterB.asOf == beforeB.asOf, "B untouched: \(beforeB) → \(afterB)")
+        }
+    }
+
+    @Test("no client role can read the maintained rollups; DBAs read their organisation's rollups")
     func privileges() async throws {
         // Also: with the periodic maintenance and the rollup listener both turned off, the server keeps serving.
         let server = try await ServerFixture.start("rollup-privileges") { $0.maintenanceInterval = .zero }
@@ -176,7 +258,7 @@ struct RollupTests {
             defer { dba.close() }
             do {
                 _ = try dba.query("SELECT * FROM rollup.engagement_summary")
-                Issue.record("a DBA read the materialized view")
+                Issue.record("a DBA read the maintained rollups")
             } catch {
                 #expect((error as? PostgresError)?.serverError?.sqlState == .insufficientPrivilege)
             }

@@ -4,8 +4,8 @@ import ServiceLifecycle
 
 /// Periodic database work that no client write triggers: rules that depend on time alone (health decay,
 /// check-in freshness), time-driven trigger events (contracts ending, missed touchpoints, overdue items,
-/// low adoption) and renewals coming due (`app.sweep_renewals`) are swept, and the materialized rollups (whose current health decays with time) are
-/// refreshed, every `interval`. The database functions take advisory locks, so several server instances never
+/// low adoption) and renewals coming due (`app.sweep_renewals`) are swept, and every organisation's maintained
+/// rollups (whose current health decays with time) are refreshed, every `interval`. The database functions take advisory locks, so several server instances never
 /// do either at once. Failures are logged and retried at the next tick.
 struct MaintenanceService: Service {
     let pool: ConnectionPool
@@ -41,8 +41,8 @@ struct MaintenanceService: Service {
             logger.debug("sweep done", metadata: [
                 "signals_changed": "\(swept[0])", "trigger_firings": "\(swept[1])", "renewal_signals": "\(swept[2])",
             ])
-            let refreshed = try await RollupRefresher.refresh(pool)
-            logger.debug("periodic rollup refresh", metadata: ["refreshed": "\(refreshed)"])
+            let skipped = try await RollupRefresher.refresh(.everyOrganisation, pool, metrics: nil)
+            logger.debug("periodic rollup refresh", metadata: ["refreshing_elsewhere": "\(skipped.count)"])
         } catch {
             logger.warning("maintenance failed; retrying at the next interval", metadata: ["error": "\(error)"])
         }
