@@ -59,6 +59,19 @@ struct RollupTests {
         return ids
     }
 
+    /// Raises a third open risk under P (on G) and reads P's maintained rollup until it counts it (up to 30 s);
+    /// returns the last count read.
+    static func raiseRiskAndWait(_ a: RPCConnection, _ ids: [String: JSONValue]) async throws -> JSONValue? {
+        _ = try await a.call("risk.raise", ["engagement_id": ids["G"]!, "title": "New", "probability": "medium", "impact": "high"])
+        var open: JSONValue?
+        for _ in 0..<120 {
+            open = try await a.call("engagement.rollup", ["id": ids["P"]!])["result"]?["risks"]?["open"]
+            if open == 3 { break }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        return open
+    }
+
     static func refresh(_ server: ServerFixture) throws {
         let owner = try server.ownerConnection()
         defer { owner.close() }
@@ -130,14 +143,7 @@ struct RollupTests {
                 #expect(comparable(materialized) == comparable(live), "\(code)")
             }
             // A write notifies the server, which refreshes after its debounce: the materialized answer catches up.
-            _ = try await a.call("risk.raise", ["engagement_id": ids["G"]!, "title": "New", "probability": "medium", "impact": "high"])
-            var open: JSONValue?
-            for _ in 0..<60 {
-                open = try await a.call("engagement.rollup", ["id": ids["P"]!])["result"]?["risks"]?["open"]
-                if open == 3 { break }
-                try await Task.sleep(for: .milliseconds(500))
-            }
-            #expect(open == 3, "the listener refreshed the rollups after the write")
+            #expect(try await Self.raiseRiskAndWait(a, ids) == 3, "the listener refreshed the rollups after the write")
             try await server.stop()
         }
     }
@@ -209,14 +215,7 @@ struct RollupTests {
             }
             let (beforeA, beforeB) = settled
             #expect(!beforeB.asOf.isEmpty, "B's rollups are maintained")
-            _ = try await a.call("risk.raise", ["engagement_id": ids["G"]!, "title": "New", "probability": "medium", "impact": "high"])
-            var open: JSONValue?
-            for _ in 0..<60 {
-                open = try await a.call("engagement.rollup", ["id": ids["P"]!])["result"]?["risks"]?["open"]
-                if open == 3 { break }
-                try await Task.sleep(for: .milliseconds(250))
-            }
-            #expect(open == 3, "A's write reached A's maintained rollup")
+            #expect(try await Self.raiseRiskAndWait(a, ids) == 3, "A's write reached A's maintained rollup")
             let (afterA, afterB) = (try state(server.orgA), try state(server.orgB))
             #expect(afterA.refreshes > beforeA.refreshes && afterA.asOf > beforeA.asOf, "A refreshed: \(beforeA) → \(afterA)")
             #expect(afterB.refreshes == beforeB.refreshes && afterB.asOf == beforeB.asOf, "B untouched: \(beforeB) → \(afterB)")

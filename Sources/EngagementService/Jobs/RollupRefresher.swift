@@ -1,9 +1,9 @@
 import Foundation
-import Synchronization
 import Logging
 import Monitoring
 import PostgresClient
 import ServiceLifecycle
+import Synchronization
 
 /// Keeps the maintained rollups fresh after writes, one organisation at a time. Triggers on the rollups' inputs
 /// send `engagement_rollup_stale` at commit with the organisation as the payload; this service listens on its own

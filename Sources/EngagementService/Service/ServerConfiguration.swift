@@ -35,7 +35,7 @@ public struct ServerConfiguration: Sendable {
     /// How often time-driven risk rules (decay, freshness) are evaluated; zero turns the sweep off.
     public var maintenanceInterval: Duration = .seconds(900)
     /// How long after the first write of a burst an organisation's maintained rollups are refreshed; zero: only periodically.
-    public var rollupDebounce: Duration = .seconds(2)
+    public var rollupDebounce: Duration = .milliseconds(500)
     /// How often the trigger worker looks for due firings besides being notified (retries come due with time);
     /// zero turns the worker off.
     public var triggerPollInterval: Duration = .seconds(5)
@@ -191,7 +191,7 @@ public struct ServerConfiguration: Sendable {
             guard let v = Int($1), v >= 0 else { return false }
             $0.maintenanceInterval = .seconds(v); return true
         },
-        Option(variable: "ENGAGEMENT_ROLLUP_DEBOUNCE_MS", defaultValue: "2000",
+        Option(variable: "ENGAGEMENT_ROLLUP_DEBOUNCE_MS", defaultValue: "500",
                summary: "refresh an organisation's rollups this long after the first write of a burst there; 0: only with the maintenance sweep") {
             guard let v = Int($1), v >= 0 else { return false }
             $0.rollupDebounce = .milliseconds(v); return true
