@@ -97,3 +97,40 @@ END
 $$;
 REVOKE ALL ON FUNCTION app.engagement_json(e app.engagements) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION app.engagement_json(e app.engagements) TO engagement_app;
+
+-- A page of engagements, in order, each as app.engagement_json renders it (a test compares them), in one
+-- statement: the per-row function call and its four separately executed lookups become four LATERAL index
+-- lookups of one plan (api.list renders the engagements' list pages with it). LATERAL, not joins over the page's
+-- ids: a generic plan cannot tell how many rows a page has, and chose to scan the organisation's deliverers.
+CREATE OR REPLACE FUNCTION app.engagements_json(p_items app.engagements[]) RETURNS jsonb
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+AS $$
+BEGIN
+    RETURN (
+        SELECT jsonb_agg(jsonb_build_object(
+            'id', e.id, 'code', e.code, 'name', e.name, 'status', e.status, 'status_changed_at', e.status_changed_at,
+            'journey_stage', e.journey_stage, 'journey_stage_changed_at', e.journey_stage_changed_at,
+            'service', service.j, 'customer', customer.j,
+            'template_id', e.template_id, 'contract_id', e.contract_id, 'opportunity_id', e.opportunity_id, 'parent_id', e.parent_id,
+            'children_count', children.n,
+            'start_date', e.start_date, 'end_date', e.end_date, 'owner_user_id', e.owner_user_id,
+            'deliverers', coalesce(deliverers.list, '[]'::jsonb),
+            'version', e.version, 'created_at', e.created_at, 'updated_at', e.updated_at) ORDER BY e.ordinality)
+        FROM unnest(p_items) WITH ORDINALITY AS e
+        LEFT JOIN LATERAL (
+            SELECT jsonb_build_object('id', s.id, 'code', s.code, 'name', s.name) AS j
+            FROM app.services s WHERE s.organisation_id = e.organisation_id AND s.id = e.service_id) service ON true
+        LEFT JOIN LATERAL (
+            SELECT jsonb_build_object('id', p.id, 'name', p.name) AS j
+            FROM app.parties p WHERE p.organisation_id = e.organisation_id AND p.id = e.customer_party_id) customer ON true
+        CROSS JOIN LATERAL (
+            SELECT count(*) AS n FROM app.engagements c WHERE c.organisation_id = e.organisation_id AND c.parent_id = e.id) children
+        CROSS JOIN LATERAL (
+            SELECT jsonb_agg(jsonb_build_object('party_id', d.party_id, 'name', p.name, 'role', d.role) ORDER BY d.role, p.name) AS list
+            FROM app.engagement_deliverers d
+            JOIN app.parties p ON p.organisation_id = d.organisation_id AND p.id = d.party_id
+            WHERE d.organisation_id = e.organisation_id AND d.engagement_id = e.id) deliverers);
+END
+$$;
+REVOKE ALL ON FUNCTION app.engagements_json(app.engagements[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION app.engagements_json(app.engagements[]) TO engagement_app;

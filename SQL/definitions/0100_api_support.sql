@@ -188,7 +188,10 @@ AS $$
 $$;
 
 -- One page of a table's rows in the caller's organisation, rendered by `p_render`, as
--- {"items": [...], "next_cursor": text or null}.
+-- {"items": [...], "next_cursor": text or null}. `p_render` renders one row (`app.x_json(app.x)`), or the whole
+-- page at once (`app.xs_json(app.x[])`, returning the array of items in order): set-based, with one join per
+-- related table instead of a lookup per row and related table (the engagements' list, found by the list-page
+-- benchmark).
 -- * `p_filter`: a boolean SQL expression over `row` (the table's row) and `$1` (the params), written by the
 --   calling api function, never by a client: `($1 ->> 'kind' IS NULL OR row.kind = $1 ->> 'kind')`.
 -- * `p_sorts`: the sort keys the method offers, each with its column and that column's type:
@@ -206,6 +209,8 @@ DECLARE
     sort_column text := p_sorts -> page.sort ->> 0;
     sort_type text := p_sorts -> page.sort ->> 1;
     direction text := CASE WHEN page.descending THEN 'DESC' ELSE 'ASC' END;
+    renders_page boolean := (SELECT t.typcategory = 'A' FROM pg_catalog.pg_proc f
+                             JOIN pg_catalog.pg_type t ON t.oid = f.proargtypes[0] WHERE f.oid = p_render);
     result jsonb;
 BEGIN
     IF sort_column IS NULL THEN
@@ -223,11 +228,12 @@ BEGIN
                 ORDER BY row.%1$I %2$s, row.id %2$s
                 LIMIT $4 + 1) rows)
         SELECT jsonb_build_object(
-            'items', coalesce((SELECT jsonb_agg(%7$s(item) ORDER BY n) FROM page WHERE n <= $4), '[]'::jsonb),
+            'items', coalesce((SELECT %7$s FROM page WHERE n <= $4), '[]'::jsonb),
             'next_cursor', (SELECT api.cursor($5, (item).%1$I::text, (item).id) FROM page
                             WHERE n = $4 AND EXISTS (SELECT FROM page WHERE n = $4 + 1)))
         $query$,
-        sort_column, direction, p_table, p_filter, CASE WHEN page.descending THEN '<' ELSE '>' END, sort_type, p_render)
+        sort_column, direction, p_table, p_filter, CASE WHEN page.descending THEN '<' ELSE '>' END, sort_type,
+        format(CASE WHEN renders_page THEN '%s(array_agg(item ORDER BY n))' ELSE 'jsonb_agg(%s(item) ORDER BY n)' END, p_render))
     INTO result
     USING p, page.after_key, page.after_id, page.page_size, page;
     RETURN result;

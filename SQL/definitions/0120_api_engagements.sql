@@ -164,7 +164,7 @@ CREATE OR REPLACE FUNCTION api.engagement_list(p jsonb) RETURNS jsonb
 LANGUAGE plpgsql STABLE
 AS $$
 BEGIN
-    RETURN api.list(p, 'app.engagements', 'app.engagement_json',
+    RETURN api.list(p, 'app.engagements', 'app.engagements_json',
         $filter$
             ($1 ->> 'status' IS NULL OR row.status = $1 ->> 'status')
         AND ($1 ->> 'status' IS NOT NULL OR coalesce(($1 ->> 'include_archived')::boolean, false) OR row.status <> 'archived')

@@ -250,4 +250,32 @@ struct EngagementTests {
             #expect(try await a.call("engagement.list", ["starts_from": "2024-13-45"]).errorCode == -32602)
         }
     }
+
+    @Test("a list page renders every engagement as engagement.get does: parents, children, deliverers, no service or customer lookups left out")
+    func listRendersAsGet() async throws {
+        let server = try await ServerFixture.start("eng-list-render")
+        try await server.scoped {
+            let a = try await server.session(server.orgA)
+            let ids = try await RollupTests.buildAccount(a)  // a parent, children, a grandchild, contracts
+            let world = try await EngagementWorld.make(a, prefix: "X-")
+            let shared = try await world.engagement(a, code: "X1")
+            _ = try await a.call("engagement.add_deliverer", ["id": shared["id"]!, "party_id": world.partner["id"]!, "role": "subcontractor"])
+            var listed: [JSONValue] = []
+            var cursor: JSONValue = .null
+            repeat {  // pages of two, so page boundaries and cursors are crossed
+                var params: JSONObject = ["limit": 2, "include_archived": true, "sort": "created_at"]
+                if cursor != .null { params["cursor"] = cursor }
+                let page = try #require(try await a.call("engagement.list", .object(params))["result"])
+                listed += page["items"]?.arrayValue ?? []
+                cursor = page["next_cursor"] ?? .null
+            } while cursor != .null
+            #expect(listed.count == ids.count + 1)
+            for item in listed {
+                let got = try await a.call("engagement.get", ["id": item["id"]!])["result"]
+                #expect(got.map(JSONWriter.string) == JSONWriter.string(item), "\(item["code"] ?? .null)")
+            }
+            #expect(listed.contains { $0["children_count"] == 3 } && listed.contains { $0["deliverers"]?.arrayValue?.count == 2 })
+            #expect(try await a.call("engagement.list", ["q": "nothing matches this"])["result"]?["items"] == [])
+        }
+    }
 }

@@ -107,7 +107,8 @@ struct PostgresClientTests {
             conninfo: try deployment.superuserURL, maximumConnections: 1, acquireTimeout: .milliseconds(200)))
         let holderDone = Mutex(false)
         let holder = Task {
-            _ = try await pool.withConnection { try $0.query("SELECT pg_sleep(3)") }
+            // Long enough that a loaded machine's slow waiters still finish first (3 s once did not in the full suite).
+            _ = try await pool.withConnection { try $0.query("SELECT pg_sleep(8)") }
             holderDone.withLock { $0 = true }
         }
         try await Task.sleep(for: .milliseconds(300))
