@@ -13,6 +13,8 @@ import Synchronization
 public struct EngagementApplication: Sendable {
     public let server: RPCServer
     public let pool: ConnectionPool
+    /// The background work's own connections (`ServerConfiguration.backgroundPool`).
+    let background: ConnectionPool
     public let registry: MethodRegistry
     public let metrics: ServiceMetrics
     /// The monitoring endpoint (`/metrics`, `/healthz`, `/readyz`); nil when turned off.
@@ -23,11 +25,13 @@ public struct EngagementApplication: Sendable {
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger
     ) async throws -> EngagementApplication {
         let pool = ConnectionPool(configuration: configuration.pool(configuration.databaseURL), logger: logger)
+        let background = ConnectionPool(configuration: configuration.backgroundPool(configuration.databaseURL), logger: logger)
         let replica: ReplicaRoute?
         do {
             replica = try await ReplicaRoute.connect(configuration, logger: logger)
         } catch {
             await pool.shutdown()
+            await background.shutdown()
             throw error
         }
         let metrics = ServiceMetrics()
@@ -43,6 +47,7 @@ public struct EngagementApplication: Sendable {
            case .newer(let applied, let expected) = SchemaCheck(applied: try await SchemaCheck.appliedVersion(database), expected: expected)
         {
             await pool.shutdown()
+            await background.shutdown()
             await replica?.pool.shutdown()
             throw SchemaTooNew(applied: applied, expected: expected)
         }
@@ -70,19 +75,26 @@ public struct EngagementApplication: Sendable {
             } catch {
                 server.shutdown()
                 await pool.shutdown()
+                await background.shutdown()
                 await replica?.pool.shutdown()
                 throw error
             }
         }
+        // Background work takes its own connections, never the organisations' shares of the pool.
         return EngagementApplication(
-            server: server, pool: pool, registry: registry, metrics: metrics, monitoring: monitoring, replica: replica,
-            heartbeat: replica.map { _ in ReplicaHeartbeat(pool: pool, interval: ReplicaRoute.heartbeatInterval, logger: logger) },
-            maintenance: MaintenanceService(pool: pool, interval: configuration.maintenanceInterval, logger: logger),
+            server: server, pool: pool, background: background, registry: registry, metrics: metrics,
+            monitoring: monitoring, replica: replica,
+            heartbeat: replica.map { _ in
+                ReplicaHeartbeat(
+                    pool: ConnectionPool(configuration: configuration.backgroundPool(configuration.databaseURL, connections: 1), logger: logger),
+                    interval: ReplicaRoute.heartbeatInterval, logger: logger)
+            },
+            maintenance: MaintenanceService(pool: background, interval: configuration.maintenanceInterval, logger: logger),
             rollups: RollupRefresher(
-                conninfo: listenURL, pool: pool, debounce: configuration.rollupDebounce, metrics: metrics,
+                conninfo: listenURL, pool: background, debounce: configuration.rollupDebounce, metrics: metrics,
                 logger: logger),
             triggers: TriggerWorker(
-                conninfo: listenURL, pool: pool, pollInterval: configuration.triggerPollInterval, logger: logger),
+                conninfo: listenURL, pool: background, pollInterval: configuration.triggerPollInterval, logger: logger),
             events: EventListener(conninfo: listenURL, hub: events, tick: .seconds(1), logger: logger))
     }
 
@@ -99,7 +111,7 @@ public struct EngagementApplication: Sendable {
     /// In start order; `ServiceGroup` shuts them down in reverse.
     public var services: [any Service] {
         (monitoring.map { [MonitoringService(server: $0)] } ?? [])
-            + [PoolService(pool: pool)]
+            + [PoolService(pool: pool), PoolService(pool: background)]
             + (replica.map { [PoolService(pool: $0.pool)] } ?? []) + (heartbeat.map { [$0] } ?? [])
             + [maintenance, rollups, triggers, events, TransportService(server: server)]
     }

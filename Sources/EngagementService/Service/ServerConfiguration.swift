@@ -67,6 +67,22 @@ public struct ServerConfiguration: Sendable {
             preparedStatements: preparedStatements)
     }
 
+    /// Database connections of the background work (rollup refreshes, maintenance sweeps, trigger firings), a pool
+    /// of their own: a job never holds a connection the organisations' calls share. A refresh round and a sweep
+    /// may each take minutes on a large database, so three; the replica heartbeat has one more of its own, so its
+    /// 500 ms stamp never waits behind them.
+    public static let backgroundConnections = 3
+
+    /// A pool for background work: `connections` of its own, set up as the calls' are, and a long wait for one
+    /// (jobs can wait for each other).
+    public func backgroundPool(_ conninfo: String, connections: Int = backgroundConnections) -> ConnectionPool.Configuration {
+        var configuration = pool(conninfo)
+        configuration.maximumConnections = connections
+        configuration.acquireTimeout = .seconds(60)
+        configuration.connectionSetup[0] = "SET application_name = 'engagementd background'"
+        return configuration
+    }
+
     /// Connections of the pool one organisation may hold under contention: its share, at least one.
     public var connectionsPerOrganisation: Int { max(1, databasePoolSize * poolSharePercent / 100) }
 
@@ -148,7 +164,7 @@ public struct ServerConfiguration: Sendable {
             guard let v = Int($1), v >= 1000 else { return false }
             $0.replicaMaximumLag = .milliseconds(v); return true
         },
-        Option(variable: "ENGAGEMENT_DB_POOL_SIZE", defaultValue: "10", summary: "maximum database connections") {
+        Option(variable: "ENGAGEMENT_DB_POOL_SIZE", defaultValue: "10", summary: "database connections for calls (shared fairly between organisations); background work has 3 more, the replica heartbeat 1, each LISTEN (rollups, triggers, events) 1") {
             guard let v = Int($1), v > 0 else { return false }
             $0.databasePoolSize = v; return true
         },
