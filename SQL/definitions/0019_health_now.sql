@@ -94,8 +94,9 @@ AS $$
             WHERE s.organisation_id = scope.org AND s.engagement_id = scope.engagement AND s.period < p_as_of
             ORDER BY s.period DESC LIMIT 1) s),
     -- Active days since the month's end, as app.active_days computes them (inlined: per row, a function call
-    -- would cost more than the index lookup).
-    aged AS (
+    -- would cost more than the index lookup). Materialized: inlined, the lookup would run once for each of the
+    -- two places below that use `active`.
+    aged AS MATERIALIZED (
         SELECT l.*, greatest(0, round(extract(epoch FROM p_as_of - l.month_end) / 86400, 2)) AS age,
                (SELECT coalesce(round(sum(extract(epoch FROM least(coalesce(sp.until_at, p_as_of), p_as_of)
                                                             - greatest(sp.from_at, l.month_end))) / 86400, 2), 0)

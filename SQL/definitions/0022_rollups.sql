@@ -160,18 +160,18 @@ SET enable_nestloop = off
 SET jit = off
 AS $$
     WITH closure AS MATERIALIZED (SELECT * FROM app.rollup_closure(p_organisation_id, p_root_id)),
-    -- Once per check-in (materialized: inlined, its lookups would run once per ancestor of the check-in).
+    -- Once per check-in (materialized: inlined, its lookup would run once per ancestor of the check-in), both
+    -- sums of its capacity in one lookup (a hashed pass over the organisation's entries costs a small subtree more).
     months AS MATERIALIZED (
-        SELECT c.organisation_id, c.engagement_id, c.period, s.score, s.band,
-               (SELECT sum(x.planned_hours) FROM app.capacity_entries x
-                WHERE x.organisation_id = c.organisation_id AND x.check_in_id = c.id) AS planned_hours,
-               (SELECT sum(x.actual_hours) FROM app.capacity_entries x
-                WHERE x.organisation_id = c.organisation_id AND x.check_in_id = c.id) AS actual_hours
+        SELECT c.organisation_id, c.engagement_id, c.period, s.score, s.band, x.planned_hours, x.actual_hours
         FROM (SELECT DISTINCT organisation_id, descendant_id FROM closure) d
         JOIN app.check_ins c ON c.organisation_id = d.organisation_id AND c.engagement_id = d.descendant_id AND c.organisation_id = p_organisation_id
         LEFT JOIN app.health_scores s
                ON s.organisation_id = c.organisation_id AND s.engagement_id = c.engagement_id AND s.period = c.period
-              AND s.organisation_id = p_organisation_id)
+              AND s.organisation_id = p_organisation_id
+        CROSS JOIN LATERAL (
+            SELECT sum(x.planned_hours) AS planned_hours, sum(x.actual_hours) AS actual_hours FROM app.capacity_entries x
+            WHERE x.organisation_id = c.organisation_id AND x.check_in_id = c.id) x)
     SELECT cl.organisation_id, cl.ancestor_id, m.period, count(*), sum(m.planned_hours), sum(m.actual_hours),
            round(avg(m.score), 2), count(*) FILTER (WHERE m.band = 'red'), count(*) FILTER (WHERE m.band = 'amber'),
            count(*) FILTER (WHERE m.band = 'green')

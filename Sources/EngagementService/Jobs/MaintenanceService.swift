@@ -5,8 +5,9 @@ import ServiceLifecycle
 /// Periodic database work that no client write triggers: rules that depend on time alone (health decay,
 /// check-in freshness), time-driven trigger events (contracts ending, missed touchpoints, overdue items,
 /// low adoption) and renewals coming due (`app.sweep_renewals`) are swept, and every organisation's maintained
-/// rollups (whose current health decays with time) are refreshed, every `interval`. The database functions take advisory locks, so several server instances never
-/// do either at once. Failures are logged and retried at the next tick.
+/// rollups (whose current health decays with time) are refreshed, every `interval`. The database functions take
+/// advisory locks, so several server instances never do either at once. Failures are logged and retried at the
+/// next tick.
 struct MaintenanceService: Service {
     let pool: ConnectionPool
     let interval: Duration
