@@ -796,7 +796,7 @@ class Client(Connection):
 
         `engagement.rollup`; needs the viewer role or higher.
         id: the engagement
-        fresh: true: compute live now instead of reading the materialized rollups
+        fresh: true: compute live now instead of reading the maintained rollups (refreshed per organisation after writes)
         as_of: as it was then: subtree, statuses, contracts, risks and health rebuilt from the audit log and score history
         """
         params = {"id": id, "fresh": fresh, "as_of": as_of}

@@ -18,7 +18,7 @@ enum EngagementHierarchyMethods {
             .init("engagement_id", .uuid, "the top of the subtree"),
             .init("as_of", .string(format: "date-time"), "when the figures were computed"),
             .init("source", .enumeration(["materialized", "live", "history"]),
-                  "read from the refreshed rollups, computed now, or rebuilt for as_of"),
+                  "read from the maintained rollups (refreshed per organisation after writes), computed now, or rebuilt for as_of"),
             .init("sources", .dictionary(values: .enumeration(["audit_log", "current"])), required: false,
                   "with as_of: per part, rebuilt from the audit log or as it is now"),
             .init("engagements", count, "engagements in the subtree, itself included"),
@@ -117,7 +117,7 @@ enum EngagementHierarchyMethods {
             summary: "Rollups over the engagement's whole subtree (itself included): counts by status, contract value per currency, health, open risks, finance and capacity per month.",
             params: [
                 .init("id", .uuid, "the engagement"),
-                .init("fresh", .boolean, required: false, "true: compute live now instead of reading the materialized rollups"),
+                .init("fresh", .boolean, required: false, "true: compute live now instead of reading the maintained rollups (refreshed per organisation after writes)"),
                 .init("as_of", HealthMethods.timestamp, required: false,
                       "as it was then: subtree, statuses, contracts, risks and health rebuilt from the audit log and score history"),
             ],
