@@ -13,45 +13,22 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
-bin=/usr/lib/postgresql/15/bin
 dir="${BENCH_DIR:-/tmp/engagement-rollup-bench}"
 port="${BENCH_PORT:-55499}"
 sizes="${SIZES:-100:1000 1000:1000}"
 server_port="${BENCH_SERVER_PORT:-7851}"
-swift build -c release -debug-info-format none --scratch-path "$repo/.build-bench" --product engagementd 2>&1 | tail -1
-swift build -c release -debug-info-format none --scratch-path "$repo/.build-bench" --product engagementctl 2>&1 | tail -1
-release="$repo/.build-bench/release"
-
-as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-mkdir -p "$dir"; [ "$(id -u)" = 0 ] && chown postgres "$dir"
-if [ ! -f "$dir/data/PG_VERSION" ]; then as_postgres "$bin/initdb" -D "$dir/data" -A trust -U postgres >/dev/null; fi
-as_postgres "$bin/pg_ctl" -D "$dir/data" -o "-p $port -k $dir -c shared_buffers=1GB -c work_mem=64MB -c max_wal_size=4GB" \
-    -l "$dir/log" -w start >/dev/null
-server=""
-trap '[ -n "$server" ] && kill "$server"; as_postgres "$bin/pg_ctl" -D "$dir/data" -m fast stop >/dev/null' EXIT
-psql_do() { PGOPTIONS="-c client_min_messages=warning" psql -h "$dir" -p "$port" -U postgres -v ON_ERROR_STOP=1 -qAt "$@"; }
+# shellcheck source=Benchmarks/bench-server.sh
+source "$repo/Benchmarks/bench-server.sh"
+bench_start_cluster
 
 echo "| engagements | organisations | one organisation's refresh (ms, median of 5) | every organisation's (s) | maintained read p50 / p99 (ms) | live subtree 1,001 (ms) | live subtree 10,001 (ms) | write → maintained parent rollup (s, median / max of 5) |"
 echo "|---|---|---|---|---|---|---|---|"
 # A server on the benchmark database, an API key of the second organisation (as an admin made for it), and
-# freshness.py against its tree rooted at E1 (a write on E1000, a leaf). The server's first round refreshes every
-# organisation; the writes are timed after it, in the steady state.
+# freshness.py against its tree rooted at E1 (a write on E1000, a leaf), after the server's first round.
 measure_freshness() {
-    psql_do -d rollup_bench -c "INSERT INTO app.users (organisation_id, email, display_name, role)
-        SELECT id, 'bench@example.com', 'Bench', 'admin' FROM app.organisations WHERE name = 'Bench 2'" >/dev/null
-    local key started
-    key=$("$release/engagementctl" key create --org "Bench 2" --user bench@example.com \
-        --database-url "postgresql://engagement_owner:bench@/rollup_bench?host=$dir&port=$port")
-    "$release/engagementctl" certs --directory "$dir/tls" >/dev/null
-    started=$(psql_do -d rollup_bench -c "SELECT clock_timestamp()")
-    ENGAGEMENT_TLS_CERT="$dir/tls/server.pem" ENGAGEMENT_TLS_KEY="$dir/tls/server-key.pem" ENGAGEMENT_PORT="$server_port" \
-        ENGAGEMENT_DATABASE_URL="postgresql://engagement_app:bench@/rollup_bench?host=$dir&port=$port" \
-        ENGAGEMENT_METRICS_PORT=off ENGAGEMENT_LOG_LEVEL=warning ENGAGEMENT_SQL_DIR="$repo/SQL" \
-        "$release/engagementd" serve >"$dir/server.log" 2>&1 &
-    server=$!
-    until [ "$(psql_do -d rollup_bench -c "SELECT count(DISTINCT organisation_id) FROM rollup.refreshes WHERE started_at > '$started'")" -ge "$orgs" ]; do
-        sleep 2
-    done
+    local key
+    key=$(bench_key rollup_bench "Bench 2")
+    bench_serve rollup_bench
     local ids
     ids=$(psql_do -d rollup_bench -F ' ' -c "SELECT (SELECT id FROM app.engagements e WHERE e.organisation_id = o.id AND code = 'E1'),
         (SELECT id FROM app.engagements e WHERE e.organisation_id = o.id AND code = 'E$per_org') FROM app.organisations o WHERE name = 'Bench 2'")
@@ -60,15 +37,12 @@ measure_freshness() {
 import json, statistics, sys
 s = json.load(sys.stdin)['seconds']
 print(f'{statistics.median(s):.2f} / {max(s):.2f}')")
-    kill "$server"; wait "$server" 2>/dev/null || true; server=""
+    bench_stop_server
 }
 
 for size in $sizes; do
     orgs="${size%%:*}" per_org="${size##*:}"
-    psql_do -d postgres -c "DROP DATABASE IF EXISTS rollup_bench"
-    # As an operator sets up a database: roles, migrations and the current definitions.
-    "$release/engagementctl" bootstrap --superuser-url "postgresql://postgres@/postgres?host=$dir&port=$port" \
-        --database rollup_bench --owner-password bench --app-password bench --sql "$repo/SQL" >/dev/null
+    bench_database rollup_bench
     # The two measured subtrees (11,002 engagements, in the first organisation) come with the last size only.
     subtrees=false; [ "$size" = "${sizes##* }" ] && subtrees=true
     psql_do -d rollup_bench -v orgs="$orgs" -v per_org="$per_org" -v subtrees=$subtrees -f "$here/generate.sql" >/dev/null
