@@ -228,7 +228,9 @@ BEGIN
     INSERT INTO rollup.engagement_work SELECT * FROM app.rollup_work(p_organisation_id, NULL);
     INSERT INTO rollup.refreshes (organisation_id, started_at, milliseconds)
     VALUES (p_organisation_id, started, round(extract(epoch FROM clock_timestamp() - started) * 1000, 1));
-    DELETE FROM rollup.refreshes WHERE organisation_id = p_organisation_id AND started_at < now() - interval '7 days';
+    -- A week of history; rows without an organisation are the whole-database refreshes before migration 0047.
+    DELETE FROM rollup.refreshes
+    WHERE (organisation_id = p_organisation_id OR organisation_id IS NULL) AND started_at < now() - interval '7 days';
     RETURN true;
 END
 $$;
