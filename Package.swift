@@ -120,6 +120,7 @@ let package = Package(
         .testTarget(name: "SpreadsheetTests", dependencies: ["Spreadsheet"]),
         .testTarget(name: "EngagementReportTests", dependencies: ["EngagementReport", "JSONRPC"]),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient"]),
+        .testTarget(name: "DatabaseSetupTests", dependencies: ["DatabaseSetup"]),
         // State machines and framing without sockets or a database.
         .testTarget(
             name: "RPCTransportTests",

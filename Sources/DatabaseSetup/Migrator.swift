@@ -70,6 +70,19 @@ public struct Migrator: Sendable {
         return pending.map(\.version)
     }
 
+    /// Applies every definitions file again, whether or not one changed (after `engagementctl distribute`: objects
+    /// made before the citus extension exist on the coordinator only, and re-creating them puts them on the workers).
+    public func reapplyDefinitions(_ connection: PostgresConnection) throws(MigrationError) {
+        do throws(PostgresError) {
+            try connection.query("SELECT pg_advisory_lock($1)", [Self.advisoryLockKey])
+        } catch {
+            throw .database(error.description)
+        }
+        defer { _ = try? connection.query("SELECT pg_advisory_unlock($1)", [Self.advisoryLockKey]) }
+        try inTransaction(connection, failure: { .database($0) }) { () throws(MigrationError) in try applyDefinitions(on: connection) }
+        logger.info("applied definitions", metadata: ["files": "\(definitions.count)"])
+    }
+
     /// Versions recorded in the database, in order.
     public func appliedMigrations(_ connection: PostgresConnection) throws(MigrationError)
         -> [(version: Int, name: String, checksum: String)]
@@ -121,7 +134,7 @@ public struct Migrator: Sendable {
         try inTransaction(connection, failure: { .failed(version: migration.version, name: migration.name, underlying: $0) }) {
             () throws(MigrationError) in
             do throws(PostgresError) {
-                try connection.executeScript(migration.sql)
+                try run(migration.sql, on: connection)
                 try connection.query(
                     "INSERT INTO meta.schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
                     [migration.version, migration.name, migration.checksum])
@@ -142,7 +155,7 @@ public struct Migrator: Sendable {
         }
         for definition in definitions {
             do throws(PostgresError) {
-                try connection.executeScript(definition.sql)
+                try run(definition.sql, on: connection)
             } catch {
                 throw .definitionFailed(name: definition.name, underlying: error.description)
             }
@@ -156,6 +169,14 @@ public struct Migrator: Sendable {
         } catch {
             throw .database(error.description)
         }
+    }
+
+    /// A whole file in one go; on a Citus coordinator statement by statement (`SQLStatements`: Citus forwards some
+    /// DDL to the shards with the text it was sent, which must then hold one statement).
+    private func run(_ script: String, on connection: PostgresConnection) throws(PostgresError) {
+        let citus = try connection.query("SELECT EXISTS (SELECT FROM pg_extension WHERE extname = 'citus')").bool(0, 0) == true
+        guard citus else { return try connection.executeScript(script) }
+        for statement in SQLStatements.split(script) { try connection.executeScript(statement) }
     }
 
     private func inTransaction(
