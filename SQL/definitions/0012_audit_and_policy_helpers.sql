@@ -31,8 +31,8 @@ BEGIN
     CALL app.apply_tenant_read_policy(p_table);
     EXECUTE format(
         'CREATE POLICY %I ON %s FOR ALL '
-        'USING (organisation_id = (SELECT app.current_organisation_id()) AND (SELECT app.role_at_least(%L))) '
-        'WITH CHECK (organisation_id = (SELECT app.current_organisation_id()) AND (SELECT app.role_at_least(%L)))',
+        'USING (organisation_id = app.current_organisation_id() AND app.role_at_least(%L)) '
+        'WITH CHECK (organisation_id = app.current_organisation_id() AND app.role_at_least(%L))',
         p_writer || '_write', p_table, p_writer, p_writer);
 END
 $$;
@@ -46,7 +46,7 @@ AS $$
 BEGIN
     CALL app.reset_tenant_policies(p_table);
     EXECUTE format(
-        'CREATE POLICY tenant_read ON %s FOR SELECT USING (organisation_id = (SELECT app.current_organisation_id()))',
+        'CREATE POLICY tenant_read ON %s FOR SELECT USING (organisation_id = app.current_organisation_id())',
         p_table);
 END
 $$;

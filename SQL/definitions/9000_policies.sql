@@ -3,7 +3,10 @@
 -- written here is exactly what the database enforces. RLS is enabled and FORCEd on each table (the owner
 -- obeys it too; engagement_owner has BYPASSRLS for operator tasks).
 --
--- The tenant function is wrapped in a sub-select so that it is evaluated once per statement, not per row.
+-- No sub-selects (Citus refuses them in policies on distributed tables; meta.distribution_problems() checks):
+-- app.current_organisation_id() and app.role_at_least() are inlined, so on an index of organisation_id the tenant
+-- is an index condition, evaluated once per scan (measured side by side: Benchmarks/README.md, "Policies without
+-- sub-selects").
 
 -- The standard shape (app.apply_tenant_policies): everyone of the organisation reads; the named role and
 -- above write.
@@ -76,67 +79,67 @@ CALL app.apply_tenant_read_policy('rollup.engagement_work');
 -- The timeline is written by the database; clients add only notes (members and above), in their own name.
 CALL app.apply_tenant_read_policy('app.timeline_entries');
 CREATE POLICY member_notes ON app.timeline_entries FOR INSERT
-    WITH CHECK (organisation_id = (SELECT app.current_organisation_id()) AND (SELECT app.role_at_least('member'))
-                AND entry_type = 'note' AND actor_user_id = (SELECT app.current_user_id()));
+    WITH CHECK (organisation_id = app.current_organisation_id() AND app.role_at_least('member')
+                AND entry_type = 'note' AND actor_user_id = app.current_user_id());
 
 -- Admins issue keys and revoke or relabel them; nobody deletes one (revoked keys stay for the audit).
 CALL app.reset_tenant_policies('app.api_keys');
 CREATE POLICY admin_insert ON app.api_keys FOR INSERT
-    WITH CHECK (organisation_id = (SELECT app.current_organisation_id()) AND (SELECT app.role_at_least('admin')));
+    WITH CHECK (organisation_id = app.current_organisation_id() AND app.role_at_least('admin'));
 CREATE POLICY admin_update ON app.api_keys FOR UPDATE
-    USING (organisation_id = (SELECT app.current_organisation_id()) AND (SELECT app.role_at_least('admin')))
-    WITH CHECK (organisation_id = (SELECT app.current_organisation_id()));
+    USING (organisation_id = app.current_organisation_id() AND app.role_at_least('admin'))
+    WITH CHECK (organisation_id = app.current_organisation_id());
 CREATE POLICY tenant_read ON app.api_keys FOR SELECT
-    USING (organisation_id = (SELECT app.current_organisation_id()));
+    USING (organisation_id = app.current_organisation_id());
 
 -- Any role that may call a write may remember its reply.
 CALL app.reset_tenant_policies('app.idempotency_keys');
 CREATE POLICY tenant_isolation ON app.idempotency_keys FOR ALL
-    USING (organisation_id = (SELECT app.current_organisation_id()))
-    WITH CHECK (organisation_id = (SELECT app.current_organisation_id()));
+    USING (organisation_id = app.current_organisation_id())
+    WITH CHECK (organisation_id = app.current_organisation_id());
 
 -- Staged imports: each user stages, reads and commits only their own.
 CALL app.reset_tenant_policies('app.import_batches');
 CREATE POLICY own_imports ON app.import_batches FOR ALL
-    USING (organisation_id = (SELECT app.current_organisation_id()) AND staged_by = (SELECT app.current_user_id()))
-    WITH CHECK (organisation_id = (SELECT app.current_organisation_id()) AND staged_by = (SELECT app.current_user_id()));
+    USING (organisation_id = app.current_organisation_id() AND staged_by = app.current_user_id())
+    WITH CHECK (organisation_id = app.current_organisation_id() AND staged_by = app.current_user_id());
 
 -- An organisation sees its own row only; clients never write it (engagementctl does, as the owner).
 CALL app.reset_tenant_policies('app.organisations');
 CREATE POLICY tenant_isolation ON app.organisations FOR ALL
-    USING (id = (SELECT app.current_organisation_id()));
+    USING (id = app.current_organisation_id());
 
 -- Managers write parties; the organisation's own party (kind 'self') is maintained from the organisation
 -- and no client may create, change or delete one.
 CALL app.reset_tenant_policies('app.parties');
 CREATE POLICY manager_delete ON app.parties FOR DELETE
-    USING (organisation_id = (SELECT app.current_organisation_id()) AND (SELECT app.role_at_least('manager')) AND (kind <> 'self'));
+    USING (organisation_id = app.current_organisation_id() AND app.role_at_least('manager') AND (kind <> 'self'));
 CREATE POLICY manager_insert ON app.parties FOR INSERT
-    WITH CHECK (organisation_id = (SELECT app.current_organisation_id()) AND (SELECT app.role_at_least('manager')) AND (kind <> 'self'));
+    WITH CHECK (organisation_id = app.current_organisation_id() AND app.role_at_least('manager') AND (kind <> 'self'));
 CREATE POLICY manager_update ON app.parties FOR UPDATE
-    USING (organisation_id = (SELECT app.current_organisation_id()) AND (SELECT app.role_at_least('manager')) AND (kind <> 'self'))
-    WITH CHECK (organisation_id = (SELECT app.current_organisation_id()) AND (kind <> 'self'));
+    USING (organisation_id = app.current_organisation_id() AND app.role_at_least('manager') AND (kind <> 'self'))
+    WITH CHECK (organisation_id = app.current_organisation_id() AND (kind <> 'self'));
 CREATE POLICY tenant_read ON app.parties FOR SELECT
-    USING (organisation_id = (SELECT app.current_organisation_id()));
+    USING (organisation_id = app.current_organisation_id());
 
 -- Managers write services.
 CALL app.reset_tenant_policies('app.services');
 CREATE POLICY manager_delete ON app.services FOR DELETE
-    USING (organisation_id = (SELECT app.current_organisation_id()) AND (SELECT app.role_at_least('manager')));
+    USING (organisation_id = app.current_organisation_id() AND app.role_at_least('manager'));
 CREATE POLICY manager_insert ON app.services FOR INSERT
-    WITH CHECK (organisation_id = (SELECT app.current_organisation_id()) AND (SELECT app.role_at_least('manager')));
+    WITH CHECK (organisation_id = app.current_organisation_id() AND app.role_at_least('manager'));
 CREATE POLICY manager_update ON app.services FOR UPDATE
-    USING (organisation_id = (SELECT app.current_organisation_id()) AND (SELECT app.role_at_least('manager')))
-    WITH CHECK (organisation_id = (SELECT app.current_organisation_id()));
+    USING (organisation_id = app.current_organisation_id() AND app.role_at_least('manager'))
+    WITH CHECK (organisation_id = app.current_organisation_id());
 CREATE POLICY tenant_read ON app.services FOR SELECT
-    USING (organisation_id = (SELECT app.current_organisation_id()));
+    USING (organisation_id = app.current_organisation_id());
 
 -- Admins add and change users; nobody deletes one (they are disabled).
 CALL app.reset_tenant_policies('app.users');
 CREATE POLICY admin_insert ON app.users FOR INSERT
-    WITH CHECK (organisation_id = (SELECT app.current_organisation_id()) AND (SELECT app.role_at_least('admin')));
+    WITH CHECK (organisation_id = app.current_organisation_id() AND app.role_at_least('admin'));
 CREATE POLICY admin_update ON app.users FOR UPDATE
-    USING (organisation_id = (SELECT app.current_organisation_id()) AND (SELECT app.role_at_least('admin')))
-    WITH CHECK (organisation_id = (SELECT app.current_organisation_id()));
+    USING (organisation_id = app.current_organisation_id() AND app.role_at_least('admin'))
+    WITH CHECK (organisation_id = app.current_organisation_id());
 CREATE POLICY tenant_read ON app.users FOR SELECT
-    USING (organisation_id = (SELECT app.current_organisation_id()));
+    USING (organisation_id = app.current_organisation_id());

@@ -20,6 +20,9 @@ public actor ConnectionPool {
         public var connectionSetup: [String]
         /// Named prepared statements (`PostgresConnection.usesPreparedStatements`); off behind pgbouncer < 1.21.
         public var preparedStatements: Bool
+        /// Pipelines in explicit transaction blocks on a database where the citus extension is installed
+        /// (`PostgresConnection.wrapsPipelinesInTransactionBlocks`), checked on each new connection.
+        public var transactionBlocksOnCitus = true
 
         public init(
             conninfo: String, maximumConnections: Int = 10, acquireTimeout: Duration = .seconds(5),
@@ -80,6 +83,7 @@ public actor ConnectionPool {
         let setup = configuration.connectionSetup
         let conninfo = configuration.conninfo
         let preparedStatements = configuration.preparedStatements
+        let transactionBlocksOnCitus = configuration.transactionBlocksOnCitus
         let outcome: (PostgresConnection?, Swift.Result<Result, any Error>, Bool)
         do {
             outcome = try await threadPool.runIfActive {
@@ -95,6 +99,10 @@ public actor ConnectionPool {
                         connection = try PostgresConnection.connect(conninfo)
                         connection.usesPreparedStatements = preparedStatements
                         for statement in setup { try connection.executeScript(statement) }
+                        if transactionBlocksOnCitus {
+                            connection.wrapsPipelinesInTransactionBlocks = try connection.query(
+                                "SELECT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'citus')").bool(0, 0) == true
+                        }
                     } catch {
                         return (nil, .failure(PoolError.unavailable(error)), replacedBroken)
                     }

@@ -16,7 +16,27 @@ extension PostgresConnection {
     ///
     /// The connection is switched to non-blocking mode while the pipeline is sent, and the socket is polled
     /// for both directions, so a large pipeline cannot deadlock with the server filling our receive buffer.
+    /// With `wrapsPipelinesInTransactionBlocks` the statements run between `BEGIN` and `COMMIT` in the same
+    /// round trip; after an error the block is rolled back before the error is thrown, so the connection is idle
+    /// again. An error's `statementIndex` counts the caller's statements either way.
     public func pipeline(_ statements: [Statement]) throws(PostgresError) -> [PostgresResult] {
+        guard wrapsPipelinesInTransactionBlocks else { return try sendPipeline(statements) }
+        do throws(PostgresError) {
+            return Array(try sendPipeline([Self.begin] + statements + [Self.commit]).dropFirst().dropLast())
+        } catch {
+            if PQstatus(handle) == CONNECTION_OK, PQtransactionStatus(handle) != PQTRANS_IDLE {
+                _ = try? executeScript("ROLLBACK")
+            }
+            guard case .server(var server) = error, let index = server.statementIndex else { throw error }
+            server.statementIndex = index == 0 || index > statements.count ? nil : index - 1
+            throw .server(server)
+        }
+    }
+
+    static let begin = Statement("BEGIN", prepared: false)
+    static let commit = Statement("COMMIT", prepared: false)
+
+    private func sendPipeline(_ statements: [Statement]) throws(PostgresError) -> [PostgresResult] {
         precondition(!statements.isEmpty, "a pipeline needs at least one statement")
         guard PQenterPipelineMode(handle) == 1 else { throw lostOrFailure() }
         guard PQsetnonblocking(handle, 1) == 0 else { throw lostOrFailure() }

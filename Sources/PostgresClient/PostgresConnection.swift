@@ -17,6 +17,10 @@ public final class PostgresConnection: @unchecked Sendable {
     /// When false, statements marked `prepared` are sent unnamed like the others: behind a transaction-pooling
     /// pgbouncer (before 1.21) a named statement prepared in one transaction may be missing in the next.
     public var usesPreparedStatements = true
+    /// When true, every pipeline runs in an explicit transaction block (`BEGIN` … `COMMIT` around its statements,
+    /// `ROLLBACK` after an error). For Citus: only a transaction block sends the `SET LOCAL`s of `app.begin_call`
+    /// on to the workers; the pipeline's implicit transaction does not.
+    public var wrapsPipelinesInTransactionBlocks = false
     private var closed = false
 
     /// The moment this connection last finished work; the pool uses it to decide when to ping.

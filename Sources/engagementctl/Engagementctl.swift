@@ -11,7 +11,7 @@ struct Engagementctl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "engagementctl",
         abstract: "Administer engagement-service and call its methods.",
-        subcommands: [Bootstrap.self, Migrate.self, Certificates.self, Import.self, Export.self, Report.self, Org.self, Key.self, ReportingRoleCommand.self, Call.self, Events.self, Seed.self]
+        subcommands: [Bootstrap.self, Migrate.self, Distribute.self, Certificates.self, Import.self, Export.self, Report.self, Org.self, Key.self, ReportingRoleCommand.self, Call.self, Events.self, Seed.self]
     )
 }
 
@@ -129,5 +129,39 @@ struct Migrate: ParsableCommand {
             try DatabaseBootstrap.enableApplicationLogin(owner: connection, password: password)
             print("\(DatabaseBootstrap.applicationRole) may log in")
         }
+    }
+}
+
+/// The distribution step onto Citus (docs/scaling.md): run once on the coordinator after `bootstrap`, with the
+/// workers added; re-runnable.
+struct Distribute: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Make every table a Citus table as planned (by organisation, co-located; reference; local), as the schema owner on the coordinator.")
+
+    @Option(help: "URL of a superuser on the service's database on the coordinator (Citus creates schemas and roles on the workers).")
+    var superuserURL: String
+
+    @Option(help: "The SQL directory (migrations/ and definitions/; default: ENGAGEMENT_SQL_DIR, ./SQL, or beside the executable).")
+    var sql: String?
+
+    @Option(help: "Shards of the organisations' co-location group (Citus's shard_count).")
+    var shardCount = 32
+
+    @Flag(help: "Only report what would stop the plan (runs on plain PostgreSQL too); exit 1 when anything does.")
+    var check = false
+
+    func run() throws {
+        let connection = try PostgresConnection.connect(superuserURL)
+        defer { connection.close() }
+        let problems = try Distribution.problems(connection)
+        for problem in problems { print(problem) }
+        if check || !problems.isEmpty {
+            if problems.isEmpty { print("every table distributes as planned") }
+            if !problems.isEmpty { throw ExitCode.failure }
+            return
+        }
+        let schema = try SchemaSource.load(from: sql.map { URL(fileURLWithPath: $0) } ?? SchemaSource.defaultDirectory())
+        let placement = try Distribution.distribute(connection, schema: schema, shardCount: shardCount)
+        print("distributed by organisation: \(placement.distributed) tables, reference: \(placement.reference), local to the coordinator: \(placement.local)")
     }
 }

@@ -93,6 +93,10 @@ struct ProductAdoptionTests {
             #expect(rescored == .number("93.00"), "coverage (80 + 80) / 2 = 80: (60 × 100 + 30 × 80 + 10 × 90) / 100")
             let resolved = try #require(try await client.call("risk.list", ["engagement_id": tracked.id, "source": "rule"])["result"]?["items"]?.arrayValue)
             #expect(resolved.first?["status"] == "resolved")
+            // Deleting the rule keeps the signal it raised, without the link (app.clear_references).
+            #expect(try await client.call("risk_rule.delete", ["id": rule["id"]!, "version": rule["version"]!])["result"]?["deleted"] == true)
+            let kept = try #require(try await client.call("risk.get", ["id": resolved[0]["id"]!])["result"])
+            #expect(kept["rule_id"] == .null && kept["status"] == "resolved", "\(JSONWriter.string(kept))")
 
             // Bad names are refused with their path.
             let unknownProduct = try await client.call("risk_rule.create", [

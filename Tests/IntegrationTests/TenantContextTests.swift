@@ -133,6 +133,32 @@ struct TenantContextTests {
         }
     }
 
+    @Test("begin_call's form for Citus (SET LOCAL, which Citus sends on to the workers) sets the same context, for the transaction only")
+    func citusContext() async throws {
+        let server = try await ServerFixture.start("citus-context")
+        try await server.scoped {
+            let app = try PostgresConnection.connect(try server.deployment.applicationURL)
+            defer { app.close() }
+            let keyID = String(server.orgA.apiKey.split(separator: "_")[1])
+            func context() throws -> [String?] {
+                let results = try app.pipeline([
+                    Statement("SELECT app.begin_call($1, 'test.citus', 'c1-r1')", [keyID]),
+                    Statement("SELECT array_agg(name)::text, current_setting('app.user_role'), current_setting('app.method'), current_setting('application_name') FROM app.organisations"),
+                ])
+                return (0..<4).map { results[1].string(0, $0) }
+            }
+            let plain = try context()
+            #expect(plain == ["{\"Organisation A\"}", "admin", "test.citus", "engagementd c1-r1"])
+            // What `engagementctl distribute` sets for the server's role; on plain PostgreSQL a placeholder.
+            try app.executeScript("SET citus.propagate_set_commands = 'local'")
+            #expect(try context() == plain)
+            #expect(try app.query("SELECT count(*) FROM app.organisations").int(0, 0) == 0, "gone with the transaction")
+            #expect(throws: PostgresError.self) {
+                try app.pipeline([Statement("SELECT app.begin_call('0000000000000000', 'test.citus')")])
+            }
+        }
+    }
+
     @Test("the tenant context is inlined into every query: no function call per query, one definer helper only for reporting logins")
     func contextIsInlined() async throws {
         let server = try await ServerFixture.start("inlined")
@@ -141,7 +167,7 @@ struct TenantContextTests {
             defer { app.close() }
             let plan = try app.query("EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM app.engagements WHERE code = 'x'")
             let text = (0..<plan.rowCount).compactMap { plan.string($0, 0) }.joined(separator: "\n")
-            // The policy's (SELECT app.current_organisation_id()) became the function's expression.
+            // The policy's app.current_organisation_id() became the function's expression.
             #expect(text.contains("current_setting('app.organisation_id'"), "\(text)")
             #expect(!text.contains("current_organisation_id"), "\(text)")
             let superuser = try server.superuserConnection()

@@ -48,6 +48,13 @@ struct TouchpointTests {
             #expect(open.map { $0["title"] } == ["Book the next review"])
             let added = try #require(try await client.call("action_item.add", ["touchpoint_id": held["id"]!, "title": "Share the minutes"])["result"])
             #expect(added["engagement_id"] == tracked.id && added["done"] == false)
+
+            // Deleting the review keeps its follow-up, without the link (app.clear_references, the foreign key's
+            // former ON DELETE SET NULL), as a new version of it.
+            let review = try #require(try await client.call("touchpoint.get", ["id": qbr["id"]!])["result"])
+            #expect(try await client.call("touchpoint.delete", ["id": qbr["id"]!, "version": review["version"]!])["result"]?["deleted"] == true)
+            let orphan = try #require(try await client.call("touchpoint.get", ["id": followUp["id"]!])["result"])
+            #expect(orphan["follow_up_of"] == .null && orphan["version"]?.intValue == 3, "\(JSONWriter.string(orphan))")
         }
     }
 

@@ -32,11 +32,11 @@ public struct TenantDatabase: Sendable {
         self.replica = replica
     }
 
-    static let beginCall = "SELECT app.begin_call($1, $2, $3)"
+    static let beginCall = "SELECT app.begin_call($1, $2, $3, $4)"
 
     /// A call's first statement: the principal's tenant context, the method for the audit log, the request id.
     static func context(_ principal: Principal, method: String, requestID: String?) -> Statement {
-        Statement(beginCall, [principal.keyID, method, requestID])
+        Statement(beginCall, [principal.keyID, method, requestID, principal.organisationID])
     }
 
     /// Runs `statements` with the principal's tenant context and returns their results (the context

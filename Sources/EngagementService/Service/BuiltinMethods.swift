@@ -62,9 +62,11 @@ enum BuiltinMethods {
                 "SELECT organisation_id, organisation_name, user_id, user_role, key_hash FROM app.find_api_key($1)",
                 [key.keyID])
         ])[0]
-        guard rows.rowCount == 1, let storedHash = rows.bytea(0, 4), key.matches(storedHash: storedHash),
-            let organisationID = rows.uuid(0, 0), let userID = rows.uuid(0, 2),
-            let role = rows.string(0, 3).flatMap(OrganisationRole.init(rawValue:))
+        // A key id is unique within its organisation (64 random bits: across organisations practically so); the
+        // key is the row whose stored hash it matches.
+        let matching = (0..<rows.rowCount).first { row in rows.bytea(row, 4).map { key.matches(storedHash: $0) } ?? false }
+        guard let row = matching, let organisationID = rows.uuid(row, 0), let userID = rows.uuid(row, 2),
+            let role = rows.string(row, 3).flatMap(OrganisationRole.init(rawValue:))
         else {
             context.logger.info("authentication refused", metadata: ["key": "\(key)"])
             context.authentication?.recordFailure(context.session)
@@ -75,7 +77,7 @@ enum BuiltinMethods {
         context.logger.info("authenticated", metadata: ["key": "\(key)", "organisation": "\(organisationID.uuidString.lowercased())"])
         return .result(.object([
             "organisation_id": .string(organisationID.uuidString.lowercased()),
-            "organisation_name": .string(rows.string(0, 1) ?? ""),
+            "organisation_name": .string(rows.string(row, 1) ?? ""),
             "user_id": .string(userID.uuidString.lowercased()),
             "role": .string(role.rawValue),
             "key_id": .string(key.keyID),

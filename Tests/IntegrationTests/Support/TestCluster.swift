@@ -44,10 +44,21 @@ actor TestCluster {
     func deployment(_ label: String) async throws -> LocalDeployment {
         let base = try await base()
         let name = "t_\(label)_\(randomToken(bytes: 4))"
-        return try LocalDeployment.prepare(
+        let deployment = try LocalDeployment.prepare(
             superuserConninfo: base.superuserConninfo, database: name, ownerPassword: Self.ownerPassword,
             applicationPassword: Self.applicationPassword, schema: Self.schema, logger: Logger(label: "test"))
+        if let workers = Self.citusWorkers { try CitusDistribution.distribute(deployment, workers: workers) }
+        return deployment
     }
+
+    /// `CITUS_WORKERS=host:port,host:port` with `DATABASE_URL` naming a Citus coordinator: every test database is
+    /// distributed as an operator does it (docs/scaling.md), so the suite (or a filtered part of it) runs on Citus.
+    /// Not used in CI, which has no Citus; how to run it and what passed: docs/scaling.md.
+    static let citusWorkers: [(host: String, port: String)]? = ProcessInfo.processInfo.environment["CITUS_WORKERS"]
+        .map { $0.split(separator: ",").map { worker in
+            let parts = worker.split(separator: ":")
+            return (String(parts[0]), String(parts.count > 1 ? parts[1] : "5432"))
+        } }
 
     /// A database with the owner role but no migrations applied; returns the owner's conninfo. Runs on this
     /// actor like `deployment`, because concurrent bootstraps would update the same role rows at once.
@@ -104,6 +115,30 @@ func registerCleanup(_ work: @escaping @Sendable () -> Void) {
             }
             for item in work.reversed() { item() }
         }
+    }
+}
+
+/// The operator's steps onto Citus for one test database: the database and the extension on every worker, the
+/// workers added, `engagementctl distribute`'s work with four shards.
+enum CitusDistribution {
+    static func distribute(_ deployment: LocalDeployment, workers: [(host: String, port: String)]) throws {
+        for worker in workers {
+            let server = try PostgresConnection.connect(
+                try Conninfo.replacing(["host": worker.host, "port": worker.port, "dbname": "postgres"], in: deployment.superuserURL))
+            try server.executeScript("CREATE DATABASE \(deployment.database)")
+            server.close()
+            let database = try PostgresConnection.connect(
+                try Conninfo.replacing(["host": worker.host, "port": worker.port], in: deployment.superuserURL))
+            try database.executeScript("CREATE EXTENSION citus")
+            database.close()
+        }
+        let coordinator = try PostgresConnection.connect(deployment.superuserURL)
+        defer { coordinator.close() }
+        try coordinator.executeScript("SET client_min_messages = warning; CREATE EXTENSION citus")
+        _ = try coordinator.query(
+            "SELECT citus_set_coordinator_host(coalesce(host(inet_server_addr()), 'localhost'), current_setting('port')::int)")
+        for worker in workers { _ = try coordinator.query("SELECT citus_add_node($1, $2::int)", [worker.host, worker.port]) }
+        _ = try Distribution.distribute(coordinator, schema: TestCluster.schema, shardCount: 4)
     }
 }
 
