@@ -78,7 +78,13 @@ struct TenantContextTests {
 
     @Test("concurrent calls of two organisations through one pooled connection each see only their own organisation")
     func concurrentIsolation() async throws {
-        let server = try await ServerFixture.start("concurrent") { $0.databasePoolSize = 1 }
+        // The 240 calls queue for the one connection (each organisation for its share of it); beside the other suites
+        // on CI's 2 cores they once waited past the default 5 s and were refused as organisation_busy, which says
+        // nothing about isolation: here they wait.
+        let server = try await ServerFixture.start("concurrent") {
+            $0.databasePoolSize = 1
+            $0.databaseAcquireTimeout = .seconds(60)
+        }
         try await server.scoped {
             let expectations = [(server.orgA, "Organisation A"), (server.orgB, "Organisation B"), (server.orgA, "Organisation A"), (server.orgB, "Organisation B")]
             try await withThrowingTaskGroup(of: [String].self) { group in
