@@ -125,7 +125,7 @@ enum CitusDistribution {
         for worker in workers {
             let server = try PostgresConnection.connect(
                 try Conninfo.replacing(["host": worker.host, "port": worker.port, "dbname": "postgres"], in: deployment.superuserURL))
-            try server.executeScript("CREATE DATABASE \(deployment.database)")
+            try server.executeScript("CREATE DATABASE \(try server.escapeIdentifier(deployment.database))")
             server.close()
             let database = try PostgresConnection.connect(
                 try Conninfo.replacing(["host": worker.host, "port": worker.port], in: deployment.superuserURL))
