@@ -29,13 +29,12 @@ public struct Migrator: Sendable {
     /// Applies what is pending and returns the versions applied now. Runs on the calling thread (blocking).
     @discardableResult
     public func migrate(_ connection: PostgresConnection) throws(MigrationError) -> [Int] {
-        do throws(PostgresError) {
-            try connection.query("SELECT pg_advisory_lock($1)", [Self.advisoryLockKey])
-        } catch {
-            throw .database(error.description)
+        try locked(connection) { (statementByStatement) throws(MigrationError) -> [Int] in
+            try migrateLocked(connection, statementByStatement: statementByStatement)
         }
-        defer { _ = try? connection.query("SELECT pg_advisory_unlock($1)", [Self.advisoryLockKey]) }
+    }
 
+    private func migrateLocked(_ connection: PostgresConnection, statementByStatement: Bool) throws(MigrationError) -> [Int] {
         let applied = try appliedMigrations(connection)
         let known = Dictionary(uniqueKeysWithValues: migrations.map { ($0.version, $0) })
         for row in applied {
@@ -60,11 +59,13 @@ public struct Migrator: Sendable {
         }
         for (index, migration) in pending.enumerated() {
             let last = index == pending.count - 1
-            try apply(migration, withDefinitions: last && definitionsNeeded, on: connection)
+            try apply(migration, withDefinitions: last && definitionsNeeded, on: connection, statementByStatement: statementByStatement)
             logger.info("applied migration", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
         }
         if pending.isEmpty, definitionsNeeded {
-            try inTransaction(connection, failure: { .database($0) }) { () throws(MigrationError) in try applyDefinitions(on: connection) }
+            try inTransaction(connection, failure: { .database($0) }) { () throws(MigrationError) in
+                try applyDefinitions(on: connection, statementByStatement: statementByStatement)
+            }
         }
         if definitionsNeeded { logger.info("applied definitions", metadata: ["files": "\(definitions.count)"]) }
         return pending.map(\.version)
@@ -73,14 +74,28 @@ public struct Migrator: Sendable {
     /// Applies every definitions file again, whether or not one changed (after `engagementctl distribute`: objects
     /// made before the citus extension exist on the coordinator only, and re-creating them puts them on the workers).
     public func reapplyDefinitions(_ connection: PostgresConnection) throws(MigrationError) {
+        try locked(connection) { (statementByStatement) throws(MigrationError) in
+            try inTransaction(connection, failure: { .database($0) }) { () throws(MigrationError) in
+                try applyDefinitions(on: connection, statementByStatement: statementByStatement)
+            }
+        }
+        logger.info("applied definitions", metadata: ["files": "\(definitions.count)"])
+    }
+
+    /// Runs `body` holding the migration lock (concurrent runs wait), telling it whether scripts must go statement
+    /// by statement: on a Citus coordinator, whose DDL forwarding needs one statement per text (`SQLStatements`).
+    private func locked<T>(
+        _ connection: PostgresConnection, _ body: (Bool) throws(MigrationError) -> T
+    ) throws(MigrationError) -> T {
+        let citus: Bool
         do throws(PostgresError) {
             try connection.query("SELECT pg_advisory_lock($1)", [Self.advisoryLockKey])
+            citus = try connection.isCitus()
         } catch {
             throw .database(error.description)
         }
         defer { _ = try? connection.query("SELECT pg_advisory_unlock($1)", [Self.advisoryLockKey]) }
-        try inTransaction(connection, failure: { .database($0) }) { () throws(MigrationError) in try applyDefinitions(on: connection) }
-        logger.info("applied definitions", metadata: ["files": "\(definitions.count)"])
+        return try body(citus)
     }
 
     /// Versions recorded in the database, in order.
@@ -130,23 +145,25 @@ public struct Migrator: Sendable {
         Dictionary(uniqueKeysWithValues: definitions.map { ($0.name, $0.checksum) })
     }
 
-    private func apply(_ migration: Migration, withDefinitions: Bool, on connection: PostgresConnection) throws(MigrationError) {
+    private func apply(
+        _ migration: Migration, withDefinitions: Bool, on connection: PostgresConnection, statementByStatement: Bool
+    ) throws(MigrationError) {
         try inTransaction(connection, failure: { .failed(version: migration.version, name: migration.name, underlying: $0) }) {
             () throws(MigrationError) in
             do throws(PostgresError) {
-                try run(migration.sql, on: connection)
+                try run(migration.sql, on: connection, statementByStatement: statementByStatement)
                 try connection.query(
                     "INSERT INTO meta.schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
                     [migration.version, migration.name, migration.checksum])
             } catch {
                 throw .failed(version: migration.version, name: migration.name, underlying: error.description)
             }
-            if withDefinitions { try applyDefinitions(on: connection) }
+            if withDefinitions { try applyDefinitions(on: connection, statementByStatement: statementByStatement) }
         }
     }
 
     /// Every definitions file in order, then their checksums; inside the caller's transaction.
-    private func applyDefinitions(on connection: PostgresConnection) throws(MigrationError) {
+    private func applyDefinitions(on connection: PostgresConnection, statementByStatement: Bool) throws(MigrationError) {
         // Re-applying prints a NOTICE per `DROP … IF EXISTS` that had nothing to drop; only warnings matter here.
         do throws(PostgresError) {
             try connection.executeScript("SET LOCAL client_min_messages = warning")
@@ -155,7 +172,7 @@ public struct Migrator: Sendable {
         }
         for definition in definitions {
             do throws(PostgresError) {
-                try run(definition.sql, on: connection)
+                try run(definition.sql, on: connection, statementByStatement: statementByStatement)
             } catch {
                 throw .definitionFailed(name: definition.name, underlying: error.description)
             }
@@ -171,11 +188,10 @@ public struct Migrator: Sendable {
         }
     }
 
-    /// A whole file in one go; on a Citus coordinator statement by statement (`SQLStatements`: Citus forwards some
-    /// DDL to the shards with the text it was sent, which must then hold one statement).
-    private func run(_ script: String, on connection: PostgresConnection) throws(PostgresError) {
-        let citus = try connection.query("SELECT EXISTS (SELECT FROM pg_extension WHERE extname = 'citus')").bool(0, 0) == true
-        guard citus else { return try connection.executeScript(script) }
+    /// A whole file in one go, or statement by statement (`SQLStatements`) on a Citus coordinator, which forwards some
+    /// DDL to the shards with the text it was sent, which must then hold one statement.
+    private func run(_ script: String, on connection: PostgresConnection, statementByStatement: Bool) throws(PostgresError) {
+        guard statementByStatement else { return try connection.executeScript(script) }
         for statement in SQLStatements.split(script) { try connection.executeScript(statement) }
     }
 

@@ -100,8 +100,7 @@ public actor ConnectionPool {
                         connection.usesPreparedStatements = preparedStatements
                         for statement in setup { try connection.executeScript(statement) }
                         if transactionBlocksOnCitus {
-                            connection.wrapsPipelinesInTransactionBlocks = try connection.query(
-                                "SELECT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'citus')").bool(0, 0) == true
+                            connection.wrapsPipelinesInTransactionBlocks = try connection.isCitus()
                         }
                     } catch {
                         return (nil, .failure(PoolError.unavailable(error)), replacedBroken)

@@ -108,6 +108,12 @@ public final class PostgresConnection: @unchecked Sendable {
         }
     }
 
+    /// Whether the connected database is a Citus coordinator (the citus extension is installed in it): pipelines
+    /// then run in transaction blocks (`ConnectionPool`), migrations statement by statement (`Migrator`).
+    public func isCitus() throws(PostgresError) -> Bool {
+        try query("SELECT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'citus')").bool(0, 0) == true
+    }
+
     /// Quotes an identifier for DDL, where parameters are not allowed (role and database names).
     public func escapeIdentifier(_ identifier: String) throws(PostgresError) -> String {
         guard let escaped = PQescapeIdentifier(handle, identifier, identifier.utf8.count) else {
