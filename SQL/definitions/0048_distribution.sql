@@ -135,6 +135,10 @@ DECLARE
     planned record;
     set_aside record;
     keys text[] := '{}';
+    -- What the owner's sessions need on Citus: row triggers run on the shards (all of ours touch only their own
+    -- organisation's rows); one connection per worker per transaction, so the schemas, roles and functions Citus
+    -- creates on a worker for a table's dependencies are visible to the metadata it records next.
+    owner_settings constant text[] := ARRAY['citus.enable_unsafe_triggers', 'on', 'citus.multi_shard_modify_mode', 'sequential'];
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_extension WHERE extname = 'citus') THEN
         RAISE EXCEPTION 'the citus extension is not installed in database %', current_database()
@@ -144,11 +148,10 @@ BEGIN
     IF problems IS NOT NULL THEN
         RAISE EXCEPTION 'the schema does not distribute: %', problems;
     END IF;
-    -- Row triggers run on the shards (all of ours touch only their own organisation's rows).
-    PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
-    -- One connection per worker for the whole step: the schemas, roles and functions Citus creates on a worker for
-    -- a table's dependencies must be visible to the metadata it records next, in the same transaction.
-    PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
+    -- For this step, and for the rest of this session (engagementctl re-applies the definitions in it next).
+    FOR i IN 1 .. array_length(owner_settings, 1) BY 2 LOOP
+        PERFORM set_config(owner_settings[i], owner_settings[i + 1], false);
+    END LOOP;
 
     FOR set_aside IN
         SELECT k.conrelid::regclass AS table_name, k.conname, pg_get_constraintdef(k.oid) AS definition
@@ -187,9 +190,25 @@ BEGIN
     -- From now on, in this database: the owner's migrations and definitions may bind triggers on distributed
     -- tables and run their DDL over one connection per worker; the server's calls send their tenant settings on to
     -- the workers (app.begin_call's SET LOCAL form).
-    EXECUTE format('ALTER ROLE engagement_owner IN DATABASE %I SET citus.enable_unsafe_triggers = on', current_database());
-    EXECUTE format('ALTER ROLE engagement_owner IN DATABASE %I SET citus.multi_shard_modify_mode = sequential', current_database());
+    FOR i IN 1 .. array_length(owner_settings, 1) BY 2 LOOP
+        EXECUTE format('ALTER ROLE engagement_owner IN DATABASE %I SET %s = %L', current_database(), owner_settings[i], owner_settings[i + 1]);
+    END LOOP;
     EXECUTE format('ALTER ROLE engagement_app IN DATABASE %I SET citus.propagate_set_commands = local', current_database());
 END
 $$;
 REVOKE ALL ON PROCEDURE meta.distribute(integer) FROM PUBLIC;
+
+-- What Citus holds of the plan: tables distributed (hash), reference, and the rest (local to the coordinator).
+-- PL/pgSQL because pg_dist_partition exists only where the citus extension does.
+CREATE OR REPLACE FUNCTION meta.citus_placements(OUT distributed integer, OUT reference integer, OUT local integer)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    SELECT count(*) FILTER (WHERE d.partmethod = 'h'), count(*) FILTER (WHERE d.partmethod = 'n'),
+           count(*) FILTER (WHERE d.partmethod IS NULL)
+    INTO distributed, reference, local
+    FROM meta.distribution_plan p LEFT JOIN pg_dist_partition d ON d.logicalrelid = p.table_name;
+END
+$$;
+REVOKE ALL ON FUNCTION meta.citus_placements() FROM PUBLIC;

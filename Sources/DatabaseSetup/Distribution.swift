@@ -13,9 +13,9 @@ public enum Distribution {
 
     /// How many tables of each placement Citus holds after the step.
     public struct Placement: Sendable, Equatable {
-        public var distributed = 0
-        public var reference = 0
-        public var local = 0
+        public let distributed: Int
+        public let reference: Int
+        public let local: Int
     }
 
     /// What stops the plan; empty when every table distributes as planned. Runs on plain PostgreSQL too.
@@ -29,30 +29,12 @@ public enum Distribution {
     /// function, view, policy and trigger exists on the workers too. Refuses (an error naming the problems) while
     /// the lint finds any. Re-runnable: after a migration that adds a table, run it again.
     public static func distribute(_ connection: PostgresConnection, schema: SchemaSource, shardCount: Int) throws -> Placement {
+        // meta.distribute gave this session the owner's Citus settings; the definitions are the owner's.
         _ = try connection.query("CALL meta.distribute($1)", [shardCount])
-        // The settings meta.distribute gave the owner's logins, for this session acting as the owner.
-        try connection.executeScript(
-            """
-            SET citus.enable_unsafe_triggers = on; SET citus.multi_shard_modify_mode = sequential;
-            SET ROLE \(DatabaseBootstrap.ownerRole)
-            """)
+        try connection.executeScript("SET ROLE \(DatabaseBootstrap.ownerRole)")
         try Migrator(schema).reapplyDefinitions(connection)
         try connection.executeScript("RESET ROLE")
-        let result = try connection.query(
-            """
-            SELECT coalesce(d.partmethod::text, 'l'), count(*)::int
-            FROM meta.distribution_plan p LEFT JOIN pg_dist_partition d ON d.logicalrelid = p.table_name
-            GROUP BY 1
-            """)
-        var placement = Placement()
-        for row in 0..<result.rowCount {
-            let count = result.int(row, 1) ?? 0
-            switch result.string(row, 0) {
-            case "h": placement.distributed += count
-            case "n": placement.reference += count
-            default: placement.local += count
-            }
-        }
-        return placement
+        let counts = try connection.query("SELECT distributed, reference, local FROM meta.citus_placements()")
+        return Placement(distributed: counts.int(0, 0) ?? 0, reference: counts.int(0, 1) ?? 0, local: counts.int(0, 2) ?? 0)
     }
 }
