@@ -47,6 +47,16 @@ struct OwnerDatabaseOptions: ParsableArguments {
     }
 }
 
+/// Where the migrations and definitions come from (`bootstrap`, `migrate`, `distribute`).
+struct SQLDirectoryOptions: ParsableArguments {
+    @Option(help: "The SQL directory (migrations/ and definitions/; default: ENGAGEMENT_SQL_DIR, ./SQL, or beside the executable).")
+    var sql: String?
+
+    func load() throws -> SchemaSource {
+        try SchemaSource.load(from: sql.map { URL(fileURLWithPath: $0) } ?? SchemaSource.defaultDirectory())
+    }
+}
+
 struct Bootstrap: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "One-time setup as a superuser: the owner role and database, migrations, and the application role's login.")
@@ -63,15 +73,14 @@ struct Bootstrap: ParsableCommand {
     @Option(help: "Password for engagement_app (default: $ENGAGEMENT_APP_PASSWORD).")
     var appPassword: String?
 
-    @Option(help: "The SQL directory (migrations/ and definitions/; default: ENGAGEMENT_SQL_DIR, ./SQL, or beside the executable).")
-    var sql: String?
+    @OptionGroup var sql: SQLDirectoryOptions
 
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
         guard let ownerPassword = ownerPassword ?? environment["ENGAGEMENT_OWNER_PASSWORD"],
             let appPassword = appPassword ?? environment["ENGAGEMENT_APP_PASSWORD"]
         else { throw ValidationError("set --owner-password and --app-password (or their environment variables)") }
-        let schema = try SchemaSource.load(from: sql.map { URL(fileURLWithPath: $0) } ?? SchemaSource.defaultDirectory())
+        let schema = try sql.load()
         let superuser = try PostgresConnection.connect(superuserURL)
         try DatabaseBootstrap.prepare(superuser: superuser, database: database, ownerPassword: ownerPassword)
         superuser.close()
@@ -113,14 +122,13 @@ struct Migrate: ParsableCommand {
 
     @OptionGroup var database: OwnerDatabaseOptions
 
-    @Option(help: "The SQL directory (migrations/ and definitions/; default: ENGAGEMENT_SQL_DIR, ./SQL, or beside the executable).")
-    var sql: String?
+    @OptionGroup var sql: SQLDirectoryOptions
 
     @Option(help: "Also let engagement_app log in with this password (default: $ENGAGEMENT_APP_PASSWORD, if set).")
     var appPassword: String?
 
     func run() throws {
-        let schema = try SchemaSource.load(from: sql.map { URL(fileURLWithPath: $0) } ?? SchemaSource.defaultDirectory())
+        let schema = try sql.load()
         let connection = try database.connect()
         defer { connection.close() }
         let applied = try Migrator(schema).migrate(connection)
@@ -136,13 +144,12 @@ struct Migrate: ParsableCommand {
 /// workers added; re-runnable.
 struct Distribute: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Make every table a Citus table as planned (by organisation, co-located; reference; local), as the schema owner on the coordinator.")
+        abstract: "Make every table a Citus table as planned (by organisation, co-located; reference; local), as a superuser on the coordinator.")
 
     @Option(help: "URL of a superuser on the service's database on the coordinator (Citus creates schemas and roles on the workers).")
     var superuserURL: String
 
-    @Option(help: "The SQL directory (migrations/ and definitions/; default: ENGAGEMENT_SQL_DIR, ./SQL, or beside the executable).")
-    var sql: String?
+    @OptionGroup var sql: SQLDirectoryOptions
 
     @Option(help: "Shards of the organisations' co-location group (Citus's shard_count).")
     var shardCount = 32
@@ -155,12 +162,9 @@ struct Distribute: ParsableCommand {
         defer { connection.close() }
         let problems = try Distribution.problems(connection)
         for problem in problems { print(problem) }
-        if check || !problems.isEmpty {
-            if problems.isEmpty { print("every table distributes as planned") }
-            if !problems.isEmpty { throw ExitCode.failure }
-            return
-        }
-        let schema = try SchemaSource.load(from: sql.map { URL(fileURLWithPath: $0) } ?? SchemaSource.defaultDirectory())
+        guard problems.isEmpty else { throw ExitCode.failure }
+        if check { return print("every table distributes as planned") }
+        let schema = try sql.load()
         let placement = try Distribution.distribute(connection, schema: schema, shardCount: shardCount)
         print("distributed by organisation: \(placement.distributed) tables, reference: \(placement.reference), local to the coordinator: \(placement.local)")
     }
