@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
-# Fairness between organisations (issue 15), side by side in one run: for each pool-share setting and each kind of
+# Fairness between organisations (issue 15), side by side in one run: for each server setting and each kind of
 # bystander, organisation 1 reads (point-read, 4 connections) alone, then while organisation 0 floods with the mix
 # scenario over 48 connections at depth 4; B's p99 during the flood ÷ its p99 alone is the figure (target ≤ 2).
 # The bystander either reads as fast as its replies come (`closed`: by itself it saturates the two cores, so it
 # is a second flood) or at an ordinary tenant's pace (`paced`: $B_RATE calls a second per connection).
 #
-#   bash Benchmarks/fairness/run.sh                          # shares 25 (the default) and 10 %, both bystanders, 2 rounds
-#   SHARES="25" BYSTANDERS="paced" ROUNDS=3 DURATION=15 bash Benchmarks/fairness/run.sh
+# A setting is SHARE:TIME, the pool share (ENGAGEMENT_POOL_SHARE_PERCENT) and the database time
+# (ENGAGEMENT_ORG_DATABASE_MS_PER_SECOND, 0: no limit) one organisation may use while another is active.
+#
+#   bash Benchmarks/fairness/run.sh                          # settings 25:0 and 25:500, both bystanders, 2 rounds
+#   SETTINGS="25:0 25:250" BYSTANDERS="paced" ROUNDS=3 DURATION=15 bash Benchmarks/fairness/run.sh
 #
 # Each measurement runs on a fresh `engagementd dev` (release build) under $BENCH_DIR.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 dir="${BENCH_DIR:-/tmp/engagement-fairness}"
-shares="${SHARES:-25 10}"
+settings="${SETTINGS:-25:0 25:500}"
 bystanders="${BYSTANDERS:-closed paced}"
 b_rate="${B_RATE:-50}"
 rounds="${ROUNDS:-2}"
@@ -27,14 +30,15 @@ p50() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['latency
 rate() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(round(d.get('calls_per_second', d.get('throughput', 0))))" "$1"; }
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(date -u +%F); commit $(git rev-parse --short HEAD)"
-echo "| pool share | bystander | round | B alone p50 / p99 ms | B during A's flood p50 / p99 ms | B's p99 ratio | A's flood calls/s |"
-echo "|---|---|---|---|---|---|---|"
+echo "| pool share | database time ms/s | bystander | round | B alone p50 / p99 ms | B during A's flood p50 / p99 ms | B's p99 ratio | A's flood calls/s |"
+echo "|---|---|---|---|---|---|---|---|"
 for round in $(seq 1 "$rounds"); do
-    for share in $shares; do
+    for setting in $settings; do
+        share="${setting%%:*}" dbtime="${setting##*:}"
     for bystander in $bystanders; do
         if [ "$bystander" = paced ]; then pace=(--rate "$b_rate"); label="paced, 4 × $b_rate/s"; else pace=(); label="closed loop"; fi
         rm -rf "$dir" && mkdir -p "$dir"
-        ENGAGEMENT_POOL_SHARE_PERCENT="$share" "$release/engagementd" dev --directory "$dir/dev" --port "$port" --metrics-port 0 \
+        ENGAGEMENT_POOL_SHARE_PERCENT="$share" ENGAGEMENT_ORG_DATABASE_MS_PER_SECOND="$dbtime" "$release/engagementd" dev --directory "$dir/dev" --port "$port" --metrics-port 0 \
             --sql "$repo/SQL" --log-level warning >"$dir/server.log" 2>&1 &
         server=$!
         for _ in $(seq 1 120); do grep -q "\"port\":$port" "$dir/dev/connection.json" 2>/dev/null && break; sleep 1; done
@@ -47,7 +51,7 @@ for round in $(seq 1 "$rounds"); do
         load --organisation 1 --scenario point-read --connections 4 --depth 1 "${pace[@]}" --duration "$duration" --output "$dir/during.json" >/dev/null
         wait "$flood"
         kill "$server"; wait "$server" 2>/dev/null || true
-        python3 -c "import sys; a, d = float(sys.argv[2]), float(sys.argv[3]); print(f'| {sys.argv[1]} % | $label | $round | {sys.argv[4]} / {a} | {sys.argv[5]} / {d} | {d / a:.1f}× | {sys.argv[6]} |')" \
+        python3 -c "import sys; a, d = float(sys.argv[2]), float(sys.argv[3]); print(f'| {sys.argv[1]} % | $dbtime | $label | $round | {sys.argv[4]} / {a} | {sys.argv[5]} / {d} | {d / a:.1f}× | {sys.argv[6]} |')" \
             "$share" "$(p99 "$dir/alone.json")" "$(p99 "$dir/during.json")" "$(p50 "$dir/alone.json")" "$(p50 "$dir/during.json")" "$(rate "$dir/flood.json")"
     done
     done

@@ -79,7 +79,7 @@ final class Progress {
     func step(rows added: Int) {
         done += 1
         rows += added
-        let elapsed = seconds(ContinuousClock.now - started)
+        let elapsed = (ContinuousClock.now - started).seconds
         let rate = Double(rows) / max(elapsed, 0.001)
         let eta = elapsed / Double(done) * Double(total - done)
         let width = 30
@@ -92,12 +92,8 @@ final class Progress {
     }
 
     func finish() {
-        let elapsed = seconds(ContinuousClock.now - started)
+        let elapsed = (ContinuousClock.now - started).seconds
         FileHandle.standardError.write(Data(((terminal ? "\n" : "") + String(
             format: "seeded %d organisations, %d rows in %.1f s (%.0f rows/s)\n", total, rows, elapsed, Double(rows) / max(elapsed, 0.001))).utf8))
-    }
-
-    private func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }

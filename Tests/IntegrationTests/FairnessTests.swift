@@ -51,6 +51,44 @@ struct FairnessTests {
         #expect(state.release(a, now: now + .seconds(2)) == [4])
     }
 
+    @Test("database time refills at its rate up to a quarter second's worth; a call's hold time is charged, the debt bounded")
+    func databaseTime() {
+        let now = ContinuousClock.now
+        var time = DatabaseTimeBudget(perSecond: .milliseconds(400))
+        #expect(time.burst == 0.1 && time.allows(a, now: now) && time.availableAt(a, now: now) == nil)
+        time.charge(a, held: .milliseconds(100), now: now)
+        #expect(!time.allows(a, now: now), "the saved 100 ms are spent")
+        #expect(time.allows(b, now: now), "each organisation has its own")
+        #expect(time.allows(a, now: now + .milliseconds(1)), "0.4 ms earned in a millisecond")
+        time.charge(a, held: .seconds(30), now: now)
+        #expect(abs(time.balance(a, now: now) + 0.1) < 1e-9, "a long call leaves a debt of the burst, not of 30 s")
+        let available = time.availableAt(a, now: now)!
+        #expect(available > now + .milliseconds(250) && available < now + .milliseconds(251), "100 ms owed at 400 ms a second")
+        #expect(time.allows(a, now: available) && !time.allows(a, now: available - .milliseconds(1)))
+        #expect(time.balance(a, now: now + .seconds(10)) == time.burst, "never more than the burst")
+    }
+
+    @Test("while another organisation is active, one that used up its database time waits for it to come back; alone it never does")
+    func timeShares() {
+        let t0 = ContinuousClock.now
+        var state = OrganisationShareStateMachine(
+            capacity: 8, contendedShare: 2, time: DatabaseTimeBudget(perSecond: .milliseconds(400)), activityWindow: .milliseconds(200))
+        // Alone, A's calls held connections for a second: far over its time, but nobody else is there.
+        #expect(state.acquire(a, waiter: 0, deadline: later, now: t0) == .proceed)
+        #expect(state.release(a, held: .seconds(1), now: t0) == [])
+        #expect(state.acquire(a, waiter: 1, deadline: later, now: t0) == .proceed, "alone, time is not counted")
+        #expect(state.nextWake(now: t0) == nil, "nobody waits")
+        // B is active: A holds 1 of its share of 2, but owes database time: it waits, and B does not.
+        #expect(state.acquire(b, waiter: 2, deadline: later, now: t0) == .proceed)
+        #expect(state.acquire(a, waiter: 3, deadline: later, now: t0) == .wait)
+        #expect(state.release(a, held: .milliseconds(10), now: t0) == [], "A's own release does not let its waiter in")
+        #expect(state.acquire(b, waiter: 4, deadline: later, now: t0) == .proceed)
+        let refill = state.nextWake(now: t0)!
+        #expect(refill > t0 + .milliseconds(250) && refill < t0 + .milliseconds(251), "A owes the burst: 100 ms at 400 ms a second")
+        #expect(state.wake(now: refill - .milliseconds(1)) == ([], []))
+        #expect(state.wake(now: refill) == ([], [3]), "its time came back")
+    }
+
     @Test("the request budget refills at its rate up to its burst")
     func budget() {
         let now = ContinuousClock.now
@@ -105,6 +143,27 @@ struct FairnessTests {
             let order = finished.entries
             #expect(Array(order.prefix(5)) == ["B", "B", "B", "B", "B"], "B's calls finished before any of A's: \(order)")
             #expect(order.filter { $0 == "A" }.count == 10, "A's calls all ran, in turn: \(order)")
+        }
+    }
+
+    @Test("over the wire: while another organisation is active, one whose calls used up its database time waits for it")
+    func databaseTimeOverWire() async throws {
+        let server = try await ServerFixture.start("dbtime", registry: TestMethods.registry) {
+            $0.organisationDatabaseMillisecondsPerSecond = 100
+        }
+        try await server.scoped {
+            let flooder = try await server.session(server.orgA)
+            let other = try await server.session(server.orgB)
+            // B stays active (its calls follow each other; over its own time it waits too, which keeps it active).
+            let busy = Task { while !Task.isCancelled { _ = try? await other.call("party.list") } }
+            defer { busy.cancel() }
+            try await Task.sleep(for: .milliseconds(100))
+            #expect(try await flooder.call("test.tenant_sleep", ["ms": 300])["result"] != nil, "A had time saved up")
+            let started = ContinuousClock.now
+            #expect(try await flooder.call("party.list")["result"] != nil)
+            let waited = ContinuousClock.now - started
+            // 300 ms held leaves the bounded debt of 25 ms, earned back at 100 ms a second: 250 ms.
+            #expect(waited >= .milliseconds(240), "A waited for its database time: \(waited)")
         }
     }
 

@@ -49,7 +49,7 @@ struct FaultShutdownTests {
             "ENGAGEMENT_DATABASE_URL": try deployment.applicationURL, "ENGAGEMENT_SQL_DIR": "SQL",
         ]) { $1 }
         let log = directory.appendingPathComponent("engagementd.log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let output = try FileHandle(forWritingTo: log)
         process.standardOutput = output
         process.standardError = output
@@ -106,7 +106,7 @@ struct FaultShutdownTests {
             }
             try await group.waitForAll()
         }
-        nonisolated(unsafe) let child = process  // only this thread touches it from here on
+        let child = process
         let stopped = try await onOwnThread { () -> (Int32, Duration) in
             let started = ContinuousClock.now
             child.waitUntilExit()

@@ -10,6 +10,9 @@ import Foundation
 ///   while another organisation is active (holds or waits for a connection, or did within `activityWindow`) it
 ///   may hold `contendedShare`. On a small machine the database's CPU is what calls contend for, so the share is
 ///   what keeps one organisation's flood from slowing everybody else's calls (Benchmarks/README.md, "Fairness").
+/// - While another organisation is active, an organisation also waits while it has used up its `time` budget
+///   (`DatabaseTimeBudget`: the database time its calls held connections for, refilled at a rate): a flood of
+///   calls, cheap or dear, gets that much of the database and no more, however few connections it holds.
 /// - When a connection frees up it goes to the waiting organisation that holds the fewest (ties: the one whose
 ///   first waiter came first), not to whoever asked first: one organisation's backlog never stands in front of
 ///   another's calls.
@@ -31,6 +34,8 @@ public struct OrganisationShareStateMachine: Sendable {
     public let capacity: Int
     public let contendedShare: Int
     public let activityWindow: Duration
+    /// Database time each organisation may use while another is active; nil: no limit but the share.
+    private(set) var time: DatabaseTimeBudget?
     private(set) var inUse = 0
     private(set) var held: [Organisation: Int] = [:]
     /// Waiters per organisation, first come first; `arrival` orders the organisations' first waiters.
@@ -40,10 +45,13 @@ public struct OrganisationShareStateMachine: Sendable {
     /// When each organisation last acquired or released (within the activity window, it counts as active).
     private var lastActive: [Organisation: ContinuousClock.Instant] = [:]
 
-    public init(capacity: Int, contendedShare: Int, activityWindow: Duration = .milliseconds(200)) {
+    public init(
+        capacity: Int, contendedShare: Int, time: DatabaseTimeBudget? = nil, activityWindow: Duration = .milliseconds(200)
+    ) {
         precondition(capacity > 0 && contendedShare > 0)
         self.capacity = capacity
         self.contendedShare = min(contendedShare, capacity)
+        self.time = time
         self.activityWindow = activityWindow
     }
 
@@ -63,8 +71,15 @@ public struct OrganisationShareStateMachine: Sendable {
         contended(organisation, now: now) ? contendedShare : aloneLimit
     }
 
+    /// Whether the organisation may start another call now, room in the pool aside: below its limit, and while
+    /// contended, with database time left.
+    public func mayStart(_ organisation: Organisation, now: ContinuousClock.Instant) -> Bool {
+        guard contended(organisation, now: now) else { return holding(organisation) < aloneLimit }
+        return holding(organisation) < contendedShare && time?.allows(organisation, now: now) ?? true
+    }
+
     func admissible(_ organisation: Organisation, now: ContinuousClock.Instant) -> Bool {
-        inUse < capacity && holding(organisation) < limit(organisation, now: now)
+        inUse < capacity && mayStart(organisation, now: now)
     }
 
     /// A call of `organisation` wants a connection. It proceeds at once only when nobody of its organisation is
@@ -84,14 +99,25 @@ public struct OrganisationShareStateMachine: Sendable {
         return .wait
     }
 
-    /// A call of `organisation` gave its connection back: the waiters to admit now.
-    public mutating func release(_ organisation: Organisation, now: ContinuousClock.Instant) -> [WaiterID] {
+    /// A call of `organisation` gave back the connection it `held` for so long: the waiters to admit now.
+    public mutating func release(
+        _ organisation: Organisation, held duration: Duration = .zero, now: ContinuousClock.Instant
+    ) -> [WaiterID] {
         inUse -= 1
         let remaining = holding(organisation) - 1
         held[organisation] = remaining > 0 ? remaining : nil
+        time?.charge(organisation, held: duration, now: now)
         lastActive[organisation] = now
-        lastActive = lastActive.filter { now - $0.value < activityWindow }
+        if lastActive.count > 2 * max(held.count, 8) {
+            lastActive = lastActive.filter { now - $0.value < activityWindow }
+            time?.forgetFull(now: now)
+        }
         return admitWaiting(now: now)
+    }
+
+    /// The waiters to fail (past their deadline) and to admit (their organisation's time came back) now.
+    public mutating func wake(now: ContinuousClock.Instant) -> (expired: [WaiterID], admitted: [WaiterID]) {
+        (expire(now: now), admitWaiting(now: now))
     }
 
     /// Fails the waiters whose deadline passed; returns them (they get no connection).
@@ -111,12 +137,21 @@ public struct OrganisationShareStateMachine: Sendable {
         waiting.values.compactMap { $0.first?.deadline }.min()
     }
 
+    /// When `wake` next has something to do: the earliest deadline, or the earliest instant a waiting
+    /// organisation has database time again.
+    public func nextWake(now: ContinuousClock.Instant) -> ContinuousClock.Instant? {
+        let refills = time.map { time in
+            waiting.keys.compactMap { time.availableAt($0, now: now) }
+        } ?? []
+        return (refills + [nextDeadline].compactMap { $0 }).min()
+    }
+
     /// Admits as many waiters as there is room for, each time from the organisation holding the fewest. (A
     /// waiting organisation whose limit shrank under contention waits for its own calls to finish.)
     mutating func admitWaiting(now: ContinuousClock.Instant) -> [WaiterID] {
         var admitted: [WaiterID] = []
         while inUse < capacity {
-            let candidates = waiting.filter { !$0.value.isEmpty && holding($0.key) < limit($0.key, now: now) }
+            let candidates = waiting.filter { !$0.value.isEmpty && mayStart($0.key, now: now) }
             guard let (organisation, queue) = candidates.min(by: { lhs, rhs in
                 let (left, right) = (holding(lhs.key), holding(rhs.key))
                 return left != right ? left < right : arrival[lhs.value[0].id]! < arrival[rhs.value[0].id]!

@@ -7,11 +7,13 @@ public actor OrganisationShares {
     private var state: OrganisationShareStateMachine
     private var waiters: [Int: (organisation: UUID, continuation: CheckedContinuation<Bool, Never>)] = [:]
     private var nextWaiter = 0
-    private var expiry: Task<Void, Never>?
+    /// The task that wakes the state machine at its next deadline or refill, and when it is due.
+    private var alarm: (task: Task<Void, Never>, due: ContinuousClock.Instant, generation: Int)?
+    private var alarmGeneration = 0
     public nonisolated let timeout: Duration
 
-    public init(capacity: Int, contendedShare: Int, timeout: Duration) {
-        state = OrganisationShareStateMachine(capacity: capacity, contendedShare: contendedShare)
+    public init(capacity: Int, contendedShare: Int, time: DatabaseTimeBudget? = nil, timeout: Duration) {
+        state = OrganisationShareStateMachine(capacity: capacity, contendedShare: contendedShare, time: time)
         self.timeout = timeout
     }
 
@@ -27,42 +29,49 @@ public actor OrganisationShares {
             // The body runs on this actor before it suspends: the waiter and its continuation appear together.
             let admitted = await withCheckedContinuation { continuation in
                 waiters[id] = (organisation, continuation)
-                scheduleExpiry()
+                setAlarm()
             }
             return admitted
         }
     }
 
-    func release(_ organisation: UUID) {
-        for id in state.release(organisation, now: .now) { waiters.removeValue(forKey: id)?.continuation.resume(returning: true) }
-    }
-
-    /// Whether the organisation holds all it may now (a timed-out waiter's reason).
-    func atShare(_ organisation: UUID) -> Bool { state.holding(organisation) >= state.limit(organisation, now: .now) }
-
-    /// One task while anyone waits: wakes at the earliest deadline and fails the waiters past theirs. (Every
-    /// waiter has the same timeout, so a later waiter never has an earlier deadline.)
-    private func scheduleExpiry() {
-        guard expiry == nil else { return }
-        expiry = Task { [weak self] in
-            while let deadline = await self?.nextDeadlineOrFinish() {
-                try? await Task.sleep(until: deadline, clock: .continuous)
-                await self?.expireWaiters()
-            }
+    /// A call gives back the connection it held for `held` (charged to its organisation's database time).
+    func release(_ organisation: UUID, held: Duration) {
+        for id in state.release(organisation, held: held, now: .now) {
+            waiters.removeValue(forKey: id)?.continuation.resume(returning: true)
         }
+        setAlarm()
     }
 
-    /// The next deadline; none left ends the expiry task in the same step (so a new waiter starts another).
-    private func nextDeadlineOrFinish() -> ContinuousClock.Instant? {
-        guard let deadline = state.nextDeadline else {
-            expiry = nil
-            return nil
+    /// Whether the organisation may start no call now (a timed-out waiter's reason).
+    func atShare(_ organisation: UUID) -> Bool { !state.mayStart(organisation, now: .now) }
+
+    /// At most one alarm task, due at the state machine's next wake (the earliest deadline or refill); replaced
+    /// when something is due sooner, none while nobody waits.
+    private func setAlarm() {
+        let now = ContinuousClock.now
+        guard let due = state.nextWake(now: now) else {
+            alarm?.task.cancel()
+            alarm = nil
+            return
         }
-        return deadline
+        if let alarm, alarm.due <= due { return }
+        alarm?.task.cancel()
+        alarmGeneration += 1
+        let generation = alarmGeneration
+        alarm = (Task { [weak self] in
+            try? await Task.sleep(until: due, clock: .continuous)
+            await self?.ring(generation)
+        }, due, generation)
     }
 
-    private func expireWaiters() {
-        for id in state.expire(now: .now) { waiters.removeValue(forKey: id)?.continuation.resume(returning: false) }
+    private func ring(_ generation: Int) {
+        guard alarm?.generation == generation else { return }
+        alarm = nil
+        let (expired, admitted) = state.wake(now: .now)
+        for id in expired { waiters.removeValue(forKey: id)?.continuation.resume(returning: false) }
+        for id in admitted { waiters.removeValue(forKey: id)?.continuation.resume(returning: true) }
+        setAlarm()
     }
 
     /// The error a call gets when no share came in time.

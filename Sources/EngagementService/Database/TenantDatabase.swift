@@ -51,16 +51,18 @@ public struct TenantDatabase: Sendable {
         if let shares, !(await shares.acquire(organisation)) {
             throw await shares.refusal(organisation)
         }
+        // What the call costs its organisation: how long it held its share (`DatabaseTimeBudget`).
+        let admitted = ContinuousClock.now
         do {
             let metrics = self.metrics
             let results = try await pool.withConnection { connection in
                 metrics?.poolWait.record(ContinuousClock.now - asked)
                 return Array(try connection.pipeline(all).dropFirst())
             }
-            await shares?.release(organisation)
+            await shares?.release(organisation, held: .now - admitted)
             return results
         } catch {
-            await shares?.release(organisation)
+            await shares?.release(organisation, held: .now - admitted)
             throw DatabaseErrorMapping.rpcError(for: error)
         }
     }

@@ -39,7 +39,7 @@ public struct EngagementApplication: Sendable {
             pool: pool,
             shares: OrganisationShares(
                 capacity: configuration.databasePoolSize, contendedShare: configuration.connectionsPerOrganisation,
-                timeout: configuration.databaseAcquireTimeout),
+                time: configuration.organisationDatabaseTime, timeout: configuration.databaseAcquireTimeout),
             metrics: metrics, replica: replica)
         // A schema newer than this server knows is refused before anything listens; an older one (the migrate job
         // has not run yet) is served but not ready. An unreachable database is retried by every call.

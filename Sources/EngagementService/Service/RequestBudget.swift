@@ -27,9 +27,7 @@ public struct RequestBudget: Sendable {
     /// nil: the call may go ahead (a token was taken); otherwise how long until a token is there.
     public mutating func take(_ organisation: UUID, now: ContinuousClock.Instant) -> Duration? {
         var bucket = buckets[organisation] ?? Bucket(tokens: burst, updated: now)
-        let elapsed = now - bucket.updated
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        bucket.tokens = min(burst, bucket.tokens + seconds * rate)
+        bucket.tokens = min(burst, bucket.tokens + (now - bucket.updated).seconds * rate)
         bucket.updated = now
         defer {
             buckets[organisation] = bucket

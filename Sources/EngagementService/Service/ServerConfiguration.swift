@@ -49,8 +49,10 @@ public struct ServerConfiguration: Sendable {
 
     /// Fairness between organisations: the share of the database pool one organisation's calls may hold at
     /// once while another organisation is active (OrganisationShareStateMachine; alone it may hold all but an
-    /// eighth of the pool), and its request budget (calls a second; 0: none).
+    /// eighth of the pool), the database time its calls may use meanwhile (milliseconds of connection time a
+    /// second, `DatabaseTimeBudget`; 0: no limit), and its request budget (calls a second; 0: none).
     public var poolSharePercent = 25
+    public var organisationDatabaseMillisecondsPerSecond = 300
     public var organisationRequestsPerSecond = 0
 
     /// The database pool's configuration for `conninfo` (the primary, or the replica): the session settings the
@@ -85,6 +87,12 @@ public struct ServerConfiguration: Sendable {
 
     /// Connections of the pool one organisation may hold under contention: its share, at least one.
     public var connectionsPerOrganisation: Int { max(1, databasePoolSize * poolSharePercent / 100) }
+
+    /// The database time one organisation may use while another is active; nil: no limit.
+    public var organisationDatabaseTime: DatabaseTimeBudget? {
+        organisationDatabaseMillisecondsPerSecond > 0
+            ? DatabaseTimeBudget(perSecond: .milliseconds(organisationDatabaseMillisecondsPerSecond)) : nil
+    }
 
     /// The throttle these settings describe.
     public var authenticationThrottle: AuthenticationThrottle {
@@ -231,6 +239,11 @@ public struct ServerConfiguration: Sendable {
                summary: "share of the database pool one organisation's calls may hold while another is active (at least one connection; alone: all but an eighth); freed connections go to the organisation holding fewest") {
             guard let v = Int($1), (1...100).contains(v) else { return false }
             $0.poolSharePercent = v; return true
+        },
+        Option(variable: "ENGAGEMENT_ORG_DATABASE_MS_PER_SECOND", defaultValue: "300",
+               summary: "database time one organisation's calls may use while another is active, milliseconds of connection time a second (saving up a quarter second's worth); over it they wait; 0: no limit. Sized for a 2-core database host (Benchmarks/README.md, \"Fairness\"): raise it with the cores") {
+            guard let v = Int($1), v >= 0 else { return false }
+            $0.organisationDatabaseMillisecondsPerSecond = v; return true
         },
         Option(variable: "ENGAGEMENT_ORG_REQUESTS_PER_SECOND", defaultValue: "0",
                summary: "each organisation's request budget, calls a second (bursts of twice as many); beyond it a call waits for its token up to 2 s, then -32005 rate_limited; 0: none") {
