@@ -8,14 +8,14 @@
 # A setting is SHARE:TIME, the pool share (ENGAGEMENT_POOL_SHARE_PERCENT) and the database time
 # (ENGAGEMENT_ORG_DATABASE_MS_PER_SECOND, 0: no limit) one organisation may use while another is active.
 #
-#   bash Benchmarks/fairness/run.sh                          # settings 25:0 and 25:500, both bystanders, 2 rounds
+#   bash Benchmarks/fairness/run.sh                          # settings 25:0 and 25:250 (the default), both bystanders, 2 rounds
 #   SETTINGS="25:0 25:250" BYSTANDERS="paced" ROUNDS=3 DURATION=15 bash Benchmarks/fairness/run.sh
 #
 # Each measurement runs on a fresh `engagementd dev` (release build) under $BENCH_DIR.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 dir="${BENCH_DIR:-/tmp/engagement-fairness}"
-settings="${SETTINGS:-25:0 25:500}"
+settings="${SETTINGS:-25:0 25:250}"
 bystanders="${BYSTANDERS:-closed paced}"
 b_rate="${B_RATE:-50}"
 rounds="${ROUNDS:-2}"

@@ -25,13 +25,13 @@ struct FairnessTests {
         #expect(state.acquire(b, waiter: 9, deadline: later, now: t0) == .proceed, "the connection kept free is B's")
         #expect(state.acquire(b, waiter: 10, deadline: later, now: t0) == .wait, "the pool is full")
         // A frees one: B holds 1 of its share of 2, A is far over its share while B is active: B's waiter.
-        #expect(state.release(a, now: t0) == [10])
+        #expect(state.release(a, waiter: 0, now: t0) == [10])
         // A frees more: A (6, then 5 held) stays over its share while B is active; nobody is admitted.
-        #expect(state.release(a, now: t0) == [])
-        #expect(state.release(b, now: t0) == [] && state.release(b, now: t0) == [], "B is still active within the window")
+        #expect(state.release(a, waiter: 1, now: t0) == [])
+        #expect(state.release(b, waiter: 9, now: t0) == [] && state.release(b, waiter: 10, now: t0) == [], "B is still active within the window")
         // Long after B's last call, A is alone again: its next release admits its waiters, up to all but an eighth.
         let t1 = t0 + .seconds(1)
-        #expect(state.release(a, now: t1) == [7, 8])
+        #expect(state.release(a, waiter: 2, now: t1) == [7, 8])
         #expect(state.waiterCount == 0 && state.holding(a) == 6 && state.holding(b) == 0)
         #expect(!state.contended(a, now: t1) && state.limit(a, now: t1) == 7)
     }
@@ -47,25 +47,31 @@ struct FairnessTests {
         #expect(state.acquire(a, waiter: 4, deadline: now + .seconds(5), now: now) == .wait)
         #expect(state.nextDeadline == now + .seconds(1))
         #expect(state.expire(now: now + .seconds(2)) == [2])
-        #expect(state.release(b, now: now + .seconds(2)) == [3], "B holds 0, A 1: B's waiter")
-        #expect(state.release(a, now: now + .seconds(2)) == [4])
+        #expect(state.release(b, waiter: 1, now: now + .seconds(2)) == [3], "B holds 0, A 1: B's waiter")
+        #expect(state.release(a, waiter: 0, now: now + .seconds(2)) == [4])
     }
 
-    @Test("database time refills at its rate up to a quarter second's worth; a call's hold time is charged, the debt bounded")
+    @Test("database time refills at its rate up to a quarter second's worth; a call reserves a typical call's time and settles its hold time, the debt bounded")
     func databaseTime() {
         let now = ContinuousClock.now
         var time = DatabaseTimeBudget(perSecond: .milliseconds(400))
         #expect(time.burst == 0.1 && time.allows(a, now: now) && time.availableAt(a, now: now) == nil)
-        time.charge(a, held: .milliseconds(100), now: now)
+        #expect(abs(time.reserve(a, now: now) - 0.001) < 1e-9, "a millisecond is expected of a first call")
+        time.settle(a, reserved: 0.001, held: .milliseconds(100), now: now)
         #expect(!time.allows(a, now: now), "the saved 100 ms are spent")
         #expect(time.allows(b, now: now), "each organisation has its own")
         #expect(time.allows(a, now: now + .milliseconds(1)), "0.4 ms earned in a millisecond")
-        time.charge(a, held: .seconds(30), now: now)
-        #expect(abs(time.balance(a, now: now) + 0.1) < 1e-9, "a long call leaves a debt of the burst, not of 30 s")
-        let available = time.availableAt(a, now: now)!
-        #expect(available > now + .milliseconds(250) && available < now + .milliseconds(251), "100 ms owed at 400 ms a second")
+        // The typical call moved an eighth of the way to 100 ms: 13.4 ms are reserved, 13 of them as a debt.
+        let reserved = time.reserve(a, now: now + .milliseconds(1))
+        #expect(abs(reserved - 0.013375) < 1e-9 && abs(time.balance(a, now: now + .milliseconds(1)) + 0.012975) < 1e-9)
+        #expect(!time.allows(a, now: now + .milliseconds(1)), "the started call holds A's time: a second waits")
+        time.settle(a, reserved: reserved, held: .seconds(30), now: now + .milliseconds(1))
+        let settled = now + .milliseconds(1)
+        #expect(abs(time.balance(a, now: settled) + 0.1) < 1e-9, "a long call leaves a debt of the burst, not of 30 s")
+        let available = time.availableAt(a, now: settled)!
+        #expect(available > settled + .milliseconds(250) && available < settled + .milliseconds(251), "100 ms owed at 400 ms a second")
         #expect(time.allows(a, now: available) && !time.allows(a, now: available - .milliseconds(1)))
-        #expect(time.balance(a, now: now + .seconds(10)) == time.burst, "never more than the burst")
+        #expect(time.balance(a, now: settled + .seconds(10)) == time.burst, "never more than the burst")
     }
 
     @Test("while another organisation is active, one that used up its database time waits for it to come back; alone it never does")
@@ -75,18 +81,20 @@ struct FairnessTests {
             capacity: 8, contendedShare: 2, time: DatabaseTimeBudget(perSecond: .milliseconds(400)), activityWindow: .milliseconds(200))
         // Alone, A's calls held connections for a second: far over its time, but nobody else is there.
         #expect(state.acquire(a, waiter: 0, deadline: later, now: t0) == .proceed)
-        #expect(state.release(a, held: .seconds(1), now: t0) == [])
+        #expect(state.release(a, waiter: 0, held: .seconds(1), now: t0) == [])
         #expect(state.acquire(a, waiter: 1, deadline: later, now: t0) == .proceed, "alone, time is not counted")
         #expect(state.nextWake(now: t0) == nil, "nobody waits")
         // B is active: A holds 1 of its share of 2, but owes database time: it waits, and B does not.
         #expect(state.acquire(b, waiter: 2, deadline: later, now: t0) == .proceed)
         #expect(state.acquire(a, waiter: 3, deadline: later, now: t0) == .wait)
-        #expect(state.release(a, held: .milliseconds(10), now: t0) == [], "A's own release does not let its waiter in")
+        #expect(state.release(a, waiter: 1, held: .milliseconds(10), now: t0) == [], "A's own release does not let its waiter in")
         #expect(state.acquire(b, waiter: 4, deadline: later, now: t0) == .proceed)
         let refill = state.nextWake(now: t0)!
         #expect(refill > t0 + .milliseconds(250) && refill < t0 + .milliseconds(251), "A owes the burst: 100 ms at 400 ms a second")
         #expect(state.wake(now: refill - .milliseconds(1)) == ([], []))
         #expect(state.wake(now: refill) == ([], [3]), "its time came back")
+        #expect(state.acquire(a, waiter: 5, deadline: later, now: refill) == .wait,
+                "the call that started reserved what A's calls typically take: one call, not two")
     }
 
     @Test("the request budget refills at its rate up to its burst")

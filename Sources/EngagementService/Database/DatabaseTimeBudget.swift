@@ -2,8 +2,10 @@ import Foundation
 
 /// What an organisation's calls cost the database, as ElectrumX weighs its sessions: the time their connections
 /// were held, not their number. A token bucket of database time per organisation, refilled at `rate` (seconds of
-/// database time a second) up to `burst`; each call's hold time is charged when it gives its connection back,
-/// down to a debt of `burst` at most (one long call costs a bounded wait, not minutes).
+/// database time a second) up to `burst`. A call starting reserves what the organisation's calls typically take
+/// (so an organisation with a little time left starts one call, not as many as it has connections), and when it
+/// gives its connection back the reservation is settled against the time it held it, down to a debt of `burst`
+/// at most (one long call costs a bounded wait, not minutes).
 ///
 /// `OrganisationShareStateMachine` consults it only while another organisation is active: then an organisation
 /// with no time left waits until it has some. Counting connections cannot do this on a small machine, where one
@@ -13,6 +15,8 @@ public struct DatabaseTimeBudget: Sendable, Equatable {
     struct Bucket: Equatable {
         var seconds: Double
         var updated: ContinuousClock.Instant
+        /// What the organisation's calls typically hold a connection for (a moving average), reserved at a start.
+        var typicalCall: Double
     }
 
     /// Seconds of database time an organisation earns a second.
@@ -47,17 +51,32 @@ public struct DatabaseTimeBudget: Sendable, Equatable {
         return now + .microseconds(Int((-balance / rate * 1e6).rounded(.up)) + 1)
     }
 
-    /// Charges a call's hold time to its organisation.
-    public mutating func charge(_ organisation: UUID, held: Duration, now: ContinuousClock.Instant) {
-        let left = max(-burst, balance(organisation, now: now) - held.seconds)
-        if left >= burst {
-            buckets[organisation] = nil
-        } else {
-            buckets[organisation] = Bucket(seconds: left, updated: now)
-        }
+    /// A call of the organisation starts: reserves what its calls typically take; returns the reservation.
+    public mutating func reserve(_ organisation: UUID, now: ContinuousClock.Instant) -> Double {
+        var bucket = current(organisation, now: now)
+        let before = bucket.seconds
+        bucket.seconds = max(-burst, before - bucket.typicalCall)
+        buckets[organisation] = bucket
+        return before - bucket.seconds
     }
 
-    /// Forgets the buckets that are full again (a full bucket is the same as none).
+    /// A call that `reserved` so much gave its connection back after holding it for `held`: settles the difference.
+    public mutating func settle(_ organisation: UUID, reserved: Double, held: Duration, now: ContinuousClock.Instant) {
+        var bucket = current(organisation, now: now)
+        bucket.seconds = max(-burst, min(burst, bucket.seconds + reserved - held.seconds))
+        bucket.typicalCall += (held.seconds - bucket.typicalCall) / 8
+        buckets[organisation] = bucket
+    }
+
+    /// The organisation's bucket refilled up to now (a new one is full, expecting calls of a millisecond).
+    private func current(_ organisation: UUID, now: ContinuousClock.Instant) -> Bucket {
+        guard var bucket = buckets[organisation] else { return Bucket(seconds: burst, updated: now, typicalCall: 0.001) }
+        bucket.seconds = balance(organisation, now: now)
+        bucket.updated = now
+        return bucket
+    }
+
+    /// Forgets the buckets that are full again (a full bucket is the same as none but for its typical call).
     public mutating func forgetFull(now: ContinuousClock.Instant) {
         buckets = buckets.filter { organisation, _ in balance(organisation, now: now) < burst }
     }

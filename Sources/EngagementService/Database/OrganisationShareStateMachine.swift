@@ -12,7 +12,9 @@ import Foundation
 ///   what keeps one organisation's flood from slowing everybody else's calls (Benchmarks/README.md, "Fairness").
 /// - While another organisation is active, an organisation also waits while it has used up its `time` budget
 ///   (`DatabaseTimeBudget`: the database time its calls held connections for, refilled at a rate): a flood of
-///   calls, cheap or dear, gets that much of the database and no more, however few connections it holds.
+///   calls, cheap or dear, gets that much of the database and no more, however few connections it holds. A call
+///   reserves its organisation's typical call time as it starts, so an organisation with a little time left
+///   starts one call, not as many as its share.
 /// - When a connection frees up it goes to the waiting organisation that holds the fewest (ties: the one whose
 ///   first waiter came first), not to whoever asked first: one organisation's backlog never stands in front of
 ///   another's calls.
@@ -44,6 +46,8 @@ public struct OrganisationShareStateMachine: Sendable {
     private var nextArrival: UInt64 = 0
     /// When each organisation last acquired or released (within the activity window, it counts as active).
     private var lastActive: [Organisation: ContinuousClock.Instant] = [:]
+    /// The database time each running call reserved when it started (with a `time` budget).
+    private var reservations: [WaiterID: Double] = [:]
 
     public init(
         capacity: Int, contendedShare: Int, time: DatabaseTimeBudget? = nil, activityWindow: Duration = .milliseconds(200)
@@ -89,8 +93,7 @@ public struct OrganisationShareStateMachine: Sendable {
     ) -> AcquireAction {
         lastActive[organisation] = now
         if waiting[organisation, default: []].isEmpty, admissible(organisation, now: now) {
-            inUse += 1
-            held[organisation, default: 0] += 1
+            start(organisation, waiter: waiter, now: now)
             return .proceed
         }
         waiting[organisation, default: []].append(Waiter(id: waiter, deadline: deadline))
@@ -99,20 +102,29 @@ public struct OrganisationShareStateMachine: Sendable {
         return .wait
     }
 
-    /// A call of `organisation` gave back the connection it `held` for so long: the waiters to admit now.
+    /// The call `waiter` of `organisation` gave back the connection it `held` for so long: the waiters to admit now.
     public mutating func release(
-        _ organisation: Organisation, held duration: Duration = .zero, now: ContinuousClock.Instant
+        _ organisation: Organisation, waiter: WaiterID, held duration: Duration = .zero, now: ContinuousClock.Instant
     ) -> [WaiterID] {
         inUse -= 1
         let remaining = holding(organisation) - 1
         held[organisation] = remaining > 0 ? remaining : nil
-        time?.charge(organisation, held: duration, now: now)
+        if let reserved = reservations.removeValue(forKey: waiter) {
+            time?.settle(organisation, reserved: reserved, held: duration, now: now)
+        }
         lastActive[organisation] = now
         if lastActive.count > 2 * max(held.count, 8) {
             lastActive = lastActive.filter { now - $0.value < activityWindow }
             time?.forgetFull(now: now)
         }
         return admitWaiting(now: now)
+    }
+
+    /// A call starts: it holds one of the organisation's connections and reserves its database time.
+    private mutating func start(_ organisation: Organisation, waiter: WaiterID, now: ContinuousClock.Instant) {
+        inUse += 1
+        held[organisation, default: 0] += 1
+        if time != nil { reservations[waiter] = time?.reserve(organisation, now: now) }
     }
 
     /// The waiters to fail (past their deadline) and to admit (their organisation's time came back) now.
@@ -159,8 +171,7 @@ public struct OrganisationShareStateMachine: Sendable {
             let head = queue[0]
             waiting[organisation] = queue.count > 1 ? Array(queue.dropFirst()) : nil
             arrival[head.id] = nil
-            inUse += 1
-            held[organisation, default: 0] += 1
+            start(organisation, waiter: head.id, now: now)
             admitted.append(head.id)
         }
         return admitted

@@ -17,27 +17,28 @@ public actor OrganisationShares {
         self.timeout = timeout
     }
 
-    /// Waits for a share; false when none came within the timeout.
-    func acquire(_ organisation: UUID) async -> Bool {
+    /// Waits for a share; nil when none came within the timeout, else the call's lease (for `release`).
+    func acquire(_ organisation: UUID) async -> Int? {
         let id = nextWaiter
         nextWaiter += 1
         let now = ContinuousClock.now
         switch state.acquire(organisation, waiter: id, deadline: now + timeout, now: now) {
         case .proceed:
-            return true
+            return id
         case .wait:
             // The body runs on this actor before it suspends: the waiter and its continuation appear together.
             let admitted = await withCheckedContinuation { continuation in
                 waiters[id] = (organisation, continuation)
                 setAlarm()
             }
-            return admitted
+            return admitted ? id : nil
         }
     }
 
-    /// A call gives back the connection it held for `held` (charged to its organisation's database time).
-    func release(_ organisation: UUID, held: Duration) {
-        for id in state.release(organisation, held: held, now: .now) {
+    /// The call holding `lease` gives back the connection it held for `held` (charged to its organisation's
+    /// database time).
+    func release(_ organisation: UUID, lease: Int, held: Duration) {
+        for id in state.release(organisation, waiter: lease, held: held, now: .now) {
             waiters.removeValue(forKey: id)?.continuation.resume(returning: true)
         }
         setAlarm()

@@ -48,8 +48,10 @@ public struct TenantDatabase: Sendable {
         let all = [Self.context(principal, method: method, requestID: requestID)] + statements
         let organisation = principal.organisationID
         let asked = ContinuousClock.now
-        if let shares, !(await shares.acquire(organisation)) {
-            throw await shares.refusal(organisation)
+        var lease: Int?
+        if let shares {
+            lease = await shares.acquire(organisation)
+            if lease == nil { throw await shares.refusal(organisation) }
         }
         // What the call costs its organisation: how long it held its share (`DatabaseTimeBudget`).
         let admitted = ContinuousClock.now
@@ -59,10 +61,10 @@ public struct TenantDatabase: Sendable {
                 metrics?.poolWait.record(ContinuousClock.now - asked)
                 return Array(try connection.pipeline(all).dropFirst())
             }
-            await shares?.release(organisation, held: .now - admitted)
+            if let lease { await shares?.release(organisation, lease: lease, held: .now - admitted) }
             return results
         } catch {
-            await shares?.release(organisation, held: .now - admitted)
+            if let lease { await shares?.release(organisation, lease: lease, held: .now - admitted) }
             throw DatabaseErrorMapping.rpcError(for: error)
         }
     }

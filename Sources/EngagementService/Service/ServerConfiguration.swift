@@ -52,7 +52,7 @@ public struct ServerConfiguration: Sendable {
     /// eighth of the pool), the database time its calls may use meanwhile (milliseconds of connection time a
     /// second, `DatabaseTimeBudget`; 0: no limit), and its request budget (calls a second; 0: none).
     public var poolSharePercent = 25
-    public var organisationDatabaseMillisecondsPerSecond = 300
+    public var organisationDatabaseMillisecondsPerSecond = 250
     public var organisationRequestsPerSecond = 0
 
     /// The database pool's configuration for `conninfo` (the primary, or the replica): the session settings the
@@ -240,7 +240,7 @@ public struct ServerConfiguration: Sendable {
             guard let v = Int($1), (1...100).contains(v) else { return false }
             $0.poolSharePercent = v; return true
         },
-        Option(variable: "ENGAGEMENT_ORG_DATABASE_MS_PER_SECOND", defaultValue: "300",
+        Option(variable: "ENGAGEMENT_ORG_DATABASE_MS_PER_SECOND", defaultValue: "250",
                summary: "database time one organisation's calls may use while another is active, milliseconds of connection time a second (saving up a quarter second's worth); over it they wait; 0: no limit. Sized for a 2-core database host (Benchmarks/README.md, \"Fairness\"): raise it with the cores") {
             guard let v = Int($1), v >= 0 else { return false }
             $0.organisationDatabaseMillisecondsPerSecond = v; return true
