@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Side by side, in one run on one machine: the server's point read over the real protocol against pgbench running
 # the same SQL in the same transaction shape, the same pgbench through pgbouncer (transaction mode) as a reference
-# for what a thin C proxy costs, and the server's memory per idle authenticated TLS connection.
+# for what a thin C proxy costs, the tail latency of both (pgbench's from its per-transaction log), and the
+# server's memory per idle authenticated TLS connection.
 #
 #   bash Benchmarks/compare.sh                    # 9.5 minutes from a fresh clone on 2 cores (6.5 of them building)
 #   CLIENTS=32 DURATION=30 ROUNDS=3 IDLE="1000 10000" bash Benchmarks/compare.sh
@@ -90,10 +91,11 @@ SQL
 done
 scripts=$(for f in "$dir"/pgbench/*.sql; do printf -- '-f %s ' "$f"; done)
 
-run_pgbench() {  # $1 label, $2 mode, $3 host, $4 port
+run_pgbench() {  # $1 label, $2 mode, $3 host, $4 port, $5 (optional) prefix of a per-transaction log
     local out
     out=$(PGPASSWORD="$app_password" "$bin/pgbench" -n -M "$2" -c "$clients" -j 2 -T "$duration" $scripts \
-        -h "$3" -p "$4" -U engagement_app "$pgdb" 2>&1) || { echo "pgbench ($1) failed:" >&2; echo "$out" | tail -5 >&2; }
+        ${5:+-l --log-prefix="$5"} -h "$3" -p "$4" -U engagement_app "$pgdb" 2>&1) \
+        || { echo "pgbench ($1) failed:" >&2; echo "$out" | tail -5 >&2; }
     local tps
     tps=$(echo "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | tail -1)
     echo "$1|$tps" >> "$dir/results.txt"
@@ -105,7 +107,10 @@ run_pgbench() {  # $1 label, $2 mode, $3 host, $4 port
 # (throughput on this shared 2-core machine drifts by ±15 % over minutes), and the ratio is taken per round.
 : > "$dir/loadgen.md"
 for round in $(seq 1 "$rounds"); do
-    run_pgbench "pgbench direct, prepared, round $round" prepared "$pghost" "$pgport"
+    # Its per-transaction log gives pgbench's own latency percentiles (a file per thread:
+    # $dir/txlog/round-N.<pid> and round-N.<pid>.1).
+    mkdir -p "$dir/txlog"
+    run_pgbench "pgbench direct, prepared, round $round" prepared "$pghost" "$pgport" "$dir/txlog/round-$round"
     "$release/engagement-loadgen" --connection-file "$dir/keys.json" --scenario point-read --connections "$clients" \
         --depth 1 --duration "$duration" --warmup 5 --server-pid "$server" --postgres-pid "$postmaster" \
         --output "$dir/loadgen-$round.json" > "$dir/loadgen-$round.md"
@@ -188,6 +193,29 @@ ratios = [server[r] / float(tps) for label, tps in rows if label.startswith("pgb
           for r in [re.search(r"round (\d+)", label).group(1)] if float(tps or 0) > 0]
 if ratios:
     print(f"\nserver ÷ pgbench prepared, per round: {', '.join(f'{x:.2f}' for x in ratios)}; median {statistics.median(ratios):.2f}")
+PY
+# Tail latency side by side: the server's point-read p99 over the wire (engagement-loadgen, 32 connections) against
+# pgbench's own p99 on the same SQL from its per-transaction log (third column: the transaction's time in µs).
+python3 - "$dir" "$rounds" <<'PY'
+import glob, json, sys
+d, rounds = sys.argv[1], int(sys.argv[2])
+def percentile(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+print("\n| round | pgbench p50 / p99 ms | server p50 / p99 ms | p99 ratio server ÷ pgbench |")
+print("|---|---|---|---|")
+ratios = []
+for r in range(1, rounds + 1):
+    times = [int(line.split()[2]) / 1000 for path in glob.glob(f"{d}/txlog/round-{r}.*") for line in open(path) if line.strip()]
+    server = json.load(open(f"{d}/loadgen-{r}.json"))["latency_ms"]
+    if not times:
+        print(f"| {r} | no log | {server['p50']} / {server['p99']} | – |")
+        continue
+    p50, p99 = percentile(times, 0.5), percentile(times, 0.99)
+    ratios.append(server["p99"] / p99)
+    print(f"| {r} | {p50:.2f} / {p99:.2f} | {server['p50']} / {server['p99']} | {server['p99'] / p99:.2f} |")
+if ratios:
+    print(f"\npoint-read p99, server ÷ pgbench, per round: {', '.join(f'{x:.2f}' for x in ratios)}")
 PY
 echo
 cat "$dir/loadgen.md"

@@ -93,10 +93,13 @@ public struct LocalPgbouncer: Sendable {
         } == 0
     }
 
-    /// Stops pgbouncer (SIGINT: safe shutdown after the current transactions).
+    /// Stops pgbouncer and waits (up to 5 s) until it has exited. SIGTERM, an immediate shutdown: the safe one
+    /// (SIGINT) waits for every server connection to be released, and when PostgreSQL stops next it never
+    /// finishes (every test run left two pgbouncers behind).
     public func stop() throws {
         guard let text = try? String(contentsOf: pidFile, encoding: .utf8), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
         else { return }
-        kill(pid, SIGINT)
+        kill(pid, SIGTERM)
+        for _ in 0..<100 where kill(pid, 0) == 0 { usleep(50_000) }
     }
 }

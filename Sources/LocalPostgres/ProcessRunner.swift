@@ -42,12 +42,26 @@ struct ProcessRunner: Sendable {
         // Nothing else of ours reaches the child: descriptors without close-on-exec (client sockets SwiftNIO
         // accepts, pipes) would otherwise live on in a postmaster `pg_ctl start` leaves running, and a connection
         // the server closed would stay open for its peer (seen: never-handshaking clients never saw their close).
-        Self.closeFrom?(&actions, 3)
+        _ = Self.closeFrom?(&actions, 3)
+
+        // Nor our signal mask: the threads that spawn block most signals (SwiftNIO's, the cooperative pool's), and
+        // a child inherits its parent thread's mask, so a pgbouncer started from one never received SIGTERM or
+        // SIGINT and outlived every test run. The child starts with no signal blocked and every one at its default.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t()
+        var all = sigset_t()
+        sigemptyset(&none)
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
 
         let cArguments = argv.map { strdup($0) } + [nil]
         defer { cArguments.forEach { free($0) } }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, argv[0], &actions, nil, cArguments, environ)
+        let spawned = posix_spawn(&pid, argv[0], &actions, &attributes, cArguments, environ)
         guard spawned == 0 else {
             throw Failure(command: argv.joined(separator: " "), status: -1, output: "posix_spawn failed: \(spawned)")
         }

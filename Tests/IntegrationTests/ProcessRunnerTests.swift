@@ -20,4 +20,15 @@ struct ProcessRunnerTests {
         #expect(!descriptors.contains(ends[0]) && !descriptors.contains(ends[1]), "inherited: \(descriptors)")
         #expect(descriptors.allSatisfy { $0 <= 3 }, "only the standard ones (and ls's own directory): \(descriptors)")
     }
+
+    @Test("a spawned program starts with no signal blocked, whatever the spawning thread blocks (pgbouncer outlived its stop)")
+    func cleanSignalMask() throws {
+        var all = sigset_t()
+        var previous = sigset_t()
+        sigfillset(&all)
+        #expect(pthread_sigmask(SIG_BLOCK, &all, &previous) == 0)
+        defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
+        let status = try ProcessRunner(runAsUser: nil).run("/bin/sh", ["-c", "grep -E '^Sig(Blk|Ign)' /proc/self/status"])
+        #expect(status.contains("SigBlk:\t0000000000000000"), "\(status)")
+    }
 }
