@@ -29,6 +29,21 @@ struct JSONTests {
     func strings() throws {
         #expect(try JSONParser.parse(#""a\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00é""#) == .string("a\"\\/\u{08}\u{0C}\n\r\té😀é"))
         #expect(throws: JSONParseError.self) { try JSONParser.parse([0x22, 0xC3, 0x28, 0x22]) }
+        // Runs of raw text between escapes, at the start, at the end and alone, keep their order.
+        #expect(try JSONParser.parse(#""\nabc""#) == .string("\nabc") && JSONParser.parse(#""abc\n""#) == .string("abc\n"))
+        #expect(try JSONParser.parse(#""ab\tcd\u00e9ef""#) == .string("ab\tcdéef") && JSONParser.parse(#""plain""#) == .string("plain"))
+        #expect(try JSONParser.parse(#""e\u0301""#) == .string("e\u{0301}") && JSONParser.parse("\"\"") == .string(""))
+        #expect(throws: JSONParseError.self) { try JSONParser.parse([0x22, 0x61, 0x5C, 0x6E, 0xC3, 0x28, 0x22]) }  // bad UTF-8 after an escape
+    }
+
+    @Test("duplicate member names are refused in small objects and large ones", arguments: [2, 15, 16, 17, 40])
+    func duplicateNames(_ count: Int) throws {
+        let names = (0..<count).map { "\"k\($0)\":\($0)" }
+        #expect(throws: Never.self) { try JSONParser.parse("{" + names.joined(separator: ",") + "}") }
+        for duplicate in [0, count - 1] {
+            let text = "{" + (names + ["\"k\(duplicate)\":true"]).joined(separator: ",") + "}"
+            #expect(throws: JSONParseError.self, "k\(duplicate) again after \(count) members") { try JSONParser.parse(text) }
+        }
     }
 
     @Test("the writer escapes control characters, so output is always one line")

@@ -1,3 +1,4 @@
+import Foundation
 import JSONRPC
 import Logging
 import Monitoring
@@ -121,7 +122,14 @@ public struct TenantDatabase: Sendable {
         // `json` values keep the whitespace they were written with, newlines included, and one reply must
         // stay on one line. In valid JSON a raw CR or LF can only be whitespace between tokens (inside
         // strings PostgreSQL escapes them), so turning them into spaces never changes the document.
-        for index in bytes.indices where bytes[index] == 0x0A || bytes[index] == 0x0D { bytes[index] = 0x20 }
+        // `jsonb` output never has them, so look first (memchr, vectorised) and only then walk the bytes.
+        let hasLineBreak = bytes.withUnsafeBytes { buffer in
+            guard let start = buffer.baseAddress else { return false }
+            return memchr(start, 0x0A, buffer.count) != nil || memchr(start, 0x0D, buffer.count) != nil
+        }
+        if hasLineBreak {
+            for index in bytes.indices where bytes[index] == 0x0A || bytes[index] == 0x0D { bytes[index] = 0x20 }
+        }
         return .result(rawJSON: bytes)
     }
 }
