@@ -1,10 +1,11 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.1
 import PackageDescription
 
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+let tracing = Target.Dependency.product(name: "Tracing", package: "swift-distributed-tracing")
 
 let package = Package(
     name: "engagement-service",
@@ -24,6 +25,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
+        // OTLP over HTTP only: the gRPC exporter's packages would double the build for an option nobody needs here.
+        .package(url: "https://github.com/swift-otel/swift-otel", from: "1.6.0", traits: ["OTLPHTTP"]),
     ],
     targets: [
         // Each target's dependencies are exactly the modules its files import (checked by PackageManifestTests).
@@ -49,13 +53,14 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "NIOTLS", package: "swift-nio"),
             ]
         ),
-        // Operating the service: Prometheus metrics, the HTTP endpoint serving them with /healthz and /readyz, and
-        // JSON log lines. Knows nothing of the domain.
+        // Operating the service: Prometheus metrics, the HTTP endpoint serving them with /healthz and /readyz,
+        // JSON log lines, and the optional OpenTelemetry trace export. Knows nothing of the domain.
         .target(
             name: "Monitoring",
             dependencies: [
                 logging, nioCore, .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Prometheus", package: "swift-prometheus"), tracing, .product(name: "OTel", package: "swift-otel"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // The service: method registry, dispatch, sessions, the database runner, background jobs, and the
@@ -63,7 +68,7 @@ let package = Package(
         .target(
             name: "EngagementService",
             dependencies: [
-                "JSONRPC", "PostgresClient", "RPCTransport", "Credentials", "Monitoring", logging, nioCore,
+                "JSONRPC", "PostgresClient", "RPCTransport", "Credentials", "Monitoring", logging, nioCore, tracing,
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

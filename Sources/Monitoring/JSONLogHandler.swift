@@ -22,9 +22,13 @@ public struct JSONLogHandler: LogHandler {
     /// One lock for the process: lines of concurrent writers never interleave.
     private static let writing = Mutex(())
 
-    public init(label: String, level: Logger.Level = .info, output: (@Sendable ([UInt8]) -> Void)? = nil) {
+    public init(
+        label: String, level: Logger.Level = .info, metadataProvider: Logger.MetadataProvider? = nil,
+        output: (@Sendable ([UInt8]) -> Void)? = nil
+    ) {
         self.label = label
         self.logLevel = level
+        self.metadataProvider = metadataProvider
         self.output = output ?? { line in
             Self.writing.withLock { _ in FileHandle.standardError.write(Data(line)) }
         }

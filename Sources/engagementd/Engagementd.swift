@@ -19,25 +19,38 @@ struct Engagementd: AsyncParsableCommand {
     )
 }
 
-/// Runs the application until SIGTERM or SIGINT, then shuts down gracefully.
-func runUntilSignalled(_ application: EngagementApplication, logger: Logger) async throws {
+/// Runs the application until SIGTERM or SIGINT, then shuts down gracefully. The trace export (when on) starts
+/// first and so stops last, after the server has drained: the spans of the last calls are exported too.
+func runUntilSignalled(_ application: EngagementApplication, traces: (any Service)?, logger: Logger) async throws {
     let group = ServiceGroup(
         configuration: .init(
-            services: application.services.map { .init(service: $0) },
+            services: ((traces.map { [$0] } ?? []) + application.services).map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
     try await group.run()
 }
 
+/// The process's logger. Inside a traced call (`ENGAGEMENT_TRACING`) its lines carry the span's `trace_id` and
+/// `span_id`; otherwise the metadata provider adds nothing.
 func makeLogger(level: String, format: String = "text") -> Logger {
     let level = Logger.Level(rawValue: level) ?? .info
-    LoggingSystem.bootstrap { label in
-        if format == "json" { return JSONLogHandler(label: label, level: level) }
-        var handler = StreamLogHandler.standardError(label: label)
+    LoggingSystem.bootstrap({ label, metadataProvider in
+        if format == "json" { return JSONLogHandler(label: label, level: level, metadataProvider: metadataProvider) }
+        var handler = StreamLogHandler.standardError(label: label, metadataProvider: metadataProvider)
         handler.logLevel = level
         return handler
-    }
+    }, metadataProvider: TraceExport.loggingMetadata)
     return Logger(label: "engagementd")
+}
+
+/// The trace export's service when `configuration` turns tracing on (`TraceExport`); nil otherwise.
+func traceExport(_ configuration: ServerConfiguration, logger: Logger) throws -> (any Service)? {
+    guard configuration.tracing else { return nil }
+    do {
+        return try TraceExport.bootstrap(environment: ProcessInfo.processInfo.environment, logger: logger)
+    } catch {
+        throw ValidationError("ENGAGEMENT_TRACING=otlp, but the OpenTelemetry configuration is not usable: \(error)")
+    }
 }
 
 /// The highest migration of the SQL this server was shipped with, for the start-up and readiness checks; nil
@@ -66,6 +79,7 @@ struct Serve: AsyncParsableCommand {
         let logger = makeLogger(level: configuration.logLevel, format: configuration.logFormat)
         var checked = configuration
         checked.expectedSchemaVersion = shippedSchemaVersion(nil, logger: logger)
+        let traces = try traceExport(configuration, logger: logger)
         let application: EngagementApplication
         do {
             application = try await EngagementApplication.start(configuration: checked, logger: logger)
@@ -73,7 +87,7 @@ struct Serve: AsyncParsableCommand {
             logger.critical("not starting", metadata: ["reason": "\(error)"])
             throw ExitCode(78)  // EX_CONFIG
         }
-        try await runUntilSignalled(application, logger: logger)
+        try await runUntilSignalled(application, traces: traces, logger: logger)
     }
 }
 
@@ -123,6 +137,7 @@ struct Dev: AsyncParsableCommand {
             environmentVariables[fixed] = nil
         }
         configuration = try ServerConfiguration.fromEnvironment(environmentVariables, base: configuration)
+        let traces = try traceExport(configuration, logger: logger)
         let application: EngagementApplication
         do {
             application = try await EngagementApplication.start(configuration: configuration, logger: logger)
@@ -134,7 +149,7 @@ struct Dev: AsyncParsableCommand {
         try environment.writeConnectionFile(host: configuration.host, port: application.server.port, metricsURL: metricsURL)
         printWelcome(environment, port: application.server.port, metricsURL: metricsURL)
         do {
-            try await runUntilSignalled(application, logger: logger)
+            try await runUntilSignalled(application, traces: traces, logger: logger)
         } catch {
             try? environment.stopDatabase()
             throw error

@@ -39,38 +39,12 @@ struct FaultShutdownTests {
         let (_, deployment) = try PrivateCluster.start(in: directory.appendingPathComponent("postgres"), database: "sigterm", label: "sigterm")
         let (orgA, _) = try ServerFixture.seedOrganisations(deployment)
         let base = try await TestCluster.shared.base()
-        let port = try Self.freePort()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ".build/debug/engagementd")
-        process.arguments = ["serve"]
-        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("ENGAGEMENT_") }.merging([
-            "ENGAGEMENT_PORT": String(port), "ENGAGEMENT_METRICS_PORT": "off", "ENGAGEMENT_LOG_LEVEL": "warning",
-            "ENGAGEMENT_TLS_CERT": base.certificates.server.certificate.path, "ENGAGEMENT_TLS_KEY": base.certificates.server.privateKey.path,
-            "ENGAGEMENT_DATABASE_URL": try deployment.applicationURL, "ENGAGEMENT_SQL_DIR": "SQL",
-        ]) { $1 }
-        let log = directory.appendingPathComponent("engagementd.log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let output = try FileHandle(forWritingTo: log)
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        registerCleanup { if process.isRunning { process.terminate() } }
-
-        func session() async throws -> RPCConnection {
-            let connection = try await RPCConnection.connect(host: "127.0.0.1", port: port, tls: ClientTLS(caFile: base.certificates.caFile.path))
-            _ = try #require(try await connection.call("session.authenticate", ["api_key": .string(orgA.apiKey)])["result"])
-            return connection
-        }
-        var connections: [RPCConnection] = []
-        for _ in 0..<40 where connections.isEmpty {
-            if let first = try? await session() { connections.append(first) } else { try await Task.sleep(for: .milliseconds(250)) }
-        }
-        let startLog = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-        #expect(!connections.isEmpty, "engagementd started: \(startLog.suffix(1500))")
-        for _ in 1..<4 { connections.append(try await session()) }
+        let server = try ServerProcess.start(deployment, base: base, directory: directory)
+        var connections = [try await server.session(orgA.apiKey, waitingForStart: true)]
+        for _ in 1..<4 { connections.append(try await server.session(orgA.apiKey)) }
 
         let recorder = Recorder()
-        let pid = process.processIdentifier
+        let pid = server.process.processIdentifier
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (connectionIndex, connection) in connections.enumerated() {
                 for lane in 0..<Self.lanes {
@@ -106,13 +80,8 @@ struct FaultShutdownTests {
             }
             try await group.waitForAll()
         }
-        let child = process
-        let stopped = try await onOwnThread { () -> (Int32, Duration) in
-            let started = ContinuousClock.now
-            child.waitUntilExit()
-            return (child.terminationStatus, ContinuousClock.now - started)
-        }
-        let stopLog = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        let stopped = try await server.waitForExit()
+        let stopLog = server.output
         #expect(stopped.0 == 0, "engagementd exited \(stopped.0): \(stopLog.suffix(1500))")
 
         let signal = try #require(recorder.signal)
@@ -139,19 +108,5 @@ struct FaultShutdownTests {
         #expect(refused.allSatisfy { stored[$0] == nil }, "a call refused as shutting_down never ran")
         let unacknowledgedStored = Set(stored.keys).subtracting(acknowledged.keys)
         print("faults: SIGTERM under load: \(acknowledged.count) acknowledged, \(refused.count) refused (shutting_down), \(all.count - acknowledged.count - refused.count) sent after it without reply; \(unacknowledgedStored.count) stored without a reply; exited \(stopped.0) in \(stopped.1)")
-    }
-
-    /// A TCP port nobody listens on now.
-    static func freePort() throws -> Int {
-        let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(socket) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

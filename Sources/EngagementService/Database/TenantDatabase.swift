@@ -23,14 +23,18 @@ public struct TenantDatabase: Sendable {
     public let metrics: ServiceMetrics?
     /// Where report reads go while it is fresh enough (`ReplicaRoute`); nil: everything on `pool`.
     public let replica: ReplicaRoute?
+    /// Each round trip in a span of its own (`CallTracing.database`).
+    public let tracing: Bool
 
     public init(
-        pool: ConnectionPool, shares: OrganisationShares? = nil, metrics: ServiceMetrics? = nil, replica: ReplicaRoute? = nil
+        pool: ConnectionPool, shares: OrganisationShares? = nil, metrics: ServiceMetrics? = nil, replica: ReplicaRoute? = nil,
+        tracing: Bool = false
     ) {
         self.pool = pool
         self.shares = shares
         self.metrics = metrics
         self.replica = replica
+        self.tracing = tracing
     }
 
     static let beginCall = "SELECT app.begin_call($1, $2, $3, $4)"
@@ -47,7 +51,14 @@ public struct TenantDatabase: Sendable {
         async throws(RPCError) -> [PostgresResult]
     {
         let all = [Self.context(principal, method: method, requestID: requestID)] + statements
-        let organisation = principal.organisationID
+        guard tracing else { return try await run(all, of: principal.organisationID, waited: { _ in }) }
+        return try await CallTracing.database(all, requestID: requestID) { (waited) throws(RPCError) in
+            try await run(all, of: principal.organisationID, waited: waited)
+        }
+    }
+
+    /// One round trip of `all` (its first statement the context) on a connection of the organisation's share.
+    private func run(_ all: [Statement], of organisation: UUID, waited: (Duration) -> Void) async throws(RPCError) -> [PostgresResult] {
         let asked = ContinuousClock.now
         var lease: Int?
         if let shares {
@@ -57,11 +68,14 @@ public struct TenantDatabase: Sendable {
         // What the call costs its organisation: how long it held its share (`DatabaseTimeBudget`).
         let admitted = ContinuousClock.now
         do {
-            let metrics = self.metrics
-            let results = try await pool.withConnection { connection in
-                metrics?.poolWait.record(ContinuousClock.now - asked)
-                return Array(try connection.pipeline(all).dropFirst())
+            // The wait is measured whether the statements succeed or not.
+            let (outcome, connected) = try await pool.withConnection { connection in
+                let connected = ContinuousClock.now
+                return (Result { Array(try connection.pipeline(all).dropFirst()) }, connected)
             }
+            metrics?.poolWait.record(connected - asked)
+            waited(connected - asked)
+            let results = try outcome.get()
             if let lease { await shares?.release(organisation, lease: lease, held: .now - admitted) }
             return results
         } catch {

@@ -22,12 +22,14 @@ public struct Dispatcher: RPCResponder {
     public let authentication: AuthenticationGuard
     /// Each organisation's request budget; nil: none.
     public let budgets: RequestBudgets?
+    /// A span per call (`CallTracing`) for the process's tracer (`ENGAGEMENT_TRACING`); off, none is started.
+    public let tracing: Bool
 
     public init(
         registry: MethodRegistry, database: TenantDatabase, logger: Logger, metrics: ServiceMetrics? = nil, checksResults: Bool = false,
         events: EventHub? = nil,
         authentication: AuthenticationGuard = AuthenticationGuard(ServerConfiguration().authenticationThrottle),
-        budgets: RequestBudgets? = nil
+        budgets: RequestBudgets? = nil, tracing: Bool = false
     ) {
         self.registry = registry
         self.database = database
@@ -37,6 +39,7 @@ public struct Dispatcher: RPCResponder {
         self.events = events
         self.authentication = authentication
         self.budgets = budgets
+        self.tracing = tracing
     }
 
     public func openSession(connectionID: UInt64, peer: String?, outbound: ConnectionOutbound) -> Session {
@@ -47,6 +50,15 @@ public struct Dispatcher: RPCResponder {
 
     public func respond(to request: Request, session: Session) async -> ResponseBody {
         let requestID = session.nextRequestID()
+        let methodLabel = registry[request.method] == nil ? "(unknown)" : request.method
+        guard tracing else { return await answer(request, methodLabel: methodLabel, session: session, requestID: requestID) }
+        return await CallTracing.server(method: methodLabel, requestID: requestID, organisation: session.principal?.organisationID) {
+            await answer(request, methodLabel: methodLabel, session: session, requestID: requestID)
+        }
+    }
+
+    /// The call's answer, logged and counted.
+    private func answer(_ request: Request, methodLabel: String, session: Session, requestID: String) async -> ResponseBody {
         var logger = self.logger
         logger[metadataKey: "request"] = "\(requestID)"
         logger[metadataKey: "method"] = "\(request.method)"
@@ -64,7 +76,6 @@ public struct Dispatcher: RPCResponder {
                 logger.debug("call refused", metadata: ["code": "\(error.code.rawValue)", "reason": "\(error.reason)"])
             }
         }
-        let methodLabel = registry[request.method] == nil ? "(unknown)" : request.method
         metrics?.recordCall(method: methodLabel, outcome: outcome, duration: elapsed)
         logger.debug("call done", metadata: ["outcome": "\(outcome)", "ms": "\(elapsed.milliseconds)"])
         return body

@@ -40,7 +40,7 @@ public struct EngagementApplication: Sendable {
             shares: OrganisationShares(
                 capacity: configuration.databasePoolSize, contendedShare: configuration.connectionsPerOrganisation,
                 time: configuration.organisationDatabaseTime, timeout: configuration.databaseAcquireTimeout),
-            metrics: metrics, replica: replica)
+            metrics: metrics, replica: replica, tracing: configuration.tracing)
         // A schema newer than this server knows is refused before anything listens; an older one (the migrate job
         // has not run yet) is served but not ready. An unreachable database is retried by every call.
         if let expected = configuration.expectedSchemaVersion,
@@ -59,7 +59,8 @@ public struct EngagementApplication: Sendable {
             budgets: configuration.organisationRequestsPerSecond > 0
                 ? RequestBudgets(RequestBudget(
                     rate: Double(configuration.organisationRequestsPerSecond), burst: Double(2 * configuration.organisationRequestsPerSecond)))
-                : nil)
+                : nil,
+            tracing: configuration.tracing)
         let server = try await RPCServer.bind(
             configuration: configuration.transport, responder: dispatcher, group: group, logger: logger,
             observer: TransportMetricsObserver(metrics: metrics))

@@ -29,6 +29,8 @@ public struct ServerConfiguration: Sendable {
     /// The monitoring endpoint (`/metrics`, `/healthz`, `/readyz`; plain HTTP, keep it private); nil port: off.
     public var metricsHost = "127.0.0.1"
     public var metricsPort: Int? = 9464
+    /// A span per call and per database round trip, exported by OTLP (`TraceExport`, `CallTracing`); off: no span.
+    public var tracing = false
     /// The highest migration this server was shipped with (from its SQL directory). Start-up refuses a database
     /// whose schema is newer; `/readyz` is not ready while it is older. nil: not checked. Not an environment option.
     public var expectedSchemaVersion: Int? = nil
@@ -267,6 +269,11 @@ public struct ServerConfiguration: Sendable {
             if $1 == "off" { $0.metricsPort = nil; return true }
             guard let v = Int($1), (0...65535).contains(v) else { return false }
             $0.metricsPort = v; return true
+        },
+        Option(variable: "ENGAGEMENT_TRACING", defaultValue: "off",
+               summary: "`otlp`: a span per call and per database round trip, exported by OpenTelemetry's OTLP/HTTP; endpoint, `http/protobuf` or `http/json`, sampler and service name from the standard `OTEL_*` variables (docs/operations.md, \"Tracing\"); `off`: none") {
+            guard ["off", "otlp"].contains($1) else { return false }
+            $0.tracing = $1 == "otlp"; return true
         },
     ]
 
