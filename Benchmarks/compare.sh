@@ -74,7 +74,8 @@ psql "$(python3 -c "import json;print(json.load(open('$dir/dev/connection.json')
 
 # One pgbench script per seeded organisation: the server's two statements for engagement.get (tenant context,
 # then the method's function, api.engagement_get), in one pipeline ending in one Sync, so one implicit transaction and one round trip,
-# exactly as TenantDatabase sends them. The only difference: the engagement id is computed from the seed's
+# exactly as TenantDatabase sends them (the key, the method, a request id and the session's organisation). The
+# only difference: the engagement id is computed from the seed's
 # deterministic formula (md5 of "1:engagement:<organisation>:<n>"; chr(58) is the colon, which pgbench would
 # take for a variable) and the params are built with jsonb_build_object instead of arriving as bound jsonb text.
 mkdir -p "$dir/pgbench"
@@ -84,7 +85,7 @@ psql "$(python3 -c "import json;print(json.load(open('$dir/dev/connection.json')
     cat > "$dir/pgbench/$org.sql" <<SQL
 \set n random(1, $per_org)
 \startpipeline
-SELECT app.begin_call('$key', 'engagement.get');
+SELECT app.begin_call('$key', 'engagement.get', 'pgbench', '$org');
 SELECT api.engagement_get(jsonb_build_object('id', md5(concat_ws(chr(58), '1', 'engagement', '$org', :n::text))::uuid));
 \endpipeline
 SQL

@@ -13,7 +13,8 @@
 #   at most the 4 calls in flight).
 # - PostgreSQL: the same cluster's postmaster under callgrind (children traced), and pgbench on one connection
 #   running each script beside this one (`point-read.sql`: the server's two statements for the call, the tenant
-#   context then api.engagement_get, in one pipeline, prepared; `begin-call.sql`: the context alone;
+#   context (with the organisation, as the server passes it) then api.engagement_get, in one pipeline, prepared;
+#   `begin-call.sql`: the context alone;
 #   `select-one.sql`: the floor) twice, with two transaction counts: the difference of the two backends' counts
 #   divided by the difference of the transactions is the work per call, without the connection's start and end.
 #
@@ -77,13 +78,13 @@ as_postgres valgrind --tool=callgrind --trace-children=yes --callgrind-out-file=
 postmaster=$!
 trap 'as_postgres "$bin/pg_ctl" stop -D "$data" -m fast > /dev/null 2>&1 || true' EXIT
 for _ in $(seq 1 120); do "$bin/pg_isready" -q -h 127.0.0.1 -p "$pgport" && break; sleep 1; done
-read -r key engagement <<< "$(psql "$owner_url" -qAt -F ' ' -c "
-    SELECT k.key_id, e.id FROM app.api_keys k JOIN app.engagements e ON e.organisation_id = k.organisation_id
+read -r key organisation engagement <<< "$(psql "$owner_url" -qAt -F ' ' -c "
+    SELECT k.key_id, k.organisation_id, e.id FROM app.api_keys k JOIN app.engagements e ON e.organisation_id = k.organisation_id
     WHERE k.revoked_at IS NULL ORDER BY k.created_at, e.id LIMIT 1")"
 backend_total() {  # $1 script, $2 transactions: the count of the backend pgbench's one connection ran in
     local seen
     seen=$(ls "$dir/pg")
-    PGPASSWORD="$app_password" "$bin/pgbench" -n -M prepared -c 1 -t "$2" -f "$1" -D key="$key" -D engagement="$engagement" \
+    PGPASSWORD="$app_password" "$bin/pgbench" -n -M prepared -c 1 -t "$2" -f "$1" -D key="$key" -D organisation="$organisation" -D engagement="$engagement" \
         -h 127.0.0.1 -p "$pgport" -U engagement_app "$pgdb" > "$dir/pgbench-$(basename "$1" .sql)-$2.log" 2>&1
     sleep 2  # the backend writes its counts as it exits
     # The backend is the process that exited meanwhile with by far the most work.
