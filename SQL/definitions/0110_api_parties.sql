@@ -66,6 +66,7 @@ CREATE OR REPLACE FUNCTION api.party_update(p jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 DECLARE
+    v_now timestamptz := now();
     current app.parties := api.party_writable(p);
     updated app.parties;
     state text;
@@ -77,7 +78,7 @@ BEGIN
         kind = coalesce(p ->> 'kind', row.kind),
         external_ref = CASE WHEN p ? 'external_ref' THEN p ->> 'external_ref' ELSE row.external_ref END,
         archived_at = CASE WHEN NOT p ? 'archived' THEN row.archived_at
-                           WHEN (p ->> 'archived')::boolean THEN coalesce(row.archived_at, now()) END
+                           WHEN (p ->> 'archived')::boolean THEN coalesce(row.archived_at, v_now) END
     WHERE row.id = current.id AND row.version = (p ->> 'version')::integer
     RETURNING * INTO updated;
     IF NOT FOUND THEN

@@ -49,6 +49,7 @@ CREATE OR REPLACE FUNCTION api.template_update(p jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 DECLARE
+    v_now timestamptz := now();
     current_version integer;
     updated app.engagement_templates;
     state text;
@@ -61,7 +62,7 @@ BEGIN
         default_kpis = coalesce(p -> 'default_kpis', row.default_kpis),
         checkin_cadence = coalesce(p ->> 'checkin_cadence', row.checkin_cadence),
         archived_at = CASE WHEN NOT p ? 'archived' THEN row.archived_at
-                           WHEN (p ->> 'archived')::boolean THEN coalesce(row.archived_at, now()) END
+                           WHEN (p ->> 'archived')::boolean THEN coalesce(row.archived_at, v_now) END
     WHERE row.id = (p ->> 'id')::uuid AND row.version = (p ->> 'version')::integer
     RETURNING * INTO updated;
     IF NOT FOUND THEN

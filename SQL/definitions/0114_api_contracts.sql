@@ -62,6 +62,8 @@ CREATE OR REPLACE FUNCTION api.contract_update(p jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 DECLARE
+    v_end_date date := (p ->> 'end_date')::date;
+    v_start_date date := (p ->> 'start_date')::date;
     current_version integer;
     updated app.contracts;
     state text;
@@ -75,8 +77,8 @@ BEGIN
         contract_type = coalesce(p ->> 'contract_type', row.contract_type),
         total_value = CASE WHEN p ? 'total_value' THEN (p ->> 'total_value')::numeric ELSE row.total_value END,
         currency = coalesce(p ->> 'currency', row.currency),
-        start_date = coalesce((p ->> 'start_date')::date, row.start_date),
-        end_date = CASE WHEN p ? 'end_date' THEN (p ->> 'end_date')::date ELSE row.end_date END,
+        start_date = coalesce(v_start_date, row.start_date),
+        end_date = CASE WHEN p ? 'end_date' THEN v_end_date ELSE row.end_date END,
         status = coalesce(p ->> 'status', row.status)
     WHERE row.id = (p ->> 'id')::uuid AND row.version = (p ->> 'version')::integer
     RETURNING * INTO updated;

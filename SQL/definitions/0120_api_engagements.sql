@@ -72,6 +72,8 @@ CREATE OR REPLACE FUNCTION api.engagement_change(p jsonb, p_change jsonb) RETURN
 LANGUAGE plpgsql
 AS $$
 DECLARE
+    v_end_date date := (p_change ->> 'end_date')::date;
+    v_start_date date := (p_change ->> 'start_date')::date;
     current_version integer;
     updated app.engagements;
     state text;
@@ -85,8 +87,8 @@ BEGIN
         code = CASE WHEN p_change ? 'code' THEN p_change ->> 'code' ELSE row.code END,
         name = CASE WHEN p_change ? 'name' THEN btrim(p_change ->> 'name') ELSE row.name END,
         template_id = CASE WHEN p_change ? 'template_id' THEN (p_change ->> 'template_id')::uuid ELSE row.template_id END,
-        start_date = CASE WHEN p_change ? 'start_date' THEN (p_change ->> 'start_date')::date ELSE row.start_date END,
-        end_date = CASE WHEN p_change ? 'end_date' THEN (p_change ->> 'end_date')::date ELSE row.end_date END,
+        start_date = CASE WHEN p_change ? 'start_date' THEN v_start_date ELSE row.start_date END,
+        end_date = CASE WHEN p_change ? 'end_date' THEN v_end_date ELSE row.end_date END,
         owner_user_id = CASE WHEN p_change ? 'owner_user_id' THEN (p_change ->> 'owner_user_id')::uuid
                              ELSE row.owner_user_id END,
         contract_id = CASE WHEN p_change ? 'contract_id' THEN (p_change ->> 'contract_id')::uuid ELSE row.contract_id END,

@@ -49,6 +49,7 @@ CREATE OR REPLACE FUNCTION api.user_update(p jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 DECLARE
+    v_now timestamptz := now();
     current_version integer;
     updated app.users;
 BEGIN
@@ -56,7 +57,7 @@ BEGIN
         display_name = coalesce(btrim(p ->> 'display_name'), row.display_name),
         role = coalesce(p ->> 'role', row.role),
         disabled_at = CASE WHEN NOT p ? 'disabled' THEN row.disabled_at
-                           WHEN (p ->> 'disabled')::boolean THEN coalesce(row.disabled_at, now()) END
+                           WHEN (p ->> 'disabled')::boolean THEN coalesce(row.disabled_at, v_now) END
     WHERE row.id = (p ->> 'id')::uuid AND row.version = (p ->> 'version')::integer
     RETURNING * INTO updated;
     IF NOT FOUND THEN
@@ -158,9 +159,10 @@ CREATE OR REPLACE FUNCTION api.api_key_revoke(p jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 DECLARE
+    v_now timestamptz := now();
     revoked jsonb;
 BEGIN
-    UPDATE app.api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = (p ->> 'id')::uuid
+    UPDATE app.api_keys SET revoked_at = coalesce(revoked_at, v_now) WHERE id = (p ->> 'id')::uuid
     RETURNING jsonb_build_object('id', id, 'revoked_at', revoked_at) INTO revoked;
     IF revoked IS NULL THEN
         PERFORM api.not_found();

@@ -58,6 +58,7 @@ CREATE OR REPLACE FUNCTION api.risk_change(p jsonb, p_change jsonb) RETURNS json
 LANGUAGE plpgsql
 AS $$
 DECLARE
+    v_due_date date := (p_change ->> 'due_date')::date;
     current_version integer;
     updated app.risk_signals;
     state text;
@@ -72,7 +73,7 @@ BEGIN
         impact = coalesce(p_change ->> 'impact', row.impact),
         status = coalesce(p_change ->> 'status', row.status),
         owner_user_id = CASE WHEN p_change ? 'owner_user_id' THEN (p_change ->> 'owner_user_id')::uuid ELSE row.owner_user_id END,
-        due_date = CASE WHEN p_change ? 'due_date' THEN (p_change ->> 'due_date')::date ELSE row.due_date END,
+        due_date = CASE WHEN p_change ? 'due_date' THEN v_due_date ELSE row.due_date END,
         value_at_risk = CASE WHEN p_change ? 'value_at_risk' THEN (p_change ->> 'value_at_risk')::numeric ELSE row.value_at_risk END,
         currency = coalesce(p_change ->> 'currency', row.currency),
         resolution = coalesce(p_change ->> 'resolution', row.resolution)

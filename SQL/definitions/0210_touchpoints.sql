@@ -162,6 +162,8 @@ CREATE OR REPLACE FUNCTION api.touchpoint_update(p jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 DECLARE
+    v_held_at timestamptz := (p ->> 'held_at')::timestamptz;
+    v_scheduled_at timestamptz := (p ->> 'scheduled_at')::timestamptz;
     current_version integer;
     updated app.touchpoints;
     state text;
@@ -171,8 +173,8 @@ BEGIN
     UPDATE app.touchpoints row SET
         kind = coalesce(p ->> 'kind', row.kind),
         title = coalesce(btrim(p ->> 'title'), row.title),
-        scheduled_at = CASE WHEN p ? 'scheduled_at' THEN (p ->> 'scheduled_at')::timestamptz ELSE row.scheduled_at END,
-        held_at = CASE WHEN p ? 'held_at' THEN (p ->> 'held_at')::timestamptz ELSE row.held_at END,
+        scheduled_at = CASE WHEN p ? 'scheduled_at' THEN v_scheduled_at ELSE row.scheduled_at END,
+        held_at = CASE WHEN p ? 'held_at' THEN v_held_at ELSE row.held_at END,
         attendees = coalesce(p -> 'attendees', row.attendees),
         notes = coalesce(p ->> 'notes', row.notes),
         follow_up_of = CASE WHEN p ? 'follow_up_of' THEN (p ->> 'follow_up_of')::uuid ELSE row.follow_up_of END
@@ -270,6 +272,8 @@ CREATE OR REPLACE FUNCTION api.action_item_update(p jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 DECLARE
+    v_due_date date := (p ->> 'due_date')::date;
+    v_now timestamptz := now();
     current_version integer;
     updated app.action_items;
     state text;
@@ -279,9 +283,9 @@ BEGIN
     UPDATE app.action_items row SET
         title = coalesce(btrim(p ->> 'title'), row.title),
         owner_user_id = CASE WHEN p ? 'owner_user_id' THEN (p ->> 'owner_user_id')::uuid ELSE row.owner_user_id END,
-        due_date = CASE WHEN p ? 'due_date' THEN (p ->> 'due_date')::date ELSE row.due_date END,
+        due_date = CASE WHEN p ? 'due_date' THEN v_due_date ELSE row.due_date END,
         done_at = CASE WHEN NOT p ? 'done' THEN row.done_at
-                       WHEN (p ->> 'done')::boolean THEN coalesce(row.done_at, now()) END
+                       WHEN (p ->> 'done')::boolean THEN coalesce(row.done_at, v_now) END
     WHERE row.id = (p ->> 'id')::uuid AND row.version = (p ->> 'version')::integer
     RETURNING * INTO updated;
     IF NOT FOUND THEN

@@ -158,6 +158,7 @@ CREATE OR REPLACE FUNCTION api.playbook_update(p jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 DECLARE
+    v_now timestamptz := now();
     paths constant jsonb := '{"playbooks_name_unique": "name"}';
     current_version integer;
     updated app.playbooks;
@@ -170,7 +171,7 @@ BEGIN
         description = coalesce(p ->> 'description', row.description),
         steps = coalesce(p -> 'steps', row.steps),
         archived_at = CASE WHEN NOT p ? 'archived' THEN row.archived_at
-                           WHEN (p ->> 'archived')::boolean THEN coalesce(row.archived_at, now()) END
+                           WHEN (p ->> 'archived')::boolean THEN coalesce(row.archived_at, v_now) END
     WHERE row.id = (p ->> 'id')::uuid AND row.version = (p ->> 'version')::integer
     RETURNING * INTO updated;
     IF NOT FOUND THEN
@@ -317,6 +318,7 @@ CREATE OR REPLACE FUNCTION api.playbook_task_update(p jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 DECLARE
+    v_due_date date := (p ->> 'due_date')::date;
     paths constant jsonb := '{"playbook_tasks_owner_fk": "owner_user_id"}';
     current_version integer;
     updated app.playbook_tasks;
@@ -327,7 +329,7 @@ BEGIN
     UPDATE app.playbook_tasks row SET
         status = coalesce(p ->> 'status', row.status),
         owner_user_id = CASE WHEN p ? 'owner_user_id' THEN (p ->> 'owner_user_id')::uuid ELSE row.owner_user_id END,
-        due_date = CASE WHEN p ? 'due_date' THEN (p ->> 'due_date')::date ELSE row.due_date END
+        due_date = CASE WHEN p ? 'due_date' THEN v_due_date ELSE row.due_date END
     WHERE row.id = (p ->> 'id')::uuid AND row.version = (p ->> 'version')::integer
     RETURNING * INTO updated;
     IF NOT FOUND THEN

@@ -136,6 +136,7 @@ CREATE OR REPLACE FUNCTION api.product_update(p jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 DECLARE
+    v_now timestamptz := now();
     current_version integer;
     updated app.products;
     state text;
@@ -146,7 +147,7 @@ BEGIN
         name = coalesce(btrim(p ->> 'name'), row.name),
         description = coalesce(p ->> 'description', row.description),
         archived_at = CASE WHEN NOT p ? 'archived' THEN row.archived_at
-                           WHEN (p ->> 'archived')::boolean THEN coalesce(row.archived_at, now()) END
+                           WHEN (p ->> 'archived')::boolean THEN coalesce(row.archived_at, v_now) END
     WHERE row.id = (p ->> 'id')::uuid AND row.version = (p ->> 'version')::integer
     RETURNING * INTO updated;
     IF NOT FOUND THEN

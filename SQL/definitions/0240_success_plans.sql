@@ -260,6 +260,7 @@ CREATE OR REPLACE FUNCTION api.objective_update(p jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 DECLARE
+    v_target_date date := (p ->> 'target_date')::date;
     current_version integer;
     updated app.objectives;
     state text;
@@ -270,7 +271,7 @@ BEGIN
         title = coalesce(btrim(p ->> 'title'), row.title),
         description = coalesce(p ->> 'description', row.description),
         status = coalesce(p ->> 'status', row.status),
-        target_date = CASE WHEN p ? 'target_date' THEN (p ->> 'target_date')::date ELSE row.target_date END,
+        target_date = CASE WHEN p ? 'target_date' THEN v_target_date ELSE row.target_date END,
         owner_user_id = CASE WHEN p ? 'owner_user_id' THEN (p ->> 'owner_user_id')::uuid ELSE row.owner_user_id END
     WHERE row.id = (p ->> 'id')::uuid AND row.version = (p ->> 'version')::integer
     RETURNING * INTO updated;

@@ -190,6 +190,7 @@ CREATE OR REPLACE FUNCTION api.blueprint_update(p jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 DECLARE
+    v_now timestamptz := now();
     current_version integer;
     updated app.blueprints;
     state text;
@@ -202,7 +203,7 @@ BEGIN
         product_id = CASE WHEN p ? 'product_id' THEN (p ->> 'product_id')::uuid ELSE row.product_id END,
         objectives = coalesce(p -> 'objectives', row.objectives),
         archived_at = CASE WHEN NOT p ? 'archived' THEN row.archived_at
-                           WHEN (p ->> 'archived')::boolean THEN coalesce(row.archived_at, now()) END
+                           WHEN (p ->> 'archived')::boolean THEN coalesce(row.archived_at, v_now) END
     WHERE row.id = (p ->> 'id')::uuid AND row.version = (p ->> 'version')::integer
     RETURNING * INTO updated;
     IF NOT FOUND THEN

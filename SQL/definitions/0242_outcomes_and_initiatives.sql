@@ -83,6 +83,7 @@ CREATE OR REPLACE FUNCTION api.initiative_update(p jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 DECLARE
+    v_due_date date := (p ->> 'due_date')::date;
     current_version integer;
     updated app.initiatives;
     state text;
@@ -94,7 +95,7 @@ BEGIN
         type = coalesce(p ->> 'type', row.type),
         stage = coalesce(p ->> 'stage', row.stage),
         owner_user_id = CASE WHEN p ? 'owner_user_id' THEN (p ->> 'owner_user_id')::uuid ELSE row.owner_user_id END,
-        due_date = CASE WHEN p ? 'due_date' THEN (p ->> 'due_date')::date ELSE row.due_date END
+        due_date = CASE WHEN p ? 'due_date' THEN v_due_date ELSE row.due_date END
     WHERE row.id = (p ->> 'id')::uuid AND row.version = (p ->> 'version')::integer
     RETURNING * INTO updated;
     IF NOT FOUND THEN

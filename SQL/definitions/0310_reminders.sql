@@ -156,6 +156,9 @@ CREATE OR REPLACE FUNCTION api.reminder_update(p jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 DECLARE
+    v_due_at timestamptz := (p ->> 'due_at')::timestamptz;
+    v_now timestamptz := now();
+    v_snoozed_until timestamptz := (p ->> 'snoozed_until')::timestamptz;
     current_version integer;
     updated app.reminders;
     state text;
@@ -168,11 +171,11 @@ BEGIN
     UPDATE app.reminders row SET
         title = coalesce(btrim(p ->> 'title'), row.title),
         note = coalesce(p ->> 'note', row.note),
-        due_at = coalesce((p ->> 'due_at')::timestamptz, row.due_at),
+        due_at = coalesce(v_due_at, row.due_at),
         recipient_user_id = coalesce((p ->> 'recipient_user_id')::uuid, row.recipient_user_id),
-        snoozed_until = CASE WHEN p ? 'snoozed_until' THEN (p ->> 'snoozed_until')::timestamptz ELSE row.snoozed_until END,
+        snoozed_until = CASE WHEN p ? 'snoozed_until' THEN v_snoozed_until ELSE row.snoozed_until END,
         done_at = CASE WHEN NOT p ? 'done' THEN row.done_at
-                       WHEN (p ->> 'done')::boolean THEN coalesce(row.done_at, now()) END
+                       WHEN (p ->> 'done')::boolean THEN coalesce(row.done_at, v_now) END
     WHERE row.id = (p ->> 'id')::uuid AND row.version = (p ->> 'version')::integer
     RETURNING * INTO updated;
     IF NOT FOUND THEN

@@ -101,6 +101,7 @@ CREATE OR REPLACE FUNCTION api.opportunity_change(p jsonb, p_change jsonb) RETUR
 LANGUAGE plpgsql
 AS $$
 DECLARE
+    v_expected_close_date date := (p_change ->> 'expected_close_date')::date;
     current_version integer;
     updated app.opportunities;
     state text;
@@ -111,7 +112,7 @@ BEGIN
         title = coalesce(btrim(p_change ->> 'title'), row.title),
         value = coalesce((p_change ->> 'value')::numeric, row.value),
         currency = coalesce(p_change ->> 'currency', row.currency),
-        expected_close_date = CASE WHEN p_change ? 'expected_close_date' THEN (p_change ->> 'expected_close_date')::date
+        expected_close_date = CASE WHEN p_change ? 'expected_close_date' THEN v_expected_close_date
                                    ELSE row.expected_close_date END,
         owner_user_id = CASE WHEN p_change ? 'owner_user_id' THEN (p_change ->> 'owner_user_id')::uuid ELSE row.owner_user_id END,
         stage = coalesce(p_change ->> 'stage', row.stage),

@@ -193,6 +193,8 @@ CREATE OR REPLACE FUNCTION api.project_update(p jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 DECLARE
+    v_end_date date := (p ->> 'end_date')::date;
+    v_start_date date := (p ->> 'start_date')::date;
     current_version integer;
     updated app.projects;
     state text;
@@ -203,8 +205,8 @@ BEGIN
         name = coalesce(btrim(p ->> 'name'), row.name),
         status = coalesce(p ->> 'status', row.status),
         owner_user_id = CASE WHEN p ? 'owner_user_id' THEN (p ->> 'owner_user_id')::uuid ELSE row.owner_user_id END,
-        start_date = CASE WHEN p ? 'start_date' THEN (p ->> 'start_date')::date ELSE row.start_date END,
-        end_date = CASE WHEN p ? 'end_date' THEN (p ->> 'end_date')::date ELSE row.end_date END
+        start_date = CASE WHEN p ? 'start_date' THEN v_start_date ELSE row.start_date END,
+        end_date = CASE WHEN p ? 'end_date' THEN v_end_date ELSE row.end_date END
     WHERE row.id = (p ->> 'id')::uuid AND row.version = (p ->> 'version')::integer
     RETURNING * INTO updated;
     IF NOT FOUND THEN
@@ -262,6 +264,8 @@ CREATE OR REPLACE FUNCTION api.deliverable_update(p jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 DECLARE
+    v_accepted_at timestamptz := (p ->> 'accepted_at')::timestamptz;
+    v_due_date date := (p ->> 'due_date')::date;
     current_version integer;
     updated app.deliverables;
     state text;
@@ -272,9 +276,9 @@ BEGIN
         title = coalesce(btrim(p ->> 'title'), row.title),
         status = coalesce(p ->> 'status', row.status),
         owner_user_id = CASE WHEN p ? 'owner_user_id' THEN (p ->> 'owner_user_id')::uuid ELSE row.owner_user_id END,
-        due_date = CASE WHEN p ? 'due_date' THEN (p ->> 'due_date')::date ELSE row.due_date END,
+        due_date = CASE WHEN p ? 'due_date' THEN v_due_date ELSE row.due_date END,
         commitment_id = CASE WHEN p ? 'commitment_id' THEN (p ->> 'commitment_id')::uuid ELSE row.commitment_id END,
-        accepted_at = coalesce((p ->> 'accepted_at')::timestamptz, row.accepted_at)
+        accepted_at = coalesce(v_accepted_at, row.accepted_at)
     WHERE row.id = (p ->> 'id')::uuid AND row.version = (p ->> 'version')::integer
     RETURNING * INTO updated;
     IF NOT FOUND THEN

@@ -198,6 +198,9 @@ CREATE OR REPLACE FUNCTION api.commitment_update(p jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 DECLARE
+    v_due_date date := (p ->> 'due_date')::date;
+    v_end_date date := (p ->> 'end_date')::date;
+    v_start_date date := (p ->> 'start_date')::date;
     current_version integer;
     updated app.commitments;
     state text;
@@ -211,9 +214,9 @@ BEGIN
             hours = coalesce((p ->> 'hours')::numeric, row.hours),
             period = coalesce(p ->> 'period', row.period),
             role = CASE WHEN p ? 'role' THEN btrim(p ->> 'role') ELSE row.role END,
-            start_date = coalesce((p ->> 'start_date')::date, row.start_date),
-            end_date = CASE WHEN p ? 'end_date' THEN (p ->> 'end_date')::date ELSE row.end_date END,
-            due_date = coalesce((p ->> 'due_date')::date, row.due_date)
+            start_date = coalesce(v_start_date, row.start_date),
+            end_date = CASE WHEN p ? 'end_date' THEN v_end_date ELSE row.end_date END,
+            due_date = coalesce(v_due_date, row.due_date)
         WHERE row.id = (p ->> 'id')::uuid AND row.version = (p ->> 'version')::integer
         RETURNING * INTO updated;
     EXCEPTION WHEN OTHERS THEN

@@ -70,4 +70,39 @@ struct DistributionLintTests {
         }
         #expect(try connection.query("SELECT count(*)::int FROM pg_constraint WHERE contype = 'f'").int(0, 0) == constraints)
     }
+
+    /// The stable expressions Citus refuses inside a distributed UPDATE's CASE or coalesce (SQL/README.md).
+    static var stableInConditional: Regex<(Substring, Substring?)> {
+        #/now\(\)|current_date|current_timestamp|::(date|timestamptz|timestamp|interval)\b/#
+    }
+
+    /// The SET part of every UPDATE statement of a definitions file, with the line it starts on.
+    static func updateAssignments(_ text: String) -> [(line: Int, set: Substring)] {
+        text.matches(of: #/UPDATE\s+app\.\w+[^;]*?;/#.dotMatchesNewlines()).map { match in
+            let statement = text[match.range]
+            let set = statement.firstRange(of: #/\sWHERE\s/#).map { statement[..<$0.lowerBound] } ?? statement
+            return (text[..<match.range.lowerBound].count { $0 == "\n" } + 1, set)
+        }
+    }
+
+    @Test("no UPDATE of a definitions file calls a stable function inside CASE or coalesce in its SET (Citus refuses it: take it into a variable first)")
+    func noStableExpressionsInConditionalUpdates() throws {
+        let directory = URL(fileURLWithPath: "SQL/definitions")
+        var found: [String] = []
+        var checked = 0
+        for file in try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() where file.hasSuffix(".sql") {
+            let text = try String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8)
+            for (line, set) in Self.updateAssignments(text) {
+                checked += 1
+                guard set.contains("CASE") || set.lowercased().contains("coalesce(") else { continue }
+                if set.contains(Self.stableInConditional) { found.append("\(file):\(line)") }
+            }
+        }
+        #expect(checked > 30, "the UPDATE statements were found: \(checked)")
+        #expect(found.isEmpty, "stable functions in a conditional UPDATE: \(found)")
+        // The rule catches what it is for.
+        let spoilt = "UPDATE app.t row SET d = CASE WHEN p ? 'd' THEN (p ->> 'd')::date ELSE row.d END WHERE row.id = x;"
+        #expect(Self.updateAssignments(spoilt).first.map { $0.set.contains(Self.stableInConditional) } == true)
+        #expect(Self.updateAssignments("UPDATE app.t SET a = coalesce(v_now, a) WHERE id = x;").first?.set.contains(Self.stableInConditional) == false)
+    }
 }
