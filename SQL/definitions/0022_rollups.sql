@@ -271,7 +271,7 @@ CREATE OR REPLACE FUNCTION app.notify_rollup_stale() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 BEGIN
-    PERFORM pg_notify('engagement_rollup_stale', coalesce(app.current_organisation_id()::text, ''));
+    PERFORM app.notify_listeners('engagement_rollup_stale', coalesce(app.current_organisation_id()::text, ''));
     RETURN NULL;
 END
 $$;

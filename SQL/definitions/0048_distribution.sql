@@ -212,3 +212,27 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION meta.citus_placements() FROM PUBLIC;
+
+-- Tells the listening servers (LISTEN on their own session) that something changed: pg_notify, except on a Citus
+-- worker. There a trigger of a distributed table fires on the shard, where no server listens, and a NOTIFY in a
+-- transaction that Citus commits on two nodes (two-phase) makes its PREPARE fail ("cannot PREPARE a transaction
+-- that has executed LISTEN, UNLISTEN, or NOTIFY"), failing the write. On Citus the servers fall back to their
+-- periodic work (rollup refresh, trigger worker poll) until notifications come from an outbox (docs/scaling.md).
+CREATE OR REPLACE FUNCTION app.notify_listeners(p_channel text, p_payload text) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    on_worker boolean := false;
+BEGIN
+    -- Dynamic: without Citus the catalog does not exist, and a static query of it would fail to plan.
+    IF to_regclass('pg_catalog.pg_dist_local_group') IS NOT NULL THEN
+        EXECUTE 'SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_local_group WHERE groupid <> 0)' INTO on_worker;
+    END IF;
+    IF NOT on_worker THEN
+        PERFORM pg_notify(p_channel, p_payload);
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION app.notify_listeners(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION app.notify_listeners(text, text) TO engagement_app;

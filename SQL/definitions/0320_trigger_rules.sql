@@ -163,7 +163,7 @@ BEGIN
         recorded := recorded + added;
     END LOOP;
     IF recorded > 0 THEN
-        PERFORM pg_notify('engagement_trigger_firings', '');
+        PERFORM app.notify_listeners('engagement_trigger_firings', '');
     END IF;
     RETURN recorded;
 END
@@ -244,7 +244,7 @@ BEGIN
         END LOOP;
     END LOOP;
     IF recorded > 0 THEN
-        PERFORM pg_notify('engagement_trigger_firings', '');
+        PERFORM app.notify_listeners('engagement_trigger_firings', '');
     END IF;
     RETURN recorded;
 END

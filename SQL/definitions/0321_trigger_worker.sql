@@ -65,27 +65,38 @@ DECLARE
     action jsonb;
     outcomes jsonb;
     performed integer := 0;
+    claimed integer := 0;
+    due uuid;
 BEGIN
     PERFORM set_config('app.method', 'trigger', true);
     PERFORM set_config('app.user_id', '', true);
-    FOR firing IN SELECT * FROM app.trigger_firings f WHERE f.status = 'pending' AND f.next_attempt_at <= clock_timestamp()
-                  ORDER BY f.next_attempt_at, f.created_at LIMIT p_limit FOR UPDATE SKIP LOCKED LOOP
-        BEGIN
-            PERFORM set_config('app.organisation_id', firing.organisation_id::text, true);
-            SELECT * INTO rule FROM app.trigger_rules r WHERE r.organisation_id = firing.organisation_id AND r.id = firing.rule_id;
-            outcomes := '[]';
-            FOR action IN SELECT value FROM jsonb_array_elements(rule.actions) LOOP
-                outcomes := outcomes || app.perform_trigger_action(firing, rule, action);
-            END LOOP;
-            UPDATE app.trigger_firings SET status = 'done', done_at = clock_timestamp(), attempts = attempts + 1,
-                                           results = outcomes, last_error = NULL
-            WHERE organisation_id = firing.organisation_id AND id = firing.id;
-            performed := performed + 1;
-        EXCEPTION WHEN OTHERS THEN
-            UPDATE app.trigger_firings SET attempts = attempts + 1, last_error = left(SQLSTATE || ': ' || SQLERRM, 1000),
-                next_attempt_at = clock_timestamp() + least(interval '1 hour', interval '10 seconds' * power(2, attempts))
-            WHERE organisation_id = firing.organisation_id AND id = firing.id;
-        END;
+    -- Claimed one organisation at a time, the one with the oldest due firing first: a row lock is taken on one
+    -- organisation's rows (on Citus, one shard: FOR UPDATE across shards is refused there).
+    FOR due IN SELECT f.organisation_id FROM app.trigger_firings f
+               WHERE f.status = 'pending' AND f.next_attempt_at <= clock_timestamp()
+               GROUP BY f.organisation_id ORDER BY min(f.next_attempt_at) LOOP
+        EXIT WHEN claimed >= p_limit;
+        FOR firing IN SELECT * FROM app.trigger_firings f
+                      WHERE f.organisation_id = due AND f.status = 'pending' AND f.next_attempt_at <= clock_timestamp()
+                      ORDER BY f.next_attempt_at, f.created_at LIMIT p_limit - claimed FOR UPDATE SKIP LOCKED LOOP
+            claimed := claimed + 1;
+            BEGIN
+                PERFORM set_config('app.organisation_id', firing.organisation_id::text, true);
+                SELECT * INTO rule FROM app.trigger_rules r WHERE r.organisation_id = firing.organisation_id AND r.id = firing.rule_id;
+                outcomes := '[]';
+                FOR action IN SELECT value FROM jsonb_array_elements(rule.actions) LOOP
+                    outcomes := outcomes || app.perform_trigger_action(firing, rule, action);
+                END LOOP;
+                UPDATE app.trigger_firings SET status = 'done', done_at = clock_timestamp(), attempts = attempts + 1,
+                                               results = outcomes, last_error = NULL
+                WHERE organisation_id = firing.organisation_id AND id = firing.id;
+                performed := performed + 1;
+            EXCEPTION WHEN OTHERS THEN
+                UPDATE app.trigger_firings SET attempts = attempts + 1, last_error = left(SQLSTATE || ': ' || SQLERRM, 1000),
+                    next_attempt_at = clock_timestamp() + least(interval '1 hour', interval '10 seconds' * power(2, attempts))
+                WHERE organisation_id = firing.organisation_id AND id = firing.id;
+            END;
+        END LOOP;
     END LOOP;
     PERFORM set_config('app.organisation_id', '', true);
     RETURN performed;

@@ -16,7 +16,7 @@ DECLARE
     organisation uuid;
 BEGIN
     FOR organisation IN SELECT DISTINCT n.organisation_id FROM new_entries n LOOP
-        PERFORM pg_notify('engagement_events', organisation::text);
+        PERFORM app.notify_listeners('engagement_events', organisation::text);
     END LOOP;
     RETURN NULL;
 END
