@@ -2,16 +2,20 @@
 -- definitions file is re-applied whenever one of them changes or a migration runs (SQL/README.md).
 
 CREATE OR REPLACE FUNCTION app.portfolio_json(p app.portfolios) RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 AS $$
-    SELECT jsonb_build_object(
-        'id', p.id, 'name', p.name, 'description', p.description, 'archived', p.archived_at IS NOT NULL,
-        'services', coalesce((
-            SELECT jsonb_agg(jsonb_build_object('id', s.id, 'code', s.code, 'name', s.name) ORDER BY s.code)
-            FROM app.portfolio_services ps
-            JOIN app.services s ON s.organisation_id = ps.organisation_id AND s.id = ps.service_id
-            WHERE ps.organisation_id = p.organisation_id AND ps.portfolio_id = p.id), '[]'::jsonb),
-        'version', p.version, 'created_at', p.created_at, 'updated_at', p.updated_at)
+BEGIN
+    -- PL/pgSQL, not SQL: Citus cannot plan a parameterised SQL-language function over distributed tables.
+    RETURN (
+        SELECT jsonb_build_object(
+            'id', p.id, 'name', p.name, 'description', p.description, 'archived', p.archived_at IS NOT NULL,
+            'services', coalesce((
+                SELECT jsonb_agg(jsonb_build_object('id', s.id, 'code', s.code, 'name', s.name) ORDER BY s.code)
+                FROM app.portfolio_services ps
+                JOIN app.services s ON s.organisation_id = ps.organisation_id AND s.id = ps.service_id
+                WHERE ps.organisation_id = p.organisation_id AND ps.portfolio_id = p.id), '[]'::jsonb),
+            'version', p.version, 'created_at', p.created_at, 'updated_at', p.updated_at));
+END
 $$;
 REVOKE ALL ON FUNCTION app.portfolio_json(p app.portfolios) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION app.portfolio_json(p app.portfolios) TO engagement_app;

@@ -222,116 +222,124 @@ GRANT SELECT ON app.attributed_items TO engagement_app;
 -- variance (actual - plan) and its percentage of plan; totals per currency; hours; and, for a time-and-
 -- materials contract, revenue derived from capacity hours times the contract's rates (matched on role).
 CREATE OR REPLACE FUNCTION app.plan_vs_actual(p_engagement_id uuid, p_from date, p_to date) RETURNS jsonb
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 AS $$
-    WITH engagement AS (
-        SELECT e.organisation_id, e.id, e.contract_id, c.contract_type, c.currency AS contract_currency
-        FROM app.engagements e
-        LEFT JOIN app.contracts c ON c.organisation_id = e.organisation_id AND c.id = e.contract_id
-        WHERE e.organisation_id = app.current_organisation_id() AND e.id = p_engagement_id),
-    months AS (
-        SELECT c.* FROM app.check_ins c, engagement e
-        WHERE c.organisation_id = e.organisation_id AND c.engagement_id = e.id
-          AND (p_from IS NULL OR c.period >= p_from) AND (p_to IS NULL OR c.period <= p_to)),
-    finance AS (
-        SELECT m.period, f.category, f.currency, sum(f.plan) AS plan, sum(f.actual) AS actual
-        FROM months m JOIN app.finance_lines f ON f.organisation_id = m.organisation_id AND f.check_in_id = m.id
-        GROUP BY m.period, f.category, f.currency),
-    hours AS (
-        SELECT m.period, x.role, sum(x.planned_hours) AS planned, sum(x.actual_hours) AS actual
-        FROM months m JOIN app.capacity_entries x ON x.organisation_id = m.organisation_id AND x.check_in_id = m.id
-        GROUP BY m.period, x.role),
-    derived AS (
-        SELECT h.period, sum(h.planned * r.rate_per_hour) AS plan, sum(h.actual * r.rate_per_hour) AS actual,
-               (SELECT e.contract_currency FROM engagement e) AS currency
-        FROM hours h, engagement e
-        JOIN app.contract_rates r ON r.organisation_id = e.organisation_id AND r.contract_id = e.contract_id
-        WHERE e.contract_type = 'time_and_materials' AND lower(r.rate_key) = lower(h.role)
-        GROUP BY h.period)
-    SELECT jsonb_build_object(
-        'engagement_id', e.id,
-        'lines', coalesce((
-            SELECT jsonb_agg(jsonb_build_object(
-                'period', to_char(f.period, 'YYYY-MM'), 'category', f.category, 'currency', f.currency,
-                'plan', f.plan, 'actual', f.actual, 'variance', f.actual - f.plan,
-                'variance_percent', round((f.actual - f.plan) / nullif(f.plan, 0) * 100, 2))
-                ORDER BY f.period, f.category, f.currency)
-            FROM finance f), '[]'),
-        'totals', coalesce((
-            SELECT jsonb_agg(jsonb_build_object(
-                'currency', t.currency, 'revenue_plan', t.revenue_plan, 'revenue_actual', t.revenue_actual,
-                'cost_plan', t.cost_plan, 'cost_actual', t.cost_actual, 'cost_variance', t.cost_actual - t.cost_plan,
-                'cost_variance_percent', round((t.cost_actual - t.cost_plan) / nullif(t.cost_plan, 0) * 100, 2))
-                ORDER BY t.currency)
-            FROM (SELECT currency,
-                         sum(plan) FILTER (WHERE category = 'revenue') AS revenue_plan,
-                         sum(actual) FILTER (WHERE category = 'revenue') AS revenue_actual,
-                         sum(plan) FILTER (WHERE category <> 'revenue') AS cost_plan,
-                         sum(actual) FILTER (WHERE category <> 'revenue') AS cost_actual
-                  FROM finance GROUP BY currency) t), '[]'),
-        'hours', coalesce((
-            SELECT jsonb_agg(jsonb_build_object(
-                'period', to_char(h.period, 'YYYY-MM'), 'role', h.role, 'planned_hours', h.planned,
-                'actual_hours', h.actual, 'variance', h.actual - h.planned,
-                'utilisation_percent', round(h.actual / nullif(h.planned, 0) * 100, 2))
-                ORDER BY h.period, h.role)
-            FROM hours h), '[]'),
-        'derived_revenue', coalesce((
-            SELECT jsonb_agg(jsonb_build_object(
-                'period', to_char(d.period, 'YYYY-MM'), 'currency', d.currency, 'plan', d.plan, 'actual', d.actual,
-                'variance', d.actual - d.plan) ORDER BY d.period)
-            FROM derived d), '[]'),
-        -- Revenue at risk: the SLA credits computed for the engagement in the range (0421_sla_credits.sql).
-        'revenue_at_risk', coalesce((
-            SELECT jsonb_agg(jsonb_build_object('currency', x.currency, 'sla_credits', x.credits, 'breached_periods', x.breaches)
-                             ORDER BY x.currency)
-            FROM (SELECT r.currency, sum(r.credit) AS credits, count(*) FILTER (WHERE r.status = 'breached') AS breaches
-                  FROM app.sla_results r
-                  WHERE r.organisation_id = e.organisation_id AND r.engagement_id = e.id
-                    AND (p_from IS NULL OR r.period_end >= p_from) AND (p_to IS NULL OR r.period_start <= p_to)
-                  GROUP BY r.currency) x), '[]'),
-        'unrated_roles', coalesce((
-            SELECT jsonb_agg(DISTINCT h.role) FROM hours h
-            WHERE e.contract_type = 'time_and_materials' AND NOT EXISTS (
-                SELECT FROM app.contract_rates r WHERE r.organisation_id = e.organisation_id
-                  AND r.contract_id = e.contract_id AND lower(r.rate_key) = lower(h.role))), '[]'))
-    FROM engagement e
+BEGIN
+    -- PL/pgSQL, not SQL: Citus cannot plan a parameterised SQL-language function over distributed tables.
+    RETURN (
+        WITH engagement AS (
+            SELECT e.organisation_id, e.id, e.contract_id, c.contract_type, c.currency AS contract_currency
+            FROM app.engagements e
+            LEFT JOIN app.contracts c ON c.organisation_id = e.organisation_id AND c.id = e.contract_id
+            WHERE e.organisation_id = app.current_organisation_id() AND e.id = p_engagement_id),
+        months AS (
+            SELECT c.* FROM app.check_ins c, engagement e
+            WHERE c.organisation_id = e.organisation_id AND c.engagement_id = e.id
+              AND (p_from IS NULL OR c.period >= p_from) AND (p_to IS NULL OR c.period <= p_to)),
+        finance AS (
+            SELECT m.period, f.category, f.currency, sum(f.plan) AS plan, sum(f.actual) AS actual
+            FROM months m JOIN app.finance_lines f ON f.organisation_id = m.organisation_id AND f.check_in_id = m.id
+            GROUP BY m.period, f.category, f.currency),
+        hours AS (
+            SELECT m.period, x.role, sum(x.planned_hours) AS planned, sum(x.actual_hours) AS actual
+            FROM months m JOIN app.capacity_entries x ON x.organisation_id = m.organisation_id AND x.check_in_id = m.id
+            GROUP BY m.period, x.role),
+        derived AS (
+            SELECT h.period, sum(h.planned * r.rate_per_hour) AS plan, sum(h.actual * r.rate_per_hour) AS actual,
+                   (SELECT e.contract_currency FROM engagement e) AS currency
+            FROM hours h, engagement e
+            JOIN app.contract_rates r ON r.organisation_id = e.organisation_id AND r.contract_id = e.contract_id
+            WHERE e.contract_type = 'time_and_materials' AND lower(r.rate_key) = lower(h.role)
+            GROUP BY h.period)
+        SELECT jsonb_build_object(
+            'engagement_id', e.id,
+            'lines', coalesce((
+                SELECT jsonb_agg(jsonb_build_object(
+                    'period', to_char(f.period, 'YYYY-MM'), 'category', f.category, 'currency', f.currency,
+                    'plan', f.plan, 'actual', f.actual, 'variance', f.actual - f.plan,
+                    'variance_percent', round((f.actual - f.plan) / nullif(f.plan, 0) * 100, 2))
+                    ORDER BY f.period, f.category, f.currency)
+                FROM finance f), '[]'),
+            'totals', coalesce((
+                SELECT jsonb_agg(jsonb_build_object(
+                    'currency', t.currency, 'revenue_plan', t.revenue_plan, 'revenue_actual', t.revenue_actual,
+                    'cost_plan', t.cost_plan, 'cost_actual', t.cost_actual, 'cost_variance', t.cost_actual - t.cost_plan,
+                    'cost_variance_percent', round((t.cost_actual - t.cost_plan) / nullif(t.cost_plan, 0) * 100, 2))
+                    ORDER BY t.currency)
+                FROM (SELECT currency,
+                             sum(plan) FILTER (WHERE category = 'revenue') AS revenue_plan,
+                             sum(actual) FILTER (WHERE category = 'revenue') AS revenue_actual,
+                             sum(plan) FILTER (WHERE category <> 'revenue') AS cost_plan,
+                             sum(actual) FILTER (WHERE category <> 'revenue') AS cost_actual
+                      FROM finance GROUP BY currency) t), '[]'),
+            'hours', coalesce((
+                SELECT jsonb_agg(jsonb_build_object(
+                    'period', to_char(h.period, 'YYYY-MM'), 'role', h.role, 'planned_hours', h.planned,
+                    'actual_hours', h.actual, 'variance', h.actual - h.planned,
+                    'utilisation_percent', round(h.actual / nullif(h.planned, 0) * 100, 2))
+                    ORDER BY h.period, h.role)
+                FROM hours h), '[]'),
+            'derived_revenue', coalesce((
+                SELECT jsonb_agg(jsonb_build_object(
+                    'period', to_char(d.period, 'YYYY-MM'), 'currency', d.currency, 'plan', d.plan, 'actual', d.actual,
+                    'variance', d.actual - d.plan) ORDER BY d.period)
+                FROM derived d), '[]'),
+            -- Revenue at risk: the SLA credits computed for the engagement in the range (0421_sla_credits.sql).
+            'revenue_at_risk', coalesce((
+                SELECT jsonb_agg(jsonb_build_object('currency', x.currency, 'sla_credits', x.credits, 'breached_periods', x.breaches)
+                                 ORDER BY x.currency)
+                FROM (SELECT r.currency, sum(r.credit) AS credits, count(*) FILTER (WHERE r.status = 'breached') AS breaches
+                      FROM app.sla_results r
+                      WHERE r.organisation_id = e.organisation_id AND r.engagement_id = e.id
+                        AND (p_from IS NULL OR r.period_end >= p_from) AND (p_to IS NULL OR r.period_start <= p_to)
+                      GROUP BY r.currency) x), '[]'),
+            'unrated_roles', coalesce((
+                SELECT jsonb_agg(DISTINCT h.role) FROM hours h
+                WHERE e.contract_type = 'time_and_materials' AND NOT EXISTS (
+                    SELECT FROM app.contract_rates r WHERE r.organisation_id = e.organisation_id
+                      AND r.contract_id = e.contract_id AND lower(r.rate_key) = lower(h.role))), '[]'))
+        FROM engagement e);
+END
 $$;
 
 -- What each delivery party accounts for: costs and revenue per currency, hours, and KPIs owned, per engagement
 -- and month. Filters: one engagement, one party, a range of months (NULL: all).
 CREATE OR REPLACE FUNCTION app.showback(p_engagement_id uuid, p_party_id uuid, p_from date, p_to date) RETURNS jsonb
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 AS $$
-    WITH items AS (
-        SELECT i.* FROM app.attributed_items i
-        WHERE i.organisation_id = app.current_organisation_id()
-          AND (p_engagement_id IS NULL OR i.engagement_id = p_engagement_id)
-          AND (p_from IS NULL OR i.period >= p_from) AND (p_to IS NULL OR i.period <= p_to)),
-    grouped AS (
-        SELECT party_id, engagement_id, period,
-               (SELECT jsonb_agg(jsonb_build_object(
-                    'currency', m.currency, 'cost_plan', m.cost_plan, 'cost_actual', m.cost_actual,
-                    'revenue_plan', m.revenue_plan, 'revenue_actual', m.revenue_actual) ORDER BY m.currency)
-                FROM (SELECT x.currency,
-                             sum(x.plan) FILTER (WHERE x.item <> 'revenue') AS cost_plan,
-                             sum(x.actual) FILTER (WHERE x.item <> 'revenue') AS cost_actual,
-                             sum(x.plan) FILTER (WHERE x.item = 'revenue') AS revenue_plan,
-                             sum(x.actual) FILTER (WHERE x.item = 'revenue') AS revenue_actual
-                      FROM items x
-                      WHERE x.kind = 'finance' AND x.party_id = g.party_id AND x.engagement_id = g.engagement_id
-                        AND x.period = g.period
-                      GROUP BY x.currency) m) AS money,
-               sum(planned_hours) AS planned_hours, sum(actual_hours) AS actual_hours,
-               coalesce(jsonb_agg(item ORDER BY item) FILTER (WHERE kind = 'kpi'), '[]') AS kpis
-        FROM items g
-        WHERE p_party_id IS NULL OR party_id = p_party_id
-        GROUP BY party_id, engagement_id, period)
-    SELECT coalesce(jsonb_agg(jsonb_build_object(
-               'party_id', r.party_id, 'party', p.name, 'engagement_id', r.engagement_id,
-               'period', to_char(r.period, 'YYYY-MM'), 'money', coalesce(r.money, '[]'),
-               'planned_hours', r.planned_hours, 'actual_hours', r.actual_hours, 'kpis_owned', r.kpis)
-               ORDER BY p.name, r.party_id, r.engagement_id, r.period), '[]')
-    FROM grouped r
-    JOIN app.parties p ON p.organisation_id = app.current_organisation_id() AND p.id = r.party_id
+BEGIN
+    -- PL/pgSQL, not SQL: Citus cannot plan a parameterised SQL-language function over distributed tables.
+    RETURN (
+        WITH items AS (
+            SELECT i.* FROM app.attributed_items i
+            WHERE i.organisation_id = app.current_organisation_id()
+              AND (p_engagement_id IS NULL OR i.engagement_id = p_engagement_id)
+              AND (p_from IS NULL OR i.period >= p_from) AND (p_to IS NULL OR i.period <= p_to)),
+        grouped AS (
+            SELECT party_id, engagement_id, period,
+                   (SELECT jsonb_agg(jsonb_build_object(
+                        'currency', m.currency, 'cost_plan', m.cost_plan, 'cost_actual', m.cost_actual,
+                        'revenue_plan', m.revenue_plan, 'revenue_actual', m.revenue_actual) ORDER BY m.currency)
+                    FROM (SELECT x.currency,
+                                 sum(x.plan) FILTER (WHERE x.item <> 'revenue') AS cost_plan,
+                                 sum(x.actual) FILTER (WHERE x.item <> 'revenue') AS cost_actual,
+                                 sum(x.plan) FILTER (WHERE x.item = 'revenue') AS revenue_plan,
+                                 sum(x.actual) FILTER (WHERE x.item = 'revenue') AS revenue_actual
+                          FROM items x
+                          WHERE x.kind = 'finance' AND x.party_id = g.party_id AND x.engagement_id = g.engagement_id
+                            AND x.period = g.period
+                          GROUP BY x.currency) m) AS money,
+                   sum(planned_hours) AS planned_hours, sum(actual_hours) AS actual_hours,
+                   coalesce(jsonb_agg(item ORDER BY item) FILTER (WHERE kind = 'kpi'), '[]') AS kpis
+            FROM items g
+            WHERE p_party_id IS NULL OR party_id = p_party_id
+            GROUP BY party_id, engagement_id, period)
+        SELECT coalesce(jsonb_agg(jsonb_build_object(
+                   'party_id', r.party_id, 'party', p.name, 'engagement_id', r.engagement_id,
+                   'period', to_char(r.period, 'YYYY-MM'), 'money', coalesce(r.money, '[]'),
+                   'planned_hours', r.planned_hours, 'actual_hours', r.actual_hours, 'kpis_owned', r.kpis)
+                   ORDER BY p.name, r.party_id, r.engagement_id, r.period), '[]')
+        FROM grouped r
+        JOIN app.parties p ON p.organisation_id = app.current_organisation_id() AND p.id = r.party_id);
+END
 $$;

@@ -278,25 +278,29 @@ $$;
 
 -- Per engagement: counts by status; open signals by severity and probability; open value at risk per currency.
 CREATE OR REPLACE FUNCTION app.risk_summary(p_engagement_id uuid) RETURNS jsonb
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 AS $$
-    WITH signals AS (
-        SELECT s.* FROM app.risk_signals s
-        WHERE s.organisation_id = app.current_organisation_id() AND s.engagement_id = p_engagement_id),
-    open AS (SELECT * FROM signals WHERE status IN ('open', 'mitigating'))
-    SELECT jsonb_build_object(
-        'engagement_id', e.id,
-        'by_status', (SELECT jsonb_object_agg(x, (SELECT count(*) FROM signals WHERE status = x))
-                      FROM unnest(ARRAY['open', 'mitigating', 'resolved', 'dismissed']) x),
-        'open_by_severity', (SELECT jsonb_object_agg(x, (SELECT count(*) FROM open WHERE severity = x))
-                             FROM unnest(ARRAY['low', 'medium', 'high', 'critical']) x),
-        'open_by_probability', (SELECT jsonb_object_agg(x, (SELECT count(*) FROM open WHERE probability = x))
-                                FROM unnest(ARRAY['very_low', 'low', 'medium', 'high', 'very_high']) x),
-        'open_value_at_risk', coalesce((SELECT jsonb_agg(jsonb_build_object('currency', currency, 'amount', amount) ORDER BY currency)
-                                        FROM (SELECT currency, sum(value_at_risk) AS amount FROM open
-                                              WHERE value_at_risk IS NOT NULL GROUP BY currency) v), '[]'),
-        'top_open', coalesce((SELECT jsonb_agg(app.risk_signal_json(o) ORDER BY o.severity_score DESC, o.created_at)
-                              FROM (SELECT * FROM open ORDER BY severity_score DESC, created_at LIMIT 5) o), '[]'))
-    FROM app.engagements e
-    WHERE e.organisation_id = app.current_organisation_id() AND e.id = p_engagement_id
+BEGIN
+    -- PL/pgSQL, not SQL: Citus cannot plan a parameterised SQL-language function over distributed tables.
+    RETURN (
+        WITH signals AS (
+            SELECT s.* FROM app.risk_signals s
+            WHERE s.organisation_id = app.current_organisation_id() AND s.engagement_id = p_engagement_id),
+        open AS (SELECT * FROM signals WHERE status IN ('open', 'mitigating'))
+        SELECT jsonb_build_object(
+            'engagement_id', e.id,
+            'by_status', (SELECT jsonb_object_agg(x, (SELECT count(*) FROM signals WHERE status = x))
+                          FROM unnest(ARRAY['open', 'mitigating', 'resolved', 'dismissed']) x),
+            'open_by_severity', (SELECT jsonb_object_agg(x, (SELECT count(*) FROM open WHERE severity = x))
+                                 FROM unnest(ARRAY['low', 'medium', 'high', 'critical']) x),
+            'open_by_probability', (SELECT jsonb_object_agg(x, (SELECT count(*) FROM open WHERE probability = x))
+                                    FROM unnest(ARRAY['very_low', 'low', 'medium', 'high', 'very_high']) x),
+            'open_value_at_risk', coalesce((SELECT jsonb_agg(jsonb_build_object('currency', currency, 'amount', amount) ORDER BY currency)
+                                            FROM (SELECT currency, sum(value_at_risk) AS amount FROM open
+                                                  WHERE value_at_risk IS NOT NULL GROUP BY currency) v), '[]'),
+            'top_open', coalesce((SELECT jsonb_agg(app.risk_signal_json(o) ORDER BY o.severity_score DESC, o.created_at)
+                                  FROM (SELECT * FROM open ORDER BY severity_score DESC, created_at LIMIT 5) o), '[]'))
+        FROM app.engagements e
+        WHERE e.organisation_id = app.current_organisation_id() AND e.id = p_engagement_id);
+END
 $$;

@@ -87,13 +87,17 @@ $$;
 -- Keys: the server's role may read every column but the hash (column privileges), so these functions name
 -- their columns. A key's metadata, never the key or its hash; NULL when there is no such key.
 CREATE OR REPLACE FUNCTION api.api_key_json(p_id uuid) RETURNS jsonb
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 AS $$
-    SELECT jsonb_build_object('id', k.id, 'key_id', k.key_id, 'user_id', k.user_id, 'email', u.email,
-                              'label', k.label, 'created_at', k.created_at, 'revoked_at', k.revoked_at)
-    FROM app.api_keys k
-    JOIN app.users u ON u.organisation_id = k.organisation_id AND u.id = k.user_id
-    WHERE k.id = p_id
+BEGIN
+    -- PL/pgSQL, not SQL: Citus cannot plan a parameterised SQL-language function over distributed tables.
+    RETURN (
+        SELECT jsonb_build_object('id', k.id, 'key_id', k.key_id, 'user_id', k.user_id, 'email', u.email,
+                                  'label', k.label, 'created_at', k.created_at, 'revoked_at', k.revoked_at)
+        FROM app.api_keys k
+        JOIN app.users u ON u.organisation_id = k.organisation_id AND u.id = k.user_id
+        WHERE k.id = p_id);
+END
 $$;
 
 -- p: user_id, label, and from the server key_id and key_sha256 (hex) of the key it generated.

@@ -34,14 +34,18 @@ CREATE TRIGGER adoption_months_check BEFORE INSERT OR UPDATE ON app.adoption_mon
     FOR EACH ROW EXECUTE FUNCTION app.check_adoption_month();
 
 CREATE OR REPLACE FUNCTION app.product_json(p app.products) RETURNS jsonb
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 AS $$
-    SELECT jsonb_build_object(
-        'id', p.id, 'name', p.name, 'description', p.description, 'archived', p.archived_at IS NOT NULL,
-        'capabilities', coalesce((SELECT jsonb_agg(jsonb_build_object('id', c.id, 'name', c.name, 'usage_target', c.usage_target)
-                                                   ORDER BY lower(c.name))
-                                  FROM app.capabilities c WHERE c.organisation_id = p.organisation_id AND c.product_id = p.id), '[]'::jsonb),
-        'version', p.version, 'created_at', p.created_at, 'updated_at', p.updated_at)
+BEGIN
+    -- PL/pgSQL, not SQL: Citus cannot plan a parameterised SQL-language function over distributed tables.
+    RETURN (
+        SELECT jsonb_build_object(
+            'id', p.id, 'name', p.name, 'description', p.description, 'archived', p.archived_at IS NOT NULL,
+            'capabilities', coalesce((SELECT jsonb_agg(jsonb_build_object('id', c.id, 'name', c.name, 'usage_target', c.usage_target)
+                                                       ORDER BY lower(c.name))
+                                      FROM app.capabilities c WHERE c.organisation_id = p.organisation_id AND c.product_id = p.id), '[]'::jsonb),
+            'version', p.version, 'created_at', p.created_at, 'updated_at', p.updated_at));
+END
 $$;
 
 -- One month of one product on one engagement, with its scores.

@@ -212,15 +212,19 @@ $$;
 
 -- The caller's open reminders that have come up by `until` (default now), soonest first.
 CREATE OR REPLACE FUNCTION api.reminder_due(p jsonb) RETURNS jsonb
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 AS $$
-    SELECT coalesce(jsonb_agg(app.reminder_json(r) ORDER BY greatest(r.due_at, r.snoozed_until), r.id), '[]')
-    FROM (SELECT * FROM app.reminders r
-          WHERE r.organisation_id = (SELECT app.current_organisation_id()) AND r.recipient_user_id = app.current_user_id()
-            AND r.done_at IS NULL
-            AND greatest(r.due_at, r.snoozed_until) <= coalesce((p ->> 'until')::timestamptz, now())
-          ORDER BY greatest(r.due_at, r.snoozed_until), r.id
-          LIMIT 200) r
+BEGIN
+    -- PL/pgSQL, not SQL: Citus cannot plan a parameterised SQL-language function over distributed tables.
+    RETURN (
+        SELECT coalesce(jsonb_agg(app.reminder_json(r) ORDER BY greatest(r.due_at, r.snoozed_until), r.id), '[]')
+        FROM (SELECT * FROM app.reminders r
+              WHERE r.organisation_id = (SELECT app.current_organisation_id()) AND r.recipient_user_id = app.current_user_id()
+                AND r.done_at IS NULL
+                AND greatest(r.due_at, r.snoozed_until) <= coalesce((p ->> 'until')::timestamptz, now())
+              ORDER BY greatest(r.due_at, r.snoozed_until), r.id
+              LIMIT 200) r);
+END
 $$;
 
 REVOKE ALL ON FUNCTION app.reminder_json(app.reminders), api.reminder_paths(), api.reminder_create(jsonb),

@@ -152,13 +152,17 @@ END
 $$;
 
 CREATE OR REPLACE FUNCTION api.sla_exclusions(p jsonb) RETURNS jsonb
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 AS $$
-    SELECT coalesce(jsonb_agg(app.sla_exclusion_json(x) ORDER BY x.starts_at, x.id), '[]'::jsonb)
-    FROM app.sla_exclusions x
-    WHERE x.organisation_id = app.current_organisation_id()
-      AND (p ->> 'engagement_id' IS NULL OR x.engagement_id = (p ->> 'engagement_id')::uuid)
-      AND (p ->> 'term_id' IS NULL OR x.term_id = (p ->> 'term_id')::uuid)
+BEGIN
+    -- PL/pgSQL, not SQL: Citus cannot plan a parameterised SQL-language function over distributed tables.
+    RETURN (
+        SELECT coalesce(jsonb_agg(app.sla_exclusion_json(x) ORDER BY x.starts_at, x.id), '[]'::jsonb)
+        FROM app.sla_exclusions x
+        WHERE x.organisation_id = app.current_organisation_id()
+          AND (p ->> 'engagement_id' IS NULL OR x.engagement_id = (p ->> 'engagement_id')::uuid)
+          AND (p ->> 'term_id' IS NULL OR x.term_id = (p ->> 'term_id')::uuid));
+END
 $$;
 
 REVOKE ALL ON FUNCTION app.sla_exclusion_json(app.sla_exclusions), api.sla_paths(), api.sla_add_exclusion(jsonb),
