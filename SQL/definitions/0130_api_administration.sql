@@ -164,14 +164,17 @@ LANGUAGE plpgsql
 AS $$
 DECLARE
     v_now timestamptz := now();
-    revoked jsonb;
+    revoked_id uuid;
+    revoked_time timestamptz;
 BEGIN
+    -- The columns (never the hash, which this role may not read), not a document, come back: Citus refuses a stable
+    -- function such as jsonb_build_object in RETURNING.
     UPDATE app.api_keys SET revoked_at = coalesce(revoked_at, v_now) WHERE id = (p ->> 'id')::uuid
-    RETURNING jsonb_build_object('id', id, 'revoked_at', revoked_at) INTO revoked;
-    IF revoked IS NULL THEN
+    RETURNING id, revoked_at INTO revoked_id, revoked_time;
+    IF NOT FOUND THEN
         PERFORM api.not_found();
     END IF;
-    RETURN revoked;
+    RETURN jsonb_build_object('id', revoked_id, 'revoked_at', revoked_time);
 END
 $$;
 

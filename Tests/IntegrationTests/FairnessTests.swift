@@ -111,12 +111,15 @@ struct FairnessTests {
 
     @Test("over the wire: while one organisation floods the pool with slow calls, another's calls run at once")
     func flood() async throws {
-        // Pool of 8: alone, A's 10 calls of 1.5 s hold 7 connections and queue the rest; B finds the eighth free.
+        // Pool of 8: alone, A's 10 calls of 3 s hold 7 connections and queue the rest; B finds the eighth free.
         // Background work has connections of its own: the trigger worker polling every 100 ms never holds the
-        // eighth while B asks (when it shared the pool, a poll every 5 s did, on a loaded CI machine).
+        // eighth while B asks (when it shared the pool, a poll every 5 s did, on a loaded CI machine). 3 s, not
+        // 1.5: on a loaded machine B's five calls once took longer than A's first sleeps (the order is the point,
+        // not the speed); A's queued calls may wait that long for its own connections.
         let server = try await ServerFixture.start("fairness", registry: TestMethods.registry) {
             $0.databasePoolSize = 8
             $0.triggerPollInterval = .milliseconds(100)
+            $0.databaseAcquireTimeout = .seconds(30)
         }
         try await server.scoped {
             let flooders = try await (0..<4).asyncMap { _ in try await server.session(server.orgA) }
@@ -126,7 +129,7 @@ struct FairnessTests {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     for index in 0..<10 {
                         group.addTask {
-                            let reply = try await flooders[index % 4].call("test.tenant_sleep", ["ms": 1500])
+                            let reply = try await flooders[index % 4].call("test.tenant_sleep", ["ms": 3000])
                             finished.append(reply["result"] != nil ? "A" : "A-error")
                         }
                     }
@@ -162,10 +165,19 @@ struct FairnessTests {
         try await server.scoped {
             let flooder = try await server.session(server.orgA)
             let other = try await server.session(server.orgB)
-            // B stays active (its calls follow each other; over its own time it waits too, which keeps it active).
-            let busy = Task { while !Task.isCancelled { _ = try? await other.call("party.list") } }
+            // B stays active: one of its calls holds a connection throughout (calls that merely followed each other
+            // left gaps longer than the activity window on a loaded machine, and A was then alone).
+            let busy = Task { _ = try? await other.call("test.tenant_sleep", ["ms": 6000], timeout: .seconds(60)) }
             defer { busy.cancel() }
-            try await Task.sleep(for: .milliseconds(100))
+            let superuser = try server.superuserConnection()
+            defer { superuser.close() }
+            for _ in 0..<200 {
+                let sleeping = try await onOwnThread {
+                    try superuser.query("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%' AND state = 'active' AND datname = current_database()").int(0, 0) ?? 0
+                }
+                if sleeping >= 1 { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
             #expect(try await flooder.call("test.tenant_sleep", ["ms": 300])["result"] != nil, "A had time saved up")
             let started = ContinuousClock.now
             #expect(try await flooder.call("party.list")["result"] != nil)
