@@ -9,7 +9,6 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    -- PL/pgSQL, not SQL: Citus cannot plan a parameterised SQL-language function over distributed tables.
     RETURN QUERY
     SELECT k.organisation_id, o.name, k.user_id, u.role, k.key_hash
     FROM app.api_keys k

@@ -5,7 +5,6 @@ CREATE OR REPLACE FUNCTION app.portfolio_json(p app.portfolios) RETURNS jsonb
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 AS $$
 BEGIN
-    -- PL/pgSQL, not SQL: Citus cannot plan a parameterised SQL-language function over distributed tables.
     RETURN (
         SELECT jsonb_build_object(
             'id', p.id, 'name', p.name, 'description', p.description, 'archived', p.archived_at IS NOT NULL,

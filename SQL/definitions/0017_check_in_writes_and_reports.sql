@@ -225,7 +225,6 @@ CREATE OR REPLACE FUNCTION app.plan_vs_actual(p_engagement_id uuid, p_from date,
 LANGUAGE plpgsql STABLE
 AS $$
 BEGIN
-    -- PL/pgSQL, not SQL: Citus cannot plan a parameterised SQL-language function over distributed tables.
     RETURN (
         WITH engagement AS (
             SELECT e.organisation_id, e.id, e.contract_id, c.contract_type, c.currency AS contract_currency
@@ -308,7 +307,6 @@ CREATE OR REPLACE FUNCTION app.showback(p_engagement_id uuid, p_party_id uuid, p
 LANGUAGE plpgsql STABLE
 AS $$
 BEGIN
-    -- PL/pgSQL, not SQL: Citus cannot plan a parameterised SQL-language function over distributed tables.
     RETURN (
         WITH items AS (
             SELECT i.* FROM app.attributed_items i

@@ -281,7 +281,6 @@ CREATE OR REPLACE FUNCTION app.risk_summary(p_engagement_id uuid) RETURNS jsonb
 LANGUAGE plpgsql STABLE
 AS $$
 BEGIN
-    -- PL/pgSQL, not SQL: Citus cannot plan a parameterised SQL-language function over distributed tables.
     RETURN (
         WITH signals AS (
             SELECT s.* FROM app.risk_signals s

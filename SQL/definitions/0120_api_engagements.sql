@@ -310,7 +310,7 @@ BEGIN
 END
 $$;
 
--- Rollups over the subtree: app.engagement_rollup (0022_rollups.sql) does the work.
+-- Rollups over the subtree: app.engagement_rollup (0022_rollups_maintained.sql) does the work.
 CREATE OR REPLACE FUNCTION api.engagement_rollup(p jsonb) RETURNS jsonb
 LANGUAGE plpgsql STABLE
 AS $$

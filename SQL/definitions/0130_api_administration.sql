@@ -90,7 +90,6 @@ CREATE OR REPLACE FUNCTION api.api_key_json(p_id uuid) RETURNS jsonb
 LANGUAGE plpgsql STABLE
 AS $$
 BEGIN
-    -- PL/pgSQL, not SQL: Citus cannot plan a parameterised SQL-language function over distributed tables.
     RETURN (
         SELECT jsonb_build_object('id', k.id, 'key_id', k.key_id, 'user_id', k.user_id, 'email', u.email,
                                   'label', k.label, 'created_at', k.created_at, 'revoked_at', k.revoked_at)

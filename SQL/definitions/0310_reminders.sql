@@ -215,7 +215,6 @@ CREATE OR REPLACE FUNCTION api.reminder_due(p jsonb) RETURNS jsonb
 LANGUAGE plpgsql STABLE
 AS $$
 BEGIN
-    -- PL/pgSQL, not SQL: Citus cannot plan a parameterised SQL-language function over distributed tables.
     RETURN (
         SELECT coalesce(jsonb_agg(app.reminder_json(r) ORDER BY greatest(r.due_at, r.snoozed_until), r.id), '[]')
         FROM (SELECT * FROM app.reminders r

@@ -155,7 +155,6 @@ CREATE OR REPLACE FUNCTION api.sla_exclusions(p jsonb) RETURNS jsonb
 LANGUAGE plpgsql STABLE
 AS $$
 BEGIN
-    -- PL/pgSQL, not SQL: Citus cannot plan a parameterised SQL-language function over distributed tables.
     RETURN (
         SELECT coalesce(jsonb_agg(app.sla_exclusion_json(x) ORDER BY x.starts_at, x.id), '[]'::jsonb)
         FROM app.sla_exclusions x

@@ -2,7 +2,7 @@ import JSONRPC
 
 /// Parent/child engagements. Cycles, depth and archived engagements are checked by the database's trigger
 /// (safe under concurrent moves); trees are read with recursive queries over the (organisation, parent) index.
-/// The work: `SQL/definitions/0120_api_engagements.sql`; rollups: `0022_rollups.sql`.
+/// The work: `SQL/definitions/0120_api_engagements.sql`; rollups: `0022_rollups.sql` and `0022_rollups_maintained.sql`.
 enum EngagementHierarchyMethods {
     static let node: [Schema.Field] = [
         .init("id", .uuid, "the engagement"), .init("code", .string(), "its code"), .init("name", .string(), "its name"),
