@@ -14,9 +14,9 @@
 # - PostgreSQL: the same cluster's postmaster under callgrind (children traced), and pgbench on one connection
 #   running each script beside this one (`point-read.sql`: the server's two statements for the call, the tenant
 #   context (with the organisation, as the server passes it) then api.engagement_get, in one pipeline, prepared;
-#   `begin-call.sql`: the context alone;
-#   `select-one.sql`: the floor) twice, with two transaction counts: the difference of the two backends' counts
-#   divided by the difference of the transactions is the work per call, without the connection's start and end.
+#   `begin-call.sql`: the context alone; `select-one.sql`: the floor) twice, with two transaction counts: the
+#   difference of the two backends' counts divided by the difference of the transactions is the work per call,
+#   without the connection's start and end.
 #
 # Everything runs under $BENCH_DIR (default /tmp/engagement-instructions), removed first.
 set -euo pipefail

@@ -67,12 +67,13 @@ public struct ReplicaRoute: Sendable {
         let why: String
         do {
             let pool = self.pool
+            func round() async throws -> [PostgresResult] {
+                try await pool.withConnection { connection in try connection.pipeline(statements) }
+            }
             let results =
                 primary.tracing
-                ? try await CallTracing.database(statements, requestID: requestID, servedBy: "replica") { _ in
-                    try await pool.withConnection { connection in try connection.pipeline(statements) }
-                }
-                : try await pool.withConnection { connection in try connection.pipeline(statements) }
+                ? try await CallTracing.database(statements, requestID: requestID, servedBy: "replica") { _ in try await round() }
+                : try await round()
             primary.metrics?.replicaRead(servedBy: "replica", reason: "fresh")
             return Self.tagged(try TenantDatabase.document(results[2]), servedBy: "replica")
         } catch let error as PostgresError {
