@@ -135,7 +135,8 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "EngagementService", "EngagementClient", "PostgresClient", "DatabaseSetup", "LocalPostgres", "DevEnvironment",
-                "DevCertificates", "TenantAdministration", "JSONRPC", "Credentials", "Monitoring", crypto, logging,
+                "DevCertificates", "TenantAdministration", "JSONRPC", "Credentials", "Monitoring", "RPCTransport", crypto,
+                logging, nioCore, .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),

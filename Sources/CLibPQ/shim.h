@@ -1,4 +1,6 @@
 #include <libpq-fe.h>
+/* epoll, for SocketReadiness: Swift's Glibc module does not include it. */
+#include <sys/epoll.h>
 
 /* The PG_DIAG_* field codes are character macros, which Swift does not import. */
 static const int CLIBPQ_DIAG_SEVERITY = PG_DIAG_SEVERITY;

@@ -5,8 +5,10 @@ import NIOPosix
 ///
 /// - At most `maximumConnections` connections exist; a caller waits at most `acquireTimeout` for one and
 ///   then gets `PoolError.acquireTimedOut`.
-/// - All libpq work (connect, statements, health checks, close) runs on the pool's own `NIOThreadPool`,
-///   one thread per connection, so it never blocks a NIO event loop or Swift's cooperative executor.
+/// - A call's round trip (`pipeline`) runs from the calling task's executor without blocking it: libpq in
+///   non-blocking mode, the socket awaited through `SocketReadiness`. Everything that blocks (connect, the work
+///   of `withConnection`, health checks) runs on the pool's own `NIOThreadPool`, one thread per connection, so it
+///   never blocks a NIO event loop or Swift's cooperative executor.
 /// - A leased connection is checked without blocking before use; a broken one (terminated backend,
 ///   restarted server) is replaced transparently, and idle connections are pinged by `run()`.
 public actor ConnectionPool {
@@ -80,10 +82,7 @@ public actor ConnectionPool {
         _ body: @escaping @Sendable (PostgresConnection) throws -> Result
     ) async throws -> Result {
         let leased = try await acquire()
-        let setup = configuration.connectionSetup
-        let conninfo = configuration.conninfo
-        let preparedStatements = configuration.preparedStatements
-        let transactionBlocksOnCitus = configuration.transactionBlocksOnCitus
+        let open = opener
         let outcome: (PostgresConnection?, Swift.Result<Result, any Error>, Bool)
         do {
             outcome = try await threadPool.runIfActive {
@@ -95,19 +94,14 @@ public actor ConnectionPool {
                 } else {
                     replacedBroken = leased != nil
                     leased?.close()
-                    do throws(PostgresError) {
-                        connection = try PostgresConnection.connect(conninfo)
-                        connection.usesPreparedStatements = preparedStatements
-                        for statement in setup { try connection.executeScript(statement) }
-                        if transactionBlocksOnCitus {
-                            connection.wrapsPipelinesInTransactionBlocks = try connection.isCitus()
-                        }
+                    do throws(PoolError) {
+                        connection = try open()
                     } catch {
-                        return (nil, .failure(PoolError.unavailable(error)), replacedBroken)
+                        return (nil, .failure(error), replacedBroken)
                     }
                 }
                 let result = Swift.Result { try body(connection) }
-                if case .failure(let error as PostgresError) = result, !connection.isUsable || error.isConnectionProblem {
+                if case .failure(let error as PostgresError) = result, !Self.keeps(connection, after: error) {
                     connection.close()
                     return (nil, result, replacedBroken)
                 }
@@ -119,6 +113,74 @@ public actor ConnectionPool {
         }
         release(outcome.0, isNew: leased == nil || outcome.2, replacedBroken: outcome.2)
         return try outcome.1.get()
+    }
+
+    /// What `pipeline` returns: when the connection was in hand (the wait for it is measured whether the statements
+    /// succeed or not), and the statements' outcome.
+    public struct PipelineOutcome: Sendable {
+        public let connected: ContinuousClock.Instant
+        public let results: Swift.Result<[PostgresResult], PostgresError>
+    }
+
+    /// Leases a connection and runs one pipeline on it from the calling task's executor, waiting for the socket
+    /// through `SocketReadiness` (`PostgresConnection.pipelineOnLoop`): no thread of the pool is involved, so a
+    /// server call's round trip never leaves its event loop's thread except for the readiness wake-up. Only
+    /// opening a connection (a blocking libpq connect) runs on the pool's threads. Errors of the pool (timeout,
+    /// shutdown, unreachable database) are thrown; the statements' errors are in the outcome.
+    public nonisolated func pipeline(_ statements: [Statement]) async throws -> PipelineOutcome {
+        let leased = try await acquire()
+        var connection: PostgresConnection
+        var replacedBroken = false
+        if let leased, leased.isUsable {
+            connection = leased
+        } else {
+            replacedBroken = leased != nil
+            leased?.close()
+            let open = opener
+            do {
+                connection = try await threadPool.runIfActive { () throws(PoolError) -> PostgresConnection in try open() }
+            } catch {
+                await release(nil, isNew: false, replacedBroken: replacedBroken)
+                throw error is PoolError ? error : PoolError.shutDown
+            }
+        }
+        let connected = ContinuousClock.now
+        let results: Swift.Result<[PostgresResult], PostgresError>
+        do throws(PostgresError) {
+            results = .success(try await connection.pipelineOnLoop(statements, readiness: .shared))
+        } catch {
+            results = .failure(error)
+        }
+        var kept: PostgresConnection? = connection
+        if case .failure(let error) = results, !Self.keeps(connection, after: error) {
+            connection.close()
+            kept = nil
+        }
+        await release(kept, isNew: leased == nil || replacedBroken, replacedBroken: replacedBroken)
+        return PipelineOutcome(connected: connected, results: results)
+    }
+
+    /// Opens and sets up a connection; runs on one of the pool's threads (libpq's connect blocks).
+    private nonisolated var opener: @Sendable () throws(PoolError) -> PostgresConnection {
+        let configuration = self.configuration
+        return { () throws(PoolError) -> PostgresConnection in
+            do throws(PostgresError) {
+                let connection = try PostgresConnection.connect(configuration.conninfo)
+                connection.usesPreparedStatements = configuration.preparedStatements
+                for statement in configuration.connectionSetup { try connection.executeScript(statement) }
+                if configuration.transactionBlocksOnCitus {
+                    connection.wrapsPipelinesInTransactionBlocks = try connection.isCitus()
+                }
+                return connection
+            } catch {
+                throw PoolError.unavailable(error)
+            }
+        }
+    }
+
+    /// Whether a connection goes back to the pool after its work failed with `error`.
+    private static func keeps(_ connection: PostgresConnection, after error: PostgresError) -> Bool {
+        connection.isUsable && !error.isConnectionProblem
     }
 
     /// Pings idle connections that have not been used for `healthCheckInterval` and closes dead ones,

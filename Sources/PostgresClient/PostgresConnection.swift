@@ -7,9 +7,11 @@ import Glibc
 
 /// One libpq connection.
 ///
-/// Every libpq call on a connection is blocking or touches shared connection state, so a connection is used
-/// by one thread at a time: the pool leases it to a single caller and runs that caller's work on its
-/// blocking thread pool, never on a NIO event loop. That discipline is what makes `@unchecked Sendable` sound.
+/// Every libpq call on a connection touches shared connection state, so a connection is used by one caller at a
+/// time: the pool leases it to a single caller, which runs either blocking work on the pool's threads
+/// (`ConnectionPool.withConnection`) or one pipeline from its own task without blocking
+/// (`ConnectionPool.pipeline`: the steps of the exchange follow one another, each after the previous one's
+/// wait). That discipline is what makes `@unchecked Sendable` sound.
 public final class PostgresConnection: @unchecked Sendable {
     let handle: OpaquePointer
     /// Statements prepared on this connection: SQL text → server-side statement name.

@@ -12,14 +12,17 @@ struct ConnectionPipeline<Responder: RPCResponder>: Sendable {
     let responder: MessageResponder<Responder>
     let observer: (any TransportObserver)?
     let logger: Logger
+    /// Where each connection's calls run: its event loop.
+    let executors: EventLoopTaskExecutor.PerLoop
     private let handshakeTimeout: TimeAmount
     private let idleTimeout: TimeAmount
     private let connectionSequence = ConnectionSequence()
 
     init(
         configuration: TransportConfiguration, sslContext: NIOSSLContext, responder: MessageResponder<Responder>,
-        observer: (any TransportObserver)?, logger: Logger
+        observer: (any TransportObserver)?, executors: EventLoopTaskExecutor.PerLoop, logger: Logger
     ) {
+        self.executors = executors
         self.configuration = configuration
         self.sslContext = sslContext
         self.responder = responder
@@ -42,6 +45,7 @@ struct ConnectionPipeline<Responder: RPCResponder>: Sendable {
         try pipeline.addHandler(
             RPCConnectionHandler(
                 responder: responder, session: session, connectionID: connectionID, admission: admission,
+                executor: executors.executor(for: channel.eventLoop),
                 inFlightLimit: configuration.maximumInFlightPerConnection,
                 maximumConnections: configuration.maximumConnections, logger: logger))
     }

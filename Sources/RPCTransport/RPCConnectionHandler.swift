@@ -20,6 +20,8 @@ final class RPCConnectionHandler<Responder: RPCResponder>: ChannelDuplexHandler 
     private let responder: MessageResponder<Responder>
     private let session: Responder.Session
     private let connectionID: UInt64
+    /// The event loop as the calls' executor (nil only for a group whose loops were not listed).
+    private let executor: EventLoopTaskExecutor?
     /// The server's logger; the connection id goes into each message's metadata rather than into a per-connection
     /// copy of the logger (which every idle connection would carry).
     private let logger: Logger
@@ -29,11 +31,12 @@ final class RPCConnectionHandler<Responder: RPCResponder>: ChannelDuplexHandler 
 
     init(
         responder: MessageResponder<Responder>, session: Responder.Session, connectionID: UInt64,
-        admission: ConnectionRegistry.Admission, inFlightLimit: Int, maximumConnections: Int, logger: Logger
+        admission: ConnectionRegistry.Admission, executor: EventLoopTaskExecutor?, inFlightLimit: Int, maximumConnections: Int, logger: Logger
     ) {
         self.responder = responder
         self.session = session
         self.connectionID = connectionID
+        self.executor = executor
         self.logger = logger
         self.state = ConnectionStateMachine(
             admitted: admission == .admitted, inFlightLimit: inFlightLimit, maximumConnections: maximumConnections)
@@ -119,12 +122,14 @@ final class RPCConnectionHandler<Responder: RPCResponder>: ChannelDuplexHandler 
         let responder = self.responder
         let session = self.session
         let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
-        Task {
+        Task(executorPreference: executor) {
             let reply = await responder.respond(to: message, session: session)
-            loopBound.eventLoop.execute {
+            // On the loop already, unless the task was not given it as its executor.
+            let finish: @Sendable () -> Void = {
                 let (handler, context) = loopBound.value
                 handler.perform(handler.state.callFinished(reply: reply), context: context)
             }
+            if loopBound.eventLoop.inEventLoop { finish() } else { loopBound.eventLoop.execute(finish) }
         }
     }
 }

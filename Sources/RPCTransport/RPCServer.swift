@@ -26,7 +26,7 @@ public final class RPCServer: Sendable {
         let pipeline = ConnectionPipeline(
             configuration: configuration, sslContext: try TLSContextFactory.serverContext(configuration),
             responder: MessageResponder(responder: responder, maximumBatchSize: configuration.maximumBatchSize),
-            observer: observer, logger: logger)
+            observer: observer, executors: EventLoopTaskExecutor.PerLoop(group), logger: logger)
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)

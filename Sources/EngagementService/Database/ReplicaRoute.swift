@@ -68,7 +68,7 @@ public struct ReplicaRoute: Sendable {
         do {
             let pool = self.pool
             func round() async throws -> [PostgresResult] {
-                try await pool.withConnection { connection in try connection.pipeline(statements) }
+                try await pool.pipeline(statements).results.get()
             }
             let results =
                 primary.tracing

@@ -69,13 +69,10 @@ public struct TenantDatabase: Sendable {
         let admitted = ContinuousClock.now
         do {
             // The wait is measured whether the statements succeed or not.
-            let (outcome, connected) = try await pool.withConnection { connection in
-                let connected = ContinuousClock.now
-                return (Result { Array(try connection.pipeline(all).dropFirst()) }, connected)
-            }
-            metrics?.poolWait.record(connected - asked)
-            waited(connected - asked)
-            let results = try outcome.get()
+            let outcome = try await pool.pipeline(all)
+            metrics?.poolWait.record(outcome.connected - asked)
+            waited(outcome.connected - asked)
+            let results = Array(try outcome.results.get().dropFirst())
             if let lease { await shares?.release(organisation, lease: lease, held: .now - admitted) }
             return results
         } catch {
@@ -114,7 +111,7 @@ public struct TenantDatabase: Sendable {
     /// Runs statements without tenant context (authentication lookups); RLS shows no tenant rows here.
     public func runWithoutTenant(_ statements: [Statement]) async throws(RPCError) -> [PostgresResult] {
         do {
-            return try await pool.withConnection { connection in try connection.pipeline(statements) }
+            return try await pool.pipeline(statements).results.get()
         } catch {
             throw DatabaseErrorMapping.rpcError(for: error)
         }
