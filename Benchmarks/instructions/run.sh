@@ -4,6 +4,7 @@
 #
 #   bash Benchmarks/instructions/run.sh                      # about 6 minutes on 2 cores after the release build
 #   WINDOW=30 TRANSACTIONS="200 1000" bash Benchmarks/instructions/run.sh
+#   SERVER_ONLY=1 bash Benchmarks/instructions/run.sh         # the server's count alone (about 2 minutes)
 #
 # Two figures, each for `engagement.get` of the dev mode's demo data:
 # - the server: `engagementd dev` (release build) runs under callgrind, not instrumented until told; while the
@@ -63,6 +64,8 @@ server_total=$(total "$(ls "$dir"/server.callgrind* | grep -v '\.log$' | sort | 
 kill -INT "$server"; wait "$server" 2>/dev/null || true
 trap - EXIT
 
+: > "$dir/postgres.txt"
+if [ -z "${SERVER_ONLY:-}" ]; then
 # PostgreSQL: the same cluster, its postmaster under callgrind.
 data=$(dirname "$(find "$dir/dev/postgres" -name PG_VERSION -maxdepth 3 | head -1)")
 eval "$(python3 - "$dir" <<'PY'
@@ -91,12 +94,12 @@ backend_total() {  # $1 script, $2 transactions: the count of the backend pgbenc
     comm -13 <(echo "$seen") <(ls "$dir/pg") | grep '^callgrind\.[0-9]*$' | while read -r f; do total "$dir/pg/$f"; done \
         | sort -n | tail -1
 }
-: > "$dir/postgres.txt"
 for script in "$repo"/Benchmarks/instructions/*.sql; do
     echo "$(basename "$script" .sql) $(backend_total "$script" "$few") $(backend_total "$script" "$many")" >> "$dir/postgres.txt"
 done
 as_postgres "$bin/pg_ctl" stop -D "$data" -m fast > /dev/null; wait "$postmaster" 2>/dev/null || true
 trap - EXIT
+fi
 
 python3 - "$server_total" "$before" "$after" "$few" "$many" "$dir/postgres.txt" <<'PY'
 import sys

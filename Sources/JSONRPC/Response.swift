@@ -33,7 +33,8 @@ public struct Response: Sendable {
 
     /// One response as a line (terminated by `\n`).
     public var line: [UInt8] {
-        var writer = JSONWriter()
+        var writer: JSONWriter
+        if case .result(let raw) = body { writer = JSONWriter(reservingCapacity: raw.count + 64) } else { writer = JSONWriter() }
         write(to: &writer)
         writer.writeRaw("\n")
         return writer.bytes

@@ -1,5 +1,4 @@
 import CLibPQ
-import Foundation
 
 /// One pipeline's exchange with the server, advanced without ever blocking: `advance()` does what libpq can do
 /// with the bytes at hand and says what to wait for next. Two drivers run it: `PostgresConnection.pipeline` polls
@@ -194,11 +193,31 @@ struct PipelineExchange {
 }
 
 /// Calls `body` with a C array of NUL-terminated strings (NULL entries for SQL NULL) that stay valid for the
-/// duration of the call.
+/// duration of the call: all of them in one allocation (a call's statements carry a handful of short parameters,
+/// and one `strdup` each showed among the allocations per call).
 private func withCStrings<R>(
     _ strings: [String?], _ body: ([UnsafePointer<CChar>?]) throws(PostgresError) -> R
 ) throws(PostgresError) -> R {
-    let pointers: [UnsafeMutablePointer<CChar>?] = strings.map { $0.map { strdup($0) } }
-    defer { for pointer in pointers { free(pointer) } }
-    return try body(pointers.map { UnsafePointer($0) })
+    if strings.isEmpty { return try body([]) }
+    let total = strings.reduce(0) { $0 + ($1?.utf8.count ?? -1) + 1 }
+    let storage = UnsafeMutablePointer<CChar>.allocate(capacity: max(total, 1))
+    defer { storage.deallocate() }
+    var pointers: [UnsafePointer<CChar>?] = []
+    pointers.reserveCapacity(strings.count)
+    var offset = 0
+    for string in strings {
+        guard let string else {
+            pointers.append(nil)
+            continue
+        }
+        let start = storage + offset
+        let count = string.utf8.count
+        start.withMemoryRebound(to: UInt8.self, capacity: count + 1) { bytes in
+            _ = UnsafeMutableBufferPointer(start: bytes, count: count).initialize(from: string.utf8)
+            bytes[count] = 0
+        }
+        pointers.append(UnsafePointer(start))
+        offset += count + 1
+    }
+    return try body(pointers)
 }

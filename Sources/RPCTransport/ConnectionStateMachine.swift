@@ -19,9 +19,9 @@ struct ConnectionStateMachine<Message> {
         /// Run this message; report `callFinished` when its reply (if any) is ready.
         case start(Message)
         /// Write a reply line.
-        case write([UInt8])
+        case write(ByteBuffer)
         /// Write a last line, then close.
-        case writeThenClose([UInt8])
+        case writeThenClose(ByteBuffer)
         case close
         /// Pass a read on to the channel (now, or one that was held).
         case read
@@ -79,7 +79,7 @@ struct ConnectionStateMachine<Message> {
         return startWaiting()
     }
 
-    mutating func callFinished(reply: [UInt8]?) -> [Action] {
+    mutating func callFinished(reply: ByteBuffer?) -> [Action] {
         inFlight -= 1
         barrierRunning = false  // a barrier runs alone, so whatever finished, no barrier is running now
         if case .closed = ending { return [] }  // the client went away; its other calls are unaffected
@@ -92,7 +92,7 @@ struct ConnectionStateMachine<Message> {
         let error = RPCError(
             .overCapacity, "Over capacity: the server has \(maximumConnections) connections",
             reason: "too_many_connections", retryAfterMilliseconds: 1000, limit: maximumConnections)
-        return [.writeThenClose(Response(id: .null, body: .error(error)).line)]
+        return [.writeThenClose(ReplyLine.line(Response(id: .null, body: .error(error))))]
     }
 
     mutating func gracefulShutdown() -> [Action] {
@@ -180,7 +180,7 @@ struct ConnectionStateMachine<Message> {
                 let error = RPCError(
                     .invalidRequest, "Invalid Request: line longer than the maximum of \(limit) bytes",
                     reason: "line_too_long", limit: limit)
-                return actions + [.writeThenClose(Response(id: .null, body: .error(error)).line)]
+                return actions + [.writeThenClose(ReplyLine.line(Response(id: .null, body: .error(error))))]
             case .shuttingDown where !drainWindowOpen:
                 ending = .closed
                 return actions + [.close]

@@ -11,7 +11,9 @@ struct MessageResponder<Responder: RPCResponder>: Sendable {
     func decode(_ line: ByteBuffer) -> IncomingMessage? {
         let bytes = Array(line.readableBytesView)
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return nil }
-        guard String(validating: bytes, as: UTF8.self) != nil else {
+        // ASCII is valid UTF-8: most lines are, and then no validating copy of the line is made.
+        let isASCII = bytes.withUnsafeBufferPointer { buffer in buffer.reduce(0, |) < 0x80 }
+        guard isASCII || String(validating: bytes, as: UTF8.self) != nil else {
             return .rejected(RPCError(.parseError, "Parse error: the line is not valid UTF-8", reason: "invalid_utf8"))
         }
         return IncomingMessage.decode(line: bytes)
@@ -27,18 +29,18 @@ struct MessageResponder<Responder: RPCResponder>: Sendable {
     }
 
     /// The reply line for a message, or nil when nothing is owed (a notification, a batch of notifications).
-    func respond(to message: IncomingMessage, session: Responder.Session) async -> [UInt8]? {
+    func respond(to message: IncomingMessage, session: Responder.Session) async -> ByteBuffer? {
         switch message {
         case .rejected(let error):
-            return Response(id: .null, body: .error(error)).line
+            return ReplyLine.line(Response(id: .null, body: .error(error)))
         case .single(let entry):
-            return await respond(to: entry, session: session)?.line
+            return await respond(to: entry, session: session).map(ReplyLine.line)
         case .batch(let entries):
             guard entries.count <= maximumBatchSize else {
                 let error = RPCError(
                     .invalidRequest, "Invalid Request: a batch may hold at most \(maximumBatchSize) requests",
                     reason: "batch_too_large", limit: maximumBatchSize)
-                return Response(id: .null, body: .error(error)).line
+                return ReplyLine.line(Response(id: .null, body: .error(error)))
             }
             // Batch members run one after another, in order: predictable, and one batch cannot take the whole
             // database pool.
@@ -46,13 +48,13 @@ struct MessageResponder<Responder: RPCResponder>: Sendable {
             for entry in entries {
                 if let response = await respond(to: entry, session: session) { responses.append(response) }
             }
-            return responses.isEmpty ? nil : Response.batchLine(responses)
+            return responses.isEmpty ? nil : ReplyLine.batch(responses)
         }
     }
 
     /// The reply to a message that arrived after the server began shutting down: every call in it gets the
     /// retry-later error (it never ran), notifications nothing; nil when nothing is owed.
-    func refusal(of message: IncomingMessage) -> [UInt8]? {
+    func refusal(of message: IncomingMessage) -> ByteBuffer? {
         let error = RPCError(
             .unavailable, "Unavailable, retry later: the server is shutting down; the call did not run",
             reason: "shutting_down", retryAfterMilliseconds: 1000)
@@ -64,12 +66,12 @@ struct MessageResponder<Responder: RPCResponder>: Sendable {
         }
         switch message {
         case .rejected(let rejected):
-            return Response(id: .null, body: .error(rejected)).line
+            return ReplyLine.line(Response(id: .null, body: .error(rejected)))
         case .single(let entry):
-            return refusal(entry)?.line
+            return refusal(entry).map(ReplyLine.line)
         case .batch(let entries):
             let responses = entries.compactMap(refusal)
-            return responses.isEmpty ? nil : Response.batchLine(responses)
+            return responses.isEmpty ? nil : ReplyLine.batch(responses)
         }
     }
 

@@ -96,17 +96,17 @@ final class RPCConnectionHandler<Responder: RPCResponder>: ChannelDuplexHandler 
             case .start(let message):
                 start(message, context: context)
             case .write(let line):
-                context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: line)), promise: nil)
+                context.writeAndFlush(wrapOutboundOut(line), promise: nil)
             case .writeThenClose(let line):
                 let channel = context.channel
-                context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: line))).whenComplete { _ in channel.close(promise: nil) }
+                context.writeAndFlush(wrapOutboundOut(line)).whenComplete { _ in channel.close(promise: nil) }
             case .close:
                 context.close(promise: nil)
             case .read:
                 context.read()
             case .refuse(let message):
                 if let line = responder.refusal(of: message) {
-                    context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: line)), promise: nil)
+                    context.writeAndFlush(wrapOutboundOut(line), promise: nil)
                 }
             case .scheduleDrainEnd:
                 let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
