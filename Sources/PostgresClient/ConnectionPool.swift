@@ -1,5 +1,6 @@
 import Logging
 import NIOPosix
+import Synchronization
 
 /// A bounded pool of libpq connections.
 ///
@@ -11,7 +12,10 @@ import NIOPosix
 ///   never blocks a NIO event loop or Swift's cooperative executor.
 /// - A leased connection is checked without blocking before use; a broken one (terminated backend,
 ///   restarted server) is replaced transparently, and idle connections are pinged by `run()`.
-public actor ConnectionPool {
+/// - Leasing and returning a connection take a lock around `PoolStateMachine`, not an actor: a call whose
+///   connection is free never suspends for it, and a call's task on an event loop does not hop to another
+///   executor and back twice per call (each hop an enqueue on the loop; measured in Benchmarks/README.md).
+public final class ConnectionPool: Sendable {
     public struct Configuration: Sendable {
         public var conninfo: String
         public var maximumConnections: Int
@@ -48,32 +52,39 @@ public actor ConnectionPool {
         public var replaced: Int
     }
 
-    public nonisolated let configuration: Configuration
+    public let configuration: Configuration
     private let threadPool: NIOThreadPool
     private let logger: Logger
 
-    /// Idle connections, slots, waiters and their deadlines: the rules (`PoolStateMachine`).
-    private var state: PoolStateMachine<PostgresConnection>
-    /// The continuations of the callers the state machine lists as waiting, by waiter id.
-    private var continuations: [Int: CheckedContinuation<PostgresConnection?, any Error>] = [:]
-    /// Fails waiters whose deadline passed: one task while anyone waits, rather than a timer per waiting call
-    /// (under load most calls wait, and a timer task started and cancelled per call showed in the profile).
-    private var waiterExpiry: Task<Void, Never>?
+    private struct State: ~Copyable {
+        /// Idle connections, slots, waiters and their deadlines: the rules (`PoolStateMachine`).
+        var machine: PoolStateMachine<PostgresConnection>
+        /// The continuations of the callers the state machine lists as waiting, by waiter id.
+        var continuations: [Int: CheckedContinuation<PostgresConnection?, any Error>] = [:]
+        /// Fails waiters whose deadline passed: one task while anyone waits, rather than a timer per waiting call
+        /// (under load most calls wait, and a timer task started and cancelled per call showed in the profile).
+        var waiterExpiry: Task<Void, Never>?
+    }
+    private let state: Mutex<State>
 
     public init(configuration: Configuration, logger: Logger = Logger(label: "postgres.pool")) {
         precondition(configuration.maximumConnections > 0, "a pool needs at least one connection")
         self.configuration = configuration
         self.logger = logger
-        self.state = PoolStateMachine(
-            maximumConnections: configuration.maximumConnections, acquireTimeout: configuration.acquireTimeout)
+        self.state = Mutex(State(machine: PoolStateMachine(
+            maximumConnections: configuration.maximumConnections, acquireTimeout: configuration.acquireTimeout)))
         self.threadPool = NIOThreadPool(numberOfThreads: configuration.maximumConnections)
         self.threadPool.start()
     }
 
     public var statistics: Statistics {
-        Statistics(
-            open: state.slotsInUse, idle: state.idle.count, waiting: state.waiters.count, opened: state.opened,
-            replaced: state.replaced)
+        get async {
+            state.withLock {
+                Statistics(
+                    open: $0.machine.slotsInUse, idle: $0.machine.idle.count, waiting: $0.machine.waiters.count,
+                    opened: $0.machine.opened, replaced: $0.machine.replaced)
+            }
+        }
     }
 
     /// Leases a connection, runs `body` with it on a blocking thread, and returns the connection to the pool
@@ -127,7 +138,7 @@ public actor ConnectionPool {
     /// server call's round trip never leaves its event loop's thread except for the readiness wake-up. Only
     /// opening a connection (a blocking libpq connect) runs on the pool's threads. Errors of the pool (timeout,
     /// shutdown, unreachable database) are thrown; the statements' errors are in the outcome.
-    public nonisolated func pipeline(_ statements: [Statement]) async throws -> PipelineOutcome {
+    public func pipeline(_ statements: [Statement]) async throws -> PipelineOutcome {
         let leased = try await acquire()
         var connection: PostgresConnection
         var replacedBroken = false
@@ -140,7 +151,7 @@ public actor ConnectionPool {
             do {
                 connection = try await threadPool.runIfActive { () throws(PoolError) -> PostgresConnection in try open() }
             } catch {
-                await release(nil, isNew: false, replacedBroken: replacedBroken)
+                release(nil, isNew: false, replacedBroken: replacedBroken)
                 throw error is PoolError ? error : PoolError.shutDown
             }
         }
@@ -156,12 +167,12 @@ public actor ConnectionPool {
             connection.close()
             kept = nil
         }
-        await release(kept, isNew: leased == nil || replacedBroken, replacedBroken: replacedBroken)
+        release(kept, isNew: leased == nil || replacedBroken, replacedBroken: replacedBroken)
         return PipelineOutcome(connected: connected, results: results)
     }
 
     /// Opens and sets up a connection; runs on one of the pool's threads (libpq's connect blocks).
-    private nonisolated var opener: @Sendable () throws(PoolError) -> PostgresConnection {
+    private var opener: @Sendable () throws(PoolError) -> PostgresConnection {
         let configuration = self.configuration
         return { () throws(PoolError) -> PostgresConnection in
             do throws(PostgresError) {
@@ -186,7 +197,7 @@ public actor ConnectionPool {
     /// Pings idle connections that have not been used for `healthCheckInterval` and closes dead ones,
     /// until the surrounding task is cancelled.
     public func run() async {
-        while !Task.isCancelled && !state.isShutDown {
+        while !Task.isCancelled && !state.withLock({ $0.machine.isShutDown }) {
             do { try await Task.sleep(for: configuration.healthCheckInterval) } catch { return }
             await checkIdleConnections()
         }
@@ -194,7 +205,7 @@ public actor ConnectionPool {
 
     func checkIdleConnections() async {
         let cutoff = ContinuousClock.now - configuration.healthCheckInterval
-        let stale = state.takeIdle { $0.lastUsed < cutoff }
+        let stale = state.withLock { $0.machine.takeIdle { $0.lastUsed < cutoff } }
         for connection in stale {
             let alive = (try? await threadPool.runIfActive { () -> Bool in
                 do {
@@ -218,71 +229,116 @@ public actor ConnectionPool {
     /// Stops handing out connections, fails every waiter, closes idle connections and the thread pool.
     /// Leased connections are closed when their work returns.
     public func shutdown() async {
-        guard !state.isShutDown else { return }
-        let (failed, closing) = state.shutdown()
-        for id in failed { continuations.removeValue(forKey: id)?.resume(throwing: PoolError.shutDown) }
-        waiterExpiry?.cancel()
+        let (failed, closing, expiry) = state.withLock { state -> ([CheckedContinuation<PostgresConnection?, any Error>], [PostgresConnection], Task<Void, Never>?) in
+            guard !state.machine.isShutDown else { return ([], [], nil) }
+            let (failed, closing) = state.machine.shutdown()
+            let continuations = failed.compactMap { state.continuations.removeValue(forKey: $0) }
+            return (continuations, closing, state.waiterExpiry)
+        }
+        for continuation in failed { continuation.resume(throwing: PoolError.shutDown) }
+        expiry?.cancel()
         _ = try? await threadPool.runIfActive { for connection in closing { connection.close() } }
         try? await threadPool.shutdownGracefully()
     }
 
-
     // MARK: leasing
 
-    /// Returns an idle connection, or nil meaning "a slot is reserved for you: open a connection".
+    /// Returns an idle connection, or nil meaning "a slot is reserved for you: open a connection". Suspends only
+    /// when every slot is taken.
     private func acquire() async throws -> PostgresConnection? {
-        switch state.acquire(now: .now) {
-        case .fail:
-            throw PoolError.shutDown
-        case .use(let connection):
-            return connection
-        case .open:
-            return nil
-        case .wait(let waiter):
-            let id = waiter.id
-            return try await withTaskCancellationHandler {
-                try await withCheckedThrowingContinuation { continuation in
-                    continuations[id] = continuation
-                    state.enqueue(waiter)
-                    if waiterExpiry == nil { waiterExpiry = Task { await self.expireWaiters() } }
+        switch state.withLock({ $0.machine.acquire(now: .now) }) {
+        case .fail: throw PoolError.shutDown
+        case .use(let connection): return connection
+        case .open: return nil
+        case .wait: break
+        }
+        // Asked again under the lock together with queueing, so that a release in between is not missed.
+        let registration = WaiterRegistration()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<PostgresConnection?, any Error>) in
+                let immediate: Result<PostgresConnection?, any Error>? = state.withLock { state in
+                    switch state.machine.acquire(now: .now) {
+                    case .fail: return .failure(PoolError.shutDown)
+                    case .use(let connection): return .success(connection)
+                    case .open: return .success(nil)
+                    case .wait(let waiter):
+                        guard registration.waiting(waiter.id) else { return .failure(CancellationError()) }
+                        state.continuations[waiter.id] = continuation
+                        state.machine.enqueue(waiter)
+                        if state.waiterExpiry == nil { state.waiterExpiry = Task { await self.expireWaiters() } }
+                        return nil
+                    }
                 }
-            } onCancel: {
-                Task { await self.cancelWaiter(id) }
+                if let immediate { continuation.resume(with: immediate) }
             }
+        } onCancel: {
+            if let id = registration.cancel() { cancelWaiter(id) }
         }
     }
 
     /// Sleeps until the oldest waiter's deadline, fails those past theirs, and repeats while anyone waits.
     private func expireWaiters() async {
-        defer { waiterExpiry = nil }
-        while let deadline = state.nextDeadline {
-            if deadline > .now {
-                do { try await Task.sleep(until: deadline, clock: .continuous) } catch { return }
-                continue
+        let milliseconds = Int(configuration.acquireTimeout.wholeMilliseconds)
+        while true {
+            let (deadline, expired) = state.withLock { state -> (ContinuousClock.Instant?, [CheckedContinuation<PostgresConnection?, any Error>]) in
+                let expired = state.machine.expire(now: .now).compactMap { state.continuations.removeValue(forKey: $0) }
+                let deadline = state.machine.nextDeadline
+                if deadline == nil { state.waiterExpiry = nil }
+                return (deadline, expired)
             }
-            let milliseconds = Int(configuration.acquireTimeout.wholeMilliseconds)
-            for id in state.expire(now: .now) {
-                continuations.removeValue(forKey: id)?.resume(throwing: PoolError.acquireTimedOut(milliseconds: milliseconds))
-            }
+            for continuation in expired { continuation.resume(throwing: PoolError.acquireTimedOut(milliseconds: milliseconds)) }
+            guard let deadline else { return }
+            do { try await Task.sleep(until: deadline, clock: .continuous) } catch { return }
         }
     }
 
     private func cancelWaiter(_ id: Int) {
-        guard state.cancel(waiterID: id) else { return }
-        continuations.removeValue(forKey: id)?.resume(throwing: CancellationError())
+        let continuation = state.withLock { state in
+            state.machine.cancel(waiterID: id) ? state.continuations.removeValue(forKey: id) : nil
+        }
+        continuation?.resume(throwing: CancellationError())
     }
 
     /// Gives a connection (or, with nil, its slot) back: to the longest waiter first, else to the idle list.
     private func release(_ connection: PostgresConnection?, isNew: Bool, replacedBroken: Bool) {
-        switch state.release(connection, isNew: isNew, replacedBroken: replacedBroken) {
-        case .handOver(let id, let connection):
-            continuations.removeValue(forKey: id)?.resume(returning: connection)
-        case .keptIdle, .freedSlot:
-            break
-        case .close(let connection):
-            if let connection {
-                Task { [threadPool] in _ = try? await threadPool.runIfActive { connection.close() } }
+        enum Then { case resume(CheckedContinuation<PostgresConnection?, any Error>?, PostgresConnection?), close(PostgresConnection?), nothing }
+        let then = state.withLock { state -> Then in
+            switch state.machine.release(connection, isNew: isNew, replacedBroken: replacedBroken) {
+            case .handOver(let id, let connection): return .resume(state.continuations.removeValue(forKey: id), connection)
+            case .keptIdle, .freedSlot: return .nothing
+            case .close(let connection): return .close(connection)
             }
+        }
+        switch then {
+        case .resume(let continuation, let connection): continuation?.resume(returning: connection)
+        case .close(let connection?):
+            Task { [threadPool] in _ = try? await threadPool.runIfActive { connection.close() } }
+        case .close(nil), .nothing: break
+        }
+    }
+}
+
+/// Whether a waiting caller was cancelled before or after it was queued (its cancellation handler and its
+/// queueing may run on different threads in either order).
+private final class WaiterRegistration: Sendable {
+    private enum Phase { case pending, waiting(Int), cancelled }
+    private let phase = Mutex(Phase.pending)
+
+    /// Records the waiter's id; false when the caller was cancelled already.
+    func waiting(_ id: Int) -> Bool {
+        phase.withLock {
+            if case .cancelled = $0 { return false }
+            $0 = .waiting(id)
+            return true
+        }
+    }
+
+    /// Marks the caller cancelled; the id to take out of the queue, when it was queued.
+    func cancel() -> Int? {
+        phase.withLock {
+            let queued: Int? = if case .waiting(let id) = $0 { id } else { nil }
+            $0 = .cancelled
+            return queued
         }
     }
 }

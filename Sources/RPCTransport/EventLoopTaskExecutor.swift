@@ -6,8 +6,8 @@ import NIOCore
 /// Without it a call's task ran on Swift's global executor: a hand-off from the event loop to it when the call
 /// started, and one back to the event loop with the reply. With it, the task starts on the loop (after the handler
 /// returns, in the same turn of the loop), awaits the database without leaving it (`ConnectionPool.pipeline` and
-/// `SocketReadiness`), and finishes there. Actors the call passes through (the pool, the organisations' shares)
-/// run their code on the loop too while this task calls them (task executor preference, SE-0417).
+/// `SocketReadiness`), and finishes there. The pool and the organisations' shares are locks, not actors: each
+/// `await` on an actor costs the task a hop off the loop and an enqueue back onto it (counted: Benchmarks/README.md).
 ///
 /// Nothing a call runs may block: anything that would (opening a database connection, work done with
 /// `ConnectionPool.withConnection`) runs on a thread pool and is awaited.

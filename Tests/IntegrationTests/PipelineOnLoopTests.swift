@@ -114,4 +114,30 @@ struct PipelineOnLoopTests {
         #expect(await pool.statistics.open == 1)
         await pool.shutdown()
     }
+
+    @Test("a caller cancelled while every connection is taken leaves the queue at once; the pool goes on")
+    func cancelledWaiter() async throws {
+        let deployment = try await TestCluster.shared.deployment("onloop-cancel")
+        let pool = ConnectionPool(configuration: .init(
+            conninfo: try deployment.superuserURL, maximumConnections: 1, acquireTimeout: .seconds(30)))
+        let holder = Task { try await pool.pipeline([Statement("SELECT pg_sleep(2)")]).results.get() }
+        var open = 0
+        for _ in 0..<100 where open == 0 {
+            try await Task.sleep(for: .milliseconds(10))
+            open = await pool.statistics.open
+        }
+        var waiting = 0
+        let waiter = Task { try await pool.pipeline([Statement("SELECT 1")]) }
+        for _ in 0..<100 where waiting == 0 {
+            try await Task.sleep(for: .milliseconds(10))
+            waiting = await pool.statistics.waiting
+        }
+        #expect(waiting == 1)
+        waiter.cancel()
+        await #expect(throws: CancellationError.self) { try await waiter.value }
+        #expect(await pool.statistics.waiting == 0)
+        _ = try await holder.value
+        #expect(try await pool.pipeline([Statement("SELECT 7")]).results.get()[0].int(0, 0) == 7)
+        await pool.shutdown()
+    }
 }

@@ -63,7 +63,7 @@ public struct TenantDatabase: Sendable {
         var lease: Int?
         if let shares {
             lease = await shares.acquire(organisation)
-            if lease == nil { throw await shares.refusal(organisation) }
+            if lease == nil { throw shares.refusal(organisation) }
         }
         // What the call costs its organisation: how long it held its share (`DatabaseTimeBudget`).
         let admitted = ContinuousClock.now
@@ -73,10 +73,10 @@ public struct TenantDatabase: Sendable {
             metrics?.poolWait.record(outcome.connected - asked)
             waited(outcome.connected - asked)
             let results = Array(try outcome.results.get().dropFirst())
-            if let lease { await shares?.release(organisation, lease: lease, held: .now - admitted) }
+            if let lease { shares?.release(organisation, lease: lease, held: .now - admitted) }
             return results
         } catch {
-            if let lease { await shares?.release(organisation, lease: lease, held: .now - admitted) }
+            if let lease { shares?.release(organisation, lease: lease, held: .now - admitted) }
             throw DatabaseErrorMapping.rpcError(for: error)
         }
     }
