@@ -57,7 +57,11 @@ extension PostgresConnection {
             case .wait(let writable):
                 let socket = PQsocket(handle)
                 guard socket >= 0 else { throw lostOrFailure() }
-                await readiness.wait(for: socket, writable: writable)
+                // Woken when a whole result can be taken (or the connection broke), not at each chunk of it.
+                let handle = UnsafeSendableHandle(handle)
+                let resultComplete: @Sendable () -> Bool = { PQconsumeInput(handle.pointer) == 0 || PQisBusy(handle.pointer) == 0 }
+                let ready = writable ? nil : resultComplete
+                await readiness.wait(for: socket, writable: writable, until: ready)
             }
         }
     }
@@ -91,4 +95,11 @@ extension PostgresConnection {
             if ready < 0 && errno != EINTR { throw .connectionLost("poll failed: errno \(errno)") }
         }
     }
+}
+
+/// A libpq connection handle handed to `SocketReadiness`'s thread while the connection's task is suspended (the
+/// connection is still used by one thread at a time).
+private struct UnsafeSendableHandle: @unchecked Sendable {
+    let pointer: OpaquePointer
+    init(_ pointer: OpaquePointer) { self.pointer = pointer }
 }

@@ -27,7 +27,7 @@ public final class SocketReadiness: Sendable {
 
     private let epoll: Int32
     /// The task waiting on each socket (at most one: a pooled connection is leased to one call at a time).
-    private let waiting = Mutex<[Int32: CheckedContinuation<Void, Never>]>([:])
+    private let waiting = Mutex<[Int32: Waiter]>([:])
 
     private init() {
         epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
@@ -38,22 +38,35 @@ public final class SocketReadiness: Sendable {
     }
 
     /// Suspends the calling task until `socket` is readable (with `writable`, readable or writable) or broken.
-    public func wait(for socket: Int32, writable: Bool) async {
+    ///
+    /// With `ready`, readability alone does not resume the task: this thread calls `ready` (which reads what
+    /// arrived, `PQconsumeInput`, and says whether a whole result is there) and keeps waiting while it says no.
+    /// A result larger than one read (a list page) then costs its task one wake-up instead of one per chunk the
+    /// server sent. The task is suspended meanwhile, so the connection is still used by one thread at a time.
+    public func wait(for socket: Int32, writable: Bool, until ready: (@Sendable () -> Bool)? = nil) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            waiting.withLock { $0[socket] = continuation }
-            var interest = EPOLLIN.rawValue | EPOLLONESHOT.rawValue | EPOLLRDHUP.rawValue
-            if writable { interest |= EPOLLOUT.rawValue }
-            var event = epoll_event()
-            event.events = interest
-            event.data.fd = socket
-            if epoll_ctl(epoll, EPOLL_CTL_MOD, socket, &event) != 0 {
-                let modifyError = errno
-                if modifyError != ENOENT || epoll_ctl(epoll, EPOLL_CTL_ADD, socket, &event) != 0 {
-                    // Not a socket epoll can watch (closed underneath us): let libpq find out on its next read.
-                    waiting.withLock { $0.removeValue(forKey: socket) }?.resume()
-                }
+            waiting.withLock { $0[socket] = Waiter(continuation: continuation, ready: ready) }
+            if !arm(socket, writable: writable) {
+                // Not a socket epoll can watch (closed underneath us): let libpq find out on its next read.
+                waiting.withLock { $0.removeValue(forKey: socket) }?.continuation.resume()
             }
         }
+    }
+
+    private struct Waiter {
+        let continuation: CheckedContinuation<Void, Never>
+        let ready: (@Sendable () -> Bool)?
+    }
+
+    /// Registers (or re-arms) the socket for one event.
+    private func arm(_ socket: Int32, writable: Bool) -> Bool {
+        var interest = EPOLLIN.rawValue | EPOLLONESHOT.rawValue | EPOLLRDHUP.rawValue
+        if writable { interest |= EPOLLOUT.rawValue }
+        var event = epoll_event()
+        event.events = interest
+        event.data.fd = socket
+        if epoll_ctl(epoll, EPOLL_CTL_MOD, socket, &event) == 0 { return true }
+        return errno == ENOENT && epoll_ctl(epoll, EPOLL_CTL_ADD, socket, &event) == 0
     }
 
     private func run() {
@@ -64,9 +77,16 @@ public final class SocketReadiness: Sendable {
                 if errno == EINTR { continue }
                 fatalError("epoll_wait failed: errno \(errno)")
             }
-            let ready = (0..<Int(count)).map { events[$0].data.fd }
-            let continuations = waiting.withLock { waiting in ready.compactMap { waiting.removeValue(forKey: $0) } }
-            for continuation in continuations { continuation.resume() }
+            let sockets = (0..<Int(count)).map { events[$0].data.fd }
+            let woken = waiting.withLock { waiting in sockets.compactMap { socket in waiting.removeValue(forKey: socket).map { (socket, $0) } } }
+            for (socket, waiter) in woken {
+                if let ready = waiter.ready, !ready() {
+                    waiting.withLock { $0[socket] = waiter }
+                    if arm(socket, writable: false) { continue }
+                    waiting.withLock { $0.removeValue(forKey: socket) }
+                }
+                waiter.continuation.resume()
+            }
         }
     }
 }
