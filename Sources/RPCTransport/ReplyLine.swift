@@ -10,31 +10,26 @@ enum ReplyLine {
         let prefix: StaticString = #"{"jsonrpc":"2.0","result":"#
         let idPrefix: StaticString = #","id":"#
         let suffix: StaticString = "}\n"
-        switch response.id {
-        case .number(let lexeme):
-            var buffer = ByteBufferAllocator().buffer(
-                capacity: prefix.utf8CodeUnitCount + raw.count + idPrefix.utf8CodeUnitCount + lexeme.utf8.count
-                    + suffix.utf8CodeUnitCount)
-            buffer.writeStaticString(prefix)
-            buffer.writeBytes(raw)
-            buffer.writeStaticString(idPrefix)
-            buffer.writeString(lexeme)
-            buffer.writeStaticString(suffix)
-            return buffer
-        case .string, .null:
-            // A string id needs JSON escaping: the writer does it.
-            var writer = JSONWriter()
-            writer.write(response.id.json)
-            var buffer = ByteBufferAllocator().buffer(
-                capacity: prefix.utf8CodeUnitCount + raw.count + idPrefix.utf8CodeUnitCount + writer.bytes.count
-                    + suffix.utf8CodeUnitCount)
-            buffer.writeStaticString(prefix)
-            buffer.writeBytes(raw)
-            buffer.writeStaticString(idPrefix)
-            buffer.writeBytes(writer.bytes)
-            buffer.writeStaticString(suffix)
-            return buffer
+        // The id's length as written (a string id with characters to escape grows the buffer once).
+        let idLength = switch response.id {
+        case .number(let lexeme): lexeme.utf8.count
+        case .string(let string): string.utf8.count + 2
+        case .null: 4
         }
+        var buffer = ByteBufferAllocator().buffer(
+            capacity: prefix.utf8CodeUnitCount + raw.count + idPrefix.utf8CodeUnitCount + idLength + suffix.utf8CodeUnitCount)
+        buffer.writeStaticString(prefix)
+        buffer.writeBytes(raw)
+        buffer.writeStaticString(idPrefix)
+        if case .number(let lexeme) = response.id {
+            buffer.writeString(lexeme)
+        } else {
+            var writer = JSONWriter(reservingCapacity: idLength)
+            writer.write(response.id.json)
+            buffer.writeBytes(writer.bytes)
+        }
+        buffer.writeStaticString(suffix)
+        return buffer
     }
 
     static func batch(_ responses: [Response]) -> ByteBuffer { ByteBuffer(bytes: Response.batchLine(responses)) }

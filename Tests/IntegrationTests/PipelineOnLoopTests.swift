@@ -20,12 +20,18 @@ struct PipelineOnLoopTests {
         }.value
     }
 
+    /// A pool on a database of its own.
+    func scratchPool(_ label: String, connections: Int, acquireTimeout: Duration = .seconds(5)) async throws -> ConnectionPool {
+        let deployment = try await TestCluster.shared.deployment(label)
+        return ConnectionPool(configuration: .init(
+            conninfo: try deployment.superuserURL, maximumConnections: connections, acquireTimeout: acquireTimeout))
+    }
+
     @Test("results, prepared statements and errors as in the blocking driver; the task stays on its loop")
     func resultsAndErrors() async throws {
         let group = MultiThreadedEventLoopGroup.singleton
         let loop = group.next()
-        let deployment = try await TestCluster.shared.deployment("onloop")
-        let pool = ConnectionPool(configuration: .init(conninfo: try deployment.superuserURL, maximumConnections: 2))
+        let pool = try await scratchPool("onloop", connections: 2)
         try await pool.withConnection { try $0.executeScript("CREATE TABLE things (id int CONSTRAINT things_id_unique UNIQUE)") }
 
         let sums = try await onLoop(loop) {
@@ -53,13 +59,11 @@ struct PipelineOnLoopTests {
 
     @Test("a pipeline larger than the socket buffers both ways is flushed while its results are read")
     func largePipeline() async throws {
-        let group = MultiThreadedEventLoopGroup.singleton
-        let deployment = try await TestCluster.shared.deployment("onloop-large")
-        let pool = ConnectionPool(configuration: .init(conninfo: try deployment.superuserURL, maximumConnections: 1))
+        let pool = try await scratchPool("onloop-large", connections: 1)
         let big = String(repeating: "x", count: 200_000)
         // 100 statements of 200 kB each way: 20 MB out and 20 MB back in one round trip.
         let statements = (0..<100).map { Statement("SELECT length($1::text) + $2::int, repeat('y', 200000)", [big, $0]) }
-        let results = try await onLoop(group.next()) { try await pool.pipeline(statements).results.get() }
+        let results = try await onLoop(MultiThreadedEventLoopGroup.singleton.next()) { try await pool.pipeline(statements).results.get() }
         #expect(results.count == 100)
         #expect(results.enumerated().allSatisfy { $0.element.int(0, 0) == 200_000 + $0.offset && $0.element.string(0, 1)?.count == 200_000 })
         await pool.shutdown()
@@ -68,8 +72,7 @@ struct PipelineOnLoopTests {
     @Test("many calls from the loops share a small pool; each gets its own answer")
     func concurrentCalls() async throws {
         let group = MultiThreadedEventLoopGroup.singleton
-        let deployment = try await TestCluster.shared.deployment("onloop-many")
-        let pool = ConnectionPool(configuration: .init(conninfo: try deployment.superuserURL, maximumConnections: 3))
+        let pool = try await scratchPool("onloop-many", connections: 3)
         let answers = try await withThrowingTaskGroup(of: (Int, Int?).self) { tasks in
             for number in 0..<300 {
                 let loop = group.next()
@@ -117,9 +120,7 @@ struct PipelineOnLoopTests {
 
     @Test("a caller cancelled while every connection is taken leaves the queue at once; the pool goes on")
     func cancelledWaiter() async throws {
-        let deployment = try await TestCluster.shared.deployment("onloop-cancel")
-        let pool = ConnectionPool(configuration: .init(
-            conninfo: try deployment.superuserURL, maximumConnections: 1, acquireTimeout: .seconds(30)))
+        let pool = try await scratchPool("onloop-cancel", connections: 1, acquireTimeout: .seconds(30))
         let holder = Task { try await pool.pipeline([Statement("SELECT pg_sleep(2)")]).results.get() }
         var open = 0
         for _ in 0..<100 where open == 0 {
