@@ -92,38 +92,17 @@ public final class ConnectionPool: Sendable {
     public func withConnection<Result: Sendable>(
         _ body: @escaping @Sendable (PostgresConnection) throws -> Result
     ) async throws -> Result {
-        let leased = try await acquire()
-        let open = opener
-        let outcome: (PostgresConnection?, Swift.Result<Result, any Error>, Bool)
+        let lease = try await self.lease()
+        let result: Swift.Result<Result, any Error>
         do {
-            outcome = try await threadPool.runIfActive {
-                () -> (PostgresConnection?, Swift.Result<Result, any Error>, Bool) in
-                var replacedBroken = false
-                let connection: PostgresConnection
-                if let leased, leased.isUsable {
-                    connection = leased
-                } else {
-                    replacedBroken = leased != nil
-                    leased?.close()
-                    do throws(PoolError) {
-                        connection = try open()
-                    } catch {
-                        return (nil, .failure(error), replacedBroken)
-                    }
-                }
-                let result = Swift.Result { try body(connection) }
-                if case .failure(let error as PostgresError) = result, !Self.keeps(connection, after: error) {
-                    connection.close()
-                    return (nil, result, replacedBroken)
-                }
-                return (connection, result, replacedBroken)
-            }
+            result = try await threadPool.runIfActive { Swift.Result { try body(lease.connection) } }
         } catch {
+            lease.connection.close()
             release(nil, isNew: false, replacedBroken: false)
             throw PoolError.shutDown
         }
-        release(outcome.0, isNew: leased == nil || outcome.2, replacedBroken: outcome.2)
-        return try outcome.1.get()
+        giveBack(lease, after: result)
+        return try result.get()
     }
 
     /// What `pipeline` returns: when the connection was in hand (the wait for it is measured whether the statements
@@ -139,36 +118,55 @@ public final class ConnectionPool: Sendable {
     /// opening a connection (a blocking libpq connect) runs on the pool's threads. Errors of the pool (timeout,
     /// shutdown, unreachable database) are thrown; the statements' errors are in the outcome.
     public func pipeline(_ statements: [Statement]) async throws -> PipelineOutcome {
-        let leased = try await acquire()
-        var connection: PostgresConnection
-        var replacedBroken = false
-        if let leased, leased.isUsable {
-            connection = leased
-        } else {
-            replacedBroken = leased != nil
-            leased?.close()
-            let open = opener
-            do {
-                connection = try await threadPool.runIfActive { () throws(PoolError) -> PostgresConnection in try open() }
-            } catch {
-                release(nil, isNew: false, replacedBroken: replacedBroken)
-                throw error is PoolError ? error : PoolError.shutDown
-            }
-        }
+        let lease = try await self.lease()
         let connected = ContinuousClock.now
         let results: Swift.Result<[PostgresResult], PostgresError>
         do throws(PostgresError) {
-            results = .success(try await connection.pipelineOnLoop(statements, readiness: .shared))
+            results = .success(try await lease.connection.pipelineOnLoop(statements, readiness: .shared))
         } catch {
             results = .failure(error)
         }
-        var kept: PostgresConnection? = connection
-        if case .failure(let error) = results, !Self.keeps(connection, after: error) {
-            connection.close()
+        giveBack(lease, after: results)
+        return PipelineOutcome(connected: connected, results: results)
+    }
+
+    /// A leased connection that was checked usable (or opened for the lease).
+    private struct Lease {
+        let connection: PostgresConnection
+        /// Opened for this lease (a free slot, or in place of a broken one).
+        let isNew: Bool
+        /// It replaced an idle connection found broken.
+        let replacedBroken: Bool
+    }
+
+    /// Leases a connection: an idle one checked without blocking, else one opened on the pool's threads (libpq's
+    /// connect blocks) in the slot reserved for the caller or in place of the broken one.
+    private func lease() async throws -> Lease {
+        let leased = try await acquire()
+        if let leased, leased.isUsable { return Lease(connection: leased, isNew: false, replacedBroken: false) }
+        let replacedBroken = leased != nil
+        leased?.close()
+        let open = opener
+        do {
+            let connection = try await threadPool.runIfActive { () throws(PoolError) -> PostgresConnection in try open() }
+            return Lease(connection: connection, isNew: true, replacedBroken: replacedBroken)
+        } catch {
+            release(nil, isNew: false, replacedBroken: replacedBroken)
+            throw error is PoolError ? error : PoolError.shutDown
+        }
+    }
+
+    /// Returns a leased connection after its work, or only its slot when the work's database error revealed it
+    /// broken.
+    private func giveBack<Value>(_ lease: Lease, after outcome: Swift.Result<Value, some Error>) {
+        var kept: PostgresConnection? = lease.connection
+        if case .failure(let failure) = outcome, let error = failure as? PostgresError,
+            !lease.connection.isUsable || error.isConnectionProblem
+        {
+            lease.connection.close()
             kept = nil
         }
-        release(kept, isNew: leased == nil || replacedBroken, replacedBroken: replacedBroken)
-        return PipelineOutcome(connected: connected, results: results)
+        release(kept, isNew: lease.isNew, replacedBroken: lease.replacedBroken)
     }
 
     /// Opens and sets up a connection; runs on one of the pool's threads (libpq's connect blocks).
@@ -187,11 +185,6 @@ public final class ConnectionPool: Sendable {
                 throw PoolError.unavailable(error)
             }
         }
-    }
-
-    /// Whether a connection goes back to the pool after its work failed with `error`.
-    private static func keeps(_ connection: PostgresConnection, after error: PostgresError) -> Bool {
-        connection.isUsable && !error.isConnectionProblem
     }
 
     /// Pings idle connections that have not been used for `healthCheckInterval` and closes dead ones,
@@ -246,21 +239,16 @@ public final class ConnectionPool: Sendable {
     /// Returns an idle connection, or nil meaning "a slot is reserved for you: open a connection". Suspends only
     /// when every slot is taken.
     private func acquire() async throws -> PostgresConnection? {
-        switch state.withLock({ $0.machine.acquire(now: .now) }) {
-        case .fail: throw PoolError.shutDown
-        case .use(let connection): return connection
-        case .open: return nil
-        case .wait: break
-        }
+        if let immediate = Self.immediate(state.withLock({ $0.machine.acquire(now: .now) })) { return try immediate.get() }
         // Asked again under the lock together with queueing, so that a release in between is not missed.
         let registration = WaiterRegistration()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<PostgresConnection?, any Error>) in
                 let immediate: Result<PostgresConnection?, any Error>? = state.withLock { state in
-                    switch state.machine.acquire(now: .now) {
-                    case .fail: return .failure(PoolError.shutDown)
-                    case .use(let connection): return .success(connection)
-                    case .open: return .success(nil)
+                    let action = state.machine.acquire(now: .now)
+                    if let immediate = Self.immediate(action) { return immediate }
+                    switch action {
+                    case .fail, .use, .open: return nil  // answered above
                     case .wait(let waiter):
                         guard registration.waiting(waiter.id) else { return .failure(CancellationError()) }
                         state.continuations[waiter.id] = continuation
@@ -273,6 +261,16 @@ public final class ConnectionPool: Sendable {
             }
         } onCancel: {
             if let id = registration.cancel() { cancelWaiter(id) }
+        }
+    }
+
+    /// What an acquire answers without waiting; nil when the caller has to wait.
+    private static func immediate(_ action: PoolStateMachine<PostgresConnection>.AcquireAction) -> Result<PostgresConnection?, any Error>? {
+        switch action {
+        case .fail: .failure(PoolError.shutDown)
+        case .use(let connection): .success(connection)
+        case .open: .success(nil)
+        case .wait: nil
         }
     }
 
