@@ -37,30 +37,55 @@ struct LifecycleTests {
         let server = try await ServerFixture.start("shutdown-unread", registry: TestMethods.registry) {
             $0.maximumInFlightPerConnection = 2
         }
+        // The first burst's calls wait for an advisory lock the test holds, so nothing finishes until the test says
+        // so: the order of events is the test's, not the machine's load (fixed pauses failed beside the whole suite).
+        let lockKey = 17_017
+        let holder = try server.ownerConnection()
+        defer { holder.close() }
+        _ = try holder.query("SELECT pg_advisory_lock($1::bigint)", [lockKey])
         let client = try await server.connect()
-        // The first burst fills the two slots and the queue, so the server stops reading; the second waits in the
-        // socket, sent but unread, when the shutdown begins.
         func burst(_ ids: Range<Int>) -> String {
-            ids.map { #"{"jsonrpc":"2.0","method":"test.sleep","params":{"ms":50},"id":\#($0)}"# }.joined(separator: "\n")
+            ids.map { #"{"jsonrpc":"2.0","method":"test.wait_for_lock","params":{"key":\#(lockKey)},"id":\#($0)}"# }
+                .joined(separator: "\n")
         }
         try await client.send(line: burst(0..<40))
-        // The first reply shows the server has read the first burst and is working through it (38 calls queued,
-        // about a second of work): only then the second burst, which then waits unread. (A fixed pause was not
-        // enough beside the whole suite: the first burst was once read late, together with the second.)
-        var answered: [Int: JSONValue] = [:]
-        let first = try #require(try await client.nextMessage(timeout: .seconds(20)))
-        answered[try #require(first["id"]?.intValue)] = first
+        // Two calls wait for the lock and the rest of what was read waits for a slot: the server holds its reads,
+        // so the second burst stays in the socket, sent but unread, when the shutdown begins.
+        try await Self.waitForLockWaiters(server, count: 2)
         try await client.send(line: burst(40..<80))
-        try await Task.sleep(for: .milliseconds(100))
         let stopping = Task { try await server.stop() }
+        // Shutting down, the server reads on and refuses what it had not read, while the calls it had still wait.
+        var answered: [Int: JSONValue] = [:]
+        while !Set(40..<80).isSubset(of: answered.keys) {
+            let reply = try #require(try await client.nextMessage(timeout: .seconds(20)), "refusals: \(answered.keys.sorted())")
+            answered[try #require(reply["id"]?.intValue)] = reply
+        }
+        #expect(answered.values.allSatisfy { $0.errorCode == -32006 && $0.errorReason == "shutting_down" },
+                "only refusals while the lock is held: \(answered.values.map { JSONWriter.string($0) })")
+        _ = try holder.query("SELECT pg_advisory_unlock($1::bigint)", [lockKey])
         while let reply = try await client.nextMessage(timeout: .seconds(20)) {
             answered[try #require(reply["id"]?.intValue)] = reply
         }
         try await stopping.value
         #expect(Set(answered.keys) == Set(0..<80), "every call sent gets a reply: \(80 - answered.count) missing")
-        let refused = answered.values.filter { $0.errorCode == -32006 && $0.errorReason == "shutting_down" }
-        let done = answered.values.filter { $0["result"] != nil }
-        #expect(refused.count + done.count == 80 && !refused.isEmpty, "\(done.count) ran, \(refused.count) refused")
+        let done = answered.filter { $0.value["result"] == true }.keys
+        #expect(done.contains(0) && done.contains(1), "the calls in flight when the shutdown began completed")
+        #expect(answered.values.allSatisfy { $0["result"] == true || $0.errorReason == "shutting_down" })
+    }
+
+    /// Waits (up to 20 s) until `count` of the server's calls wait for an advisory lock.
+    static func waitForLockWaiters(_ server: ServerFixture, count: Int) async throws {
+        let superuser = try server.superuserConnection()
+        defer { superuser.close() }
+        for _ in 0..<400 {
+            let waiting = try superuser.query("""
+                SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+                WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = current_database()
+                """).int(0, 0) ?? 0
+            if waiting >= count { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        Issue.record("fewer than \(count) calls waited for the lock after 20 s")
     }
 
     @Test("graceful shutdown also answers calls received but still waiting for a slot, and closes idle connections")

@@ -21,6 +21,15 @@ enum TestMethods {
             return .result(.bool(true))
         },
         MethodDefinition(
+            "test.wait_for_lock", summary: "Waits in PostgreSQL until the test releases its advisory lock `key`.",
+            params: [.init("key", .integer(minimum: 1, maximum: 1_000_000), "the advisory lock's key")],
+            result: .boolean, access: .anonymous
+        ) { context, params throws(RPCError) in
+            _ = try await context.database.runWithoutTenant(
+                [Statement("SELECT pg_advisory_xact_lock_shared($1::bigint)", [params.int("key") ?? 0])])
+            return .result(.bool(true))
+        },
+        MethodDefinition(
             "test.tenant_sleep", summary: "Sleeps in PostgreSQL as the session's organisation (its share of the pool).",
             params: [.init("ms", .integer(minimum: 0, maximum: 10_000), "milliseconds")],
             result: .boolean, access: .role(.viewer)
