@@ -109,20 +109,6 @@ struct FairnessTests {
                 && budget.take(a, now: now + .seconds(60)) == nil && budget.take(a, now: now + .seconds(60)) != nil, "never more than the burst")
     }
 
-    /// Waits (up to 10 s) until `count` calls of `test.tenant_sleep` are sleeping in the server's database: on a
-    /// loaded machine calls take a while to get there.
-    static func waitForSleeps(_ server: ServerFixture, atLeast count: Int) async throws {
-        let superuser = try server.superuserConnection()
-        defer { superuser.close() }
-        for _ in 0..<200 {
-            let sleeping = try await onOwnThread {
-                try superuser.query("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%' AND state = 'active' AND datname = current_database()").int(0, 0) ?? 0
-            }
-            if sleeping >= count { return }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-    }
-
     @Test("over the wire: while one organisation floods the pool with slow calls, another's calls run at once")
     func flood() async throws {
         // Pool of 8: alone, A's 10 calls of 3 s hold 7 connections and queue the rest; B finds the eighth free.
@@ -151,7 +137,7 @@ struct FairnessTests {
                 }
             }
             // A's calls are in: seven of its sleeps running in PostgreSQL (on a loaded machine that takes a while).
-            try await Self.waitForSleeps(server, atLeast: 7)
+            try await server.waitForSleeps(atLeast: 7)
             for _ in 0..<5 {
                 #expect(try await other.call("party.list")["result"] != nil)
                 finished.append("B")
@@ -175,7 +161,7 @@ struct FairnessTests {
             // left gaps longer than the activity window on a loaded machine, and A was then alone).
             let busy = Task { _ = try? await other.call("test.tenant_sleep", ["ms": 6000], timeout: .seconds(60)) }
             defer { busy.cancel() }
-            try await Self.waitForSleeps(server, atLeast: 1)
+            try await server.waitForSleeps(atLeast: 1)
             let started = ContinuousClock.now
             #expect(try await flooder.call("test.tenant_sleep", ["ms": 300])["result"] != nil, "A had time saved up")
             #expect(try await flooder.call("party.list")["result"] != nil)

@@ -20,7 +20,7 @@ struct LifecycleTests {
         let client = try await server.connect()
         #expect(try await client.call("system.ping")["result"] != nil)
         try await client.send(line: #"{"jsonrpc":"2.0","method":"test.sleep","params":{"ms":700},"id":"slow"}"#)
-        try await Task.sleep(for: .milliseconds(200))
+        try await server.waitForSleeps(atLeast: 1)  // in flight when the shutdown begins
         let stopping = Task { try await server.stop() }
         let reply = try #require(try await client.nextMessage(timeout: .seconds(10)))
         #expect(reply["id"] == "slow")
@@ -51,7 +51,7 @@ struct LifecycleTests {
         try await client.send(line: burst(0..<40))
         // Two calls wait for the lock and the rest of what was read waits for a slot: the server holds its reads,
         // so the second burst stays in the socket, sent but unread, when the shutdown begins.
-        try await Self.waitForLockWaiters(server, count: 2)
+        try await server.waitForLockWaiters(atLeast: 2)
         try await client.send(line: burst(40..<80))
         let stopping = Task { try await server.stop() }
         // Shutting down, the server reads on and refuses what it had not read, while the calls it had still wait.
@@ -73,21 +73,6 @@ struct LifecycleTests {
         #expect(answered.values.allSatisfy { $0["result"] == true || $0.errorReason == "shutting_down" })
     }
 
-    /// Waits (up to 20 s) until `count` of the server's calls wait for an advisory lock.
-    static func waitForLockWaiters(_ server: ServerFixture, count: Int) async throws {
-        let superuser = try server.superuserConnection()
-        defer { superuser.close() }
-        for _ in 0..<400 {
-            let waiting = try superuser.query("""
-                SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database
-                WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = current_database()
-                """).int(0, 0) ?? 0
-            if waiting >= count { return }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        Issue.record("fewer than \(count) calls waited for the lock after 20 s")
-    }
-
     @Test("graceful shutdown also answers calls received but still waiting for a slot, and closes idle connections")
     func gracefulShutdownAnswersWaitingCalls() async throws {
         let server = try await ServerFixture.start("shutdown-waiting", registry: TestMethods.registry) {
@@ -102,7 +87,7 @@ struct LifecycleTests {
             #"{"jsonrpc":"2.0","method":"system.ping","id":2}"#,
             #"{"jsonrpc":"2.0","method":"system.ping","id":3}"#,
         ].joined(separator: "\n"))
-        try await Task.sleep(for: .milliseconds(200))
+        try await server.waitForSleeps(atLeast: 1)  // the first runs, so all three were read
         let stopping = Task { try await server.stop() }
         var ids: [Int] = []
         for _ in 0..<3 {
