@@ -9,6 +9,12 @@
 #   EXTENDED=1 bash Benchmarks/compare.sh         # also pgbench direct with the extended protocol
 #   PROFILE=1 bash Benchmarks/compare.sh          # also a perf profile of the point read ($BENCH_DIR/profile.txt)
 #   SCENARIOS="list-page write rollup mix" bash Benchmarks/compare.sh   # also the other scenarios, one row each
+#   AUTOGROUP=0 bash Benchmarks/compare.sh        # with the kernel's autogroup scheduling off for the run (root)
+#
+# Linux's autogroup scheduling (kernel.sched_autogroup_enabled, on by default) shares the CPU equally between
+# sessions: here the server's, PostgreSQL's (pg_ctl starts it in a session of its own) and the load generator's
+# or pgbench's. The tail latency depends on it (Benchmarks/README.md, "The tail and the scheduler"), so the
+# machine line says which was in force.
 #
 # Everything runs on a private cluster under $BENCH_DIR (default /tmp/engagement-compare), removed first.
 set -euo pipefail
@@ -32,6 +38,12 @@ if ! command -v pgbouncer >/dev/null 2>&1; then
 fi
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
+autogroup=/proc/sys/kernel/sched_autogroup_enabled
+autogroup_before=$(cat "$autogroup" 2>/dev/null || echo "")
+if [ -n "${AUTOGROUP:-}" ]; then
+    echo "$AUTOGROUP" > "$autogroup" || { echo "AUTOGROUP needs root and $autogroup" >&2; exit 1; }
+fi
+
 cd "$repo"
 # A release build of its own, without debug information (387 s instead of 438 s from scratch on 2 cores;
 # perf still finds every symbol in the symbol table).
@@ -44,6 +56,7 @@ ENGAGEMENT_DB_POOL_SIZE=$pool ENGAGEMENT_MAX_CONNECTIONS=20000 ENGAGEMENT_LOG_LE
     "$release/engagementd" dev --directory "$dir/dev" --port "$port" > "$dir/server.log" 2>&1 &
 server=$!
 cleanup() {
+    if [ -n "${AUTOGROUP:-}" ] && [ -n "$autogroup_before" ]; then echo "$autogroup_before" > "$autogroup"; fi
     kill -INT "$server" 2>/dev/null || true
     [ -f "$dir/pgbouncer.pid" ] && kill "$(cat "$dir/pgbouncer.pid")" 2>/dev/null || true
     wait "$server" 2>/dev/null || true
@@ -170,7 +183,7 @@ if [ "${PROFILE:-0}" = 1 ]; then
 fi
 
 echo
-echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(date -u +%Y-%m-%d), commit $(git -C "$repo" rev-parse --short HEAD); $clients clients, ${duration} s, $orgs organisations × $per_org engagements ($months months of check-ins), server pool $pool"
+echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(date -u +%Y-%m-%d), commit $(git -C "$repo" rev-parse --short HEAD); $clients clients, ${duration} s, $orgs organisations × $per_org engagements ($months months of check-ins), server pool $pool; autogroup scheduling $(case "$(cat "$autogroup" 2>/dev/null)" in 1) echo on;; 0) echo off;; *) echo "not available";; esac)"
 echo
 # Ratios: the server's round r against pgbench's round r; the references (pgbouncer, extended) against the
 # median of the server's rounds.
@@ -203,18 +216,18 @@ d, rounds = sys.argv[1], int(sys.argv[2])
 def percentile(values, q):
     values = sorted(values)
     return values[min(len(values) - 1, int(q * len(values)))]
-print("\n| round | pgbench p50 / p99 ms | server p50 / p99 ms | p99 ratio server ÷ pgbench |")
+print("\n| round | pgbench p50 / p99 / p99.9 ms | server p50 / p99 / p99.9 ms | p99 ratio server ÷ pgbench |")
 print("|---|---|---|---|")
 ratios = []
 for r in range(1, rounds + 1):
     times = [int(line.split()[2]) / 1000 for path in glob.glob(f"{d}/txlog/round-{r}.*") for line in open(path) if line.strip()]
     server = json.load(open(f"{d}/loadgen-{r}.json"))["latency_ms"]
     if not times:
-        print(f"| {r} | no log | {server['p50']} / {server['p99']} | – |")
+        print(f"| {r} | no log | {server['p50']} / {server['p99']} / {server['p99_9']} | – |")
         continue
-    p50, p99 = percentile(times, 0.5), percentile(times, 0.99)
+    p50, p99, p999 = percentile(times, 0.5), percentile(times, 0.99), percentile(times, 0.999)
     ratios.append(server["p99"] / p99)
-    print(f"| {r} | {p50:.2f} / {p99:.2f} | {server['p50']} / {server['p99']} | {server['p99'] / p99:.2f} |")
+    print(f"| {r} | {p50:.2f} / {p99:.2f} / {p999:.2f} | {server['p50']} / {server['p99']} / {server['p99_9']} | {server['p99'] / p99:.2f} |")
 if ratios:
     print(f"\npoint-read p99, server ÷ pgbench, per round: {', '.join(f'{x:.2f}' for x in ratios)}")
 PY
