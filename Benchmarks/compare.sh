@@ -27,7 +27,7 @@ rounds="${ROUNDS:-2}"
 orgs="${ORGS:-32}"
 per_org="${PER_ORG:-200}"
 months="${MONTHS:-2}"
-idle_counts="${IDLE:-1000 10000}"
+idle_counts="${IDLE-1000 10000}"  # IDLE="" skips the idle-connection rows
 pool="${POOL:-10}"
 bin=/usr/lib/postgresql/15/bin
 
