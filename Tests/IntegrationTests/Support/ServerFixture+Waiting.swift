@@ -22,6 +22,24 @@ extension ServerFixture {
             """)
     }
 
+    /// Waits (up to 20 s) until the server refuses new connections: its graceful shutdown has begun.
+    func waitUntilRefusingConnections() async throws {
+        for _ in 0..<400 {
+            guard let probe = try? await connect() else { return }
+            await probe.close()
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        Issue.record("the server still accepted connections 20 s later")
+    }
+
+    /// Takes the advisory lock `key` in a connection of its own, which `test.wait_for_lock` calls then wait for;
+    /// closing the connection releases it.
+    func holdLock(_ key: Int) throws -> PostgresConnection {
+        let holder = try ownerConnection()
+        _ = try holder.query("SELECT pg_advisory_lock($1::bigint)", [key])
+        return holder
+    }
+
     private func waitUntil(atLeast count: Int, _ what: String, _ countQuery: String) async throws {
         let superuser = try superuserConnection()
         defer { superuser.close() }
