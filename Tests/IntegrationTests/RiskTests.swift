@@ -110,6 +110,62 @@ struct RiskTests {
         }
     }
 
+    @Test("months of one engagement written by one statement: the rules are evaluated once, at the latest month, with what month by month gives")
+    func rulesOncePerEngagementAndCommit() async throws {
+        let server = try await ServerFixture.start("risk-rules-once")
+        try await server.scoped {
+            let a = try await server.session(server.orgA)
+            let tracked = try await TrackedEngagement.make(a)
+            _ = try await a.call("kpi.define", ["engagement_id": tracked.id, "name": "NPS", "target": 8])
+            _ = try #require(try await a.call("risk_rule.create", [
+                "name": "Unhappy customer", "condition": "kpi", "kpi": "nps", "comparison": "<=", "threshold": 7,
+                "title": "Customer satisfaction is low", "category": "relationship", "probability": "high", "impact": "high",
+            ])["result"])
+            let superuser = try server.superuserConnection()
+            defer { superuser.close() }
+            _ = try superuser.query("SET track_functions = 'all'")
+            _ = try superuser.query("SELECT pg_stat_reset_single_function_counters('app.evaluate_risk_rules'::regproc)")
+            // Calls of the rule evaluation counted by PostgreSQL (flushed by the statement before the count).
+            func evaluations() throws -> Int {
+                _ = try superuser.query("SELECT pg_stat_force_next_flush()")
+                return try superuser.query("SELECT coalesce(pg_stat_get_function_calls('app.evaluate_risk_rules'::regproc), 0)").int(0, 0) ?? -1
+            }
+            // One statement (one transaction), as a bulk load writes: three months, the latest with NPS 6.
+            func months(_ values: [(String, Int)]) throws {
+                let rows = values.map { "('\($0.0)'::date, \($0.1))" }.joined(separator: ", ")
+                _ = try superuser.query("""
+                    WITH engagement AS (
+                        SELECT e.organisation_id, e.id, k.id AS kpi_id FROM app.engagements e
+                        JOIN app.engagement_kpis k ON k.organisation_id = e.organisation_id AND k.engagement_id = e.id AND k.name = 'NPS'
+                        WHERE e.id = $1::uuid),
+                    written AS (
+                        INSERT INTO app.check_ins (organisation_id, engagement_id, period)
+                        SELECT e.organisation_id, e.id, m.period FROM engagement e, (VALUES \(rows)) m(period, nps)
+                        RETURNING organisation_id, id, engagement_id, period)
+                    INSERT INTO app.kpi_values (organisation_id, check_in_id, kpi_id, engagement_id, actual)
+                    SELECT w.organisation_id, w.id, e.kpi_id, w.engagement_id, m.nps
+                    FROM written w JOIN engagement e ON true JOIN (VALUES \(rows)) m(period, nps) ON m.period = w.period
+                    """, [tracked.id.stringValue])
+            }
+            func ruleSignals() async throws -> [JSONValue] {
+                try #require(try await a.call("risk.list", ["engagement_id": tracked.id, "source": "rule"])["result"]?["items"]?.arrayValue)
+            }
+            try months([("2025-02-01", 9), ("2025-03-01", 9), ("2025-04-01", 6)])
+            #expect(try evaluations() == 1, "three months, one evaluation")
+            let signals = try await ruleSignals()
+            #expect(signals.count == 1 && signals.first?["status"] == "open", "the latest month's NPS 6 breaks the rule: \(signals)")
+            #expect(signals.first?["description"]?.stringValue?.contains("observed 6") == true, "\(signals)")
+            // An older month written alone is evaluated (nothing later of this transaction): the signal stays.
+            try months([("2025-01-01", 3)])
+            #expect(try evaluations() == 2)
+            // Two later months, the latest clearing it: one more evaluation, and the signal is resolved.
+            try months([("2025-05-01", 5), ("2025-06-01", 9)])
+            #expect(try evaluations() == 3)
+            let cleared = try await ruleSignals()
+            #expect(cleared.count == 1 && cleared.first?["status"] == "resolved", "\(cleared)")
+        }
+    }
+
     @Test("health band, finance variance and freshness rules; the periodic sweep catches time-driven breaches")
     func otherConditions() async throws {
         let server = try await ServerFixture.start("risk-conditions")
