@@ -98,7 +98,7 @@ public final class ConnectionPool: Sendable {
             result = try await threadPool.runIfActive { Swift.Result { try body(lease.connection) } }
         } catch {
             lease.connection.close()
-            release(nil, isNew: false, replacedBroken: false)
+            release(nil, isNew: false, replacedBroken: lease.replacedBroken)
             throw PoolError.shutDown
         }
         giveBack(lease, after: result)
@@ -246,16 +246,12 @@ public final class ConnectionPool: Sendable {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<PostgresConnection?, any Error>) in
                 let immediate: Result<PostgresConnection?, any Error>? = state.withLock { state in
                     let action = state.machine.acquire(now: .now)
-                    if let immediate = Self.immediate(action) { return immediate }
-                    switch action {
-                    case .fail, .use, .open: return nil  // answered above
-                    case .wait(let waiter):
-                        guard registration.waiting(waiter.id) else { return .failure(CancellationError()) }
-                        state.continuations[waiter.id] = continuation
-                        state.machine.enqueue(waiter)
-                        if state.waiterExpiry == nil { state.waiterExpiry = Task { await self.expireWaiters() } }
-                        return nil
-                    }
+                    guard case .wait(let waiter) = action else { return Self.immediate(action) }
+                    guard registration.waiting(waiter.id) else { return .failure(CancellationError()) }
+                    state.continuations[waiter.id] = continuation
+                    state.machine.enqueue(waiter)
+                    if state.waiterExpiry == nil { state.waiterExpiry = Task { await self.expireWaiters() } }
+                    return nil
                 }
                 if let immediate { continuation.resume(with: immediate) }
             }
