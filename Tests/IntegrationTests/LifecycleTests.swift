@@ -19,15 +19,16 @@ struct LifecycleTests {
         let server = try await ServerFixture.start("shutdown", registry: TestMethods.registry, logger: traceLogger)
         // The call waits in PostgreSQL for a lock the test holds: in flight when the shutdown begins, and finishing
         // only after (the order is the test's, not the machine's load).
-        let holder = try server.holdLock(17_018)
+        let lockKey = 17_018
+        let holder = try server.holdLock(lockKey)
         defer { holder.close() }
         let client = try await server.connect()
         #expect(try await client.call("system.ping")["result"] != nil)
-        try await client.send(line: #"{"jsonrpc":"2.0","method":"test.wait_for_lock","params":{"key":17018},"id":"slow"}"#)
+        try await client.send(line: #"{"jsonrpc":"2.0","method":"test.wait_for_lock","params":{"key":\#(lockKey)},"id":"slow"}"#)
         try await server.waitForLockWaiters(atLeast: 1)
         let stopping = Task { try await server.stop() }
         try await server.waitUntilRefusingConnections()
-        _ = try holder.query("SELECT pg_advisory_unlock(17018)")
+        _ = try holder.query("SELECT pg_advisory_unlock($1::bigint)", [lockKey])
         let reply = try #require(try await client.nextMessage(timeout: .seconds(10)))
         #expect(reply["id"] == "slow")
         #expect(reply["result"] == true, "the in-flight call completed: \(JSONWriter.string(reply))")
@@ -83,21 +84,22 @@ struct LifecycleTests {
         let server = try await ServerFixture.start("shutdown-waiting", registry: TestMethods.registry) {
             $0.maximumInFlightPerConnection = 1
         }
-        let holder = try server.holdLock(17_019)
+        let lockKey = 17_019
+        let holder = try server.holdLock(lockKey)
         defer { holder.close() }
         let busy = try await server.connect()
         let idle = try await server.connect()
         #expect(try await idle.call("system.ping")["result"] != nil)
         // One line, three calls: the first runs (waiting for the test's lock), the other two wait for the single slot.
         try await busy.send(line: [
-            #"{"jsonrpc":"2.0","method":"test.wait_for_lock","params":{"key":17019},"id":1}"#,
+            #"{"jsonrpc":"2.0","method":"test.wait_for_lock","params":{"key":\#(lockKey)},"id":1}"#,
             #"{"jsonrpc":"2.0","method":"system.ping","id":2}"#,
             #"{"jsonrpc":"2.0","method":"system.ping","id":3}"#,
         ].joined(separator: "\n"))
         try await server.waitForLockWaiters(atLeast: 1)  // the first runs, so all three were read
         let stopping = Task { try await server.stop() }
         try await server.waitUntilRefusingConnections()
-        _ = try holder.query("SELECT pg_advisory_unlock(17019)")
+        _ = try holder.query("SELECT pg_advisory_unlock($1::bigint)", [lockKey])
         var ids: [Int] = []
         for _ in 0..<3 {
             let reply = try #require(try await busy.nextMessage(timeout: .seconds(10)))
