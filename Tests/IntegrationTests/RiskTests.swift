@@ -1,3 +1,4 @@
+import DevEnvironment
 import EngagementClient
 import Foundation
 import JSONRPC
@@ -164,6 +165,42 @@ struct RiskTests {
             let cleared = try await ruleSignals()
             #expect(cleared.count == 1 && cleared.first?["status"] == "resolved", "\(cleared)")
         }
+    }
+
+    @Test("a KPI rule's observation does not read through the organisation's KPI values, also in an organisation the planner's statistics have not seen")
+    func kpiObservationReadsOneEngagement() async throws {
+        let deployment = try await TestCluster.shared.deployment("risk-observation-rows")
+        let owner = try PostgresConnection.connect(try deployment.ownerURL)
+        defer { owner.close() }
+        let superuser = try PostgresConnection.connect(try deployment.superuserURL)
+        defer { superuser.close() }
+        // Statistics that know the first organisation; the second arrives after them (as a new customer's first
+        // import does), so they promise a row or so for it wherever it is the condition.
+        _ = try SeedData.seedOrganisation(owner: owner, seed: 7, index: 1, engagements: 40, depth: 2, months: 6)
+        _ = try superuser.query("ANALYZE")
+        let (organisation, _) = try SeedData.seedOrganisation(owner: owner, seed: 7, index: 2, engagements: 40, depth: 2, months: 6)
+        let engagement = try #require(try owner.query("""
+            SELECT e.id FROM app.engagements e
+            WHERE e.organisation_id = $1 AND EXISTS (SELECT FROM app.kpi_values v WHERE v.organisation_id = e.organisation_id AND v.engagement_id = e.id)
+            ORDER BY e.code LIMIT 1
+            """, [organisation]).string(0, 0))
+        func rows(_ sql: String) throws -> Int { try owner.query(sql, [organisation, engagement]).int(0, 0) ?? -1 }
+        let organisationRows = try rows("SELECT count(*) FROM app.kpi_values WHERE organisation_id = $1 AND $2::uuid IS NOT NULL")
+        // What the observation read, from this transaction's own counters (no other session's activity in them).
+        _ = try superuser.query("BEGIN")
+        let observed = try superuser.query("""
+            SELECT app.rule_observation(r, $2::uuid, now()) FROM app.risk_rules r WHERE r.organisation_id = $1 AND r.condition = 'kpi'
+            """, [organisation, engagement])
+        #expect(observed.rowCount == 1 && observed.string(0, 0) != nil, "the seed's KPI rule observes the latest value")
+        let read = try superuser.query("""
+            SELECT sum(seq_tup_read + coalesce(idx_tup_fetch, 0))::int FROM pg_stat_xact_user_tables
+            WHERE relid IN ('app.kpi_values'::regclass, 'app.check_ins'::regclass, 'app.engagement_kpis'::regclass)
+            """).int(0, 0) ?? -1
+        _ = try superuser.query("COMMIT")
+        // Not necessarily the engagement's rows alone (with a row promised for the organisation, an index on
+        // (organisation, period) serves the latest-first order as well), but never a pass over the organisation:
+        // the join by KPI id alone read the organisation's KPI values again for each of them (18,341 rows here).
+        #expect(read >= 1 && read < organisationRows, "rows read: \(read); the organisation has \(organisationRows) KPI values")
     }
 
     @Test("health band, finance variance and freshness rules; the periodic sweep catches time-driven breaches")
