@@ -8,10 +8,13 @@
 -- others (one as_of). Every table is read for p_organisation_id only, as in 0022_rollups.sql.
 CREATE OR REPLACE FUNCTION app.rollup_work(p_organisation_id uuid, p_root_id uuid)
 RETURNS SETOF app.rollup_work_row
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET enable_nestloop = off
 SET jit = off
+SET plan_cache_mode = force_generic_plan
 AS $$
+BEGIN
+    RETURN QUERY
     WITH closure AS MATERIALIZED (SELECT * FROM app.rollup_closure(p_organisation_id, p_root_id)),
     scope AS MATERIALIZED (SELECT DISTINCT organisation_id, descendant_id AS engagement_id FROM closure),
     objective_counts AS (
@@ -121,7 +124,8 @@ AS $$
     LEFT JOIN item_counts x ON x.organisation_id = a.organisation_id AND x.ancestor_id = a.ancestor_id
     LEFT JOIN adoption d ON d.organisation_id = a.organisation_id AND d.ancestor_id = a.ancestor_id
     LEFT JOIN deliverable_counts v ON v.organisation_id = a.organisation_id AND v.ancestor_id = a.ancestor_id
-    LEFT JOIN sla_credits l ON l.organisation_id = a.organisation_id AND l.ancestor_id = a.ancestor_id
+    LEFT JOIN sla_credits l ON l.organisation_id = a.organisation_id AND l.ancestor_id = a.ancestor_id;
+END
 $$;
 
 -- Tenant-filtered, for the server's role.
