@@ -3,8 +3,8 @@
 # functions and triggers: pg_stat_statements with track = all and track_planning on, on `engagementd dev`'s private
 # cluster (release build). Two workloads, each measured alone: a seed through the write path (`engagementctl seed`
 # beside the first one's data), and the load generator's SCENARIOS against the server. For each, the statements
-# by planning plus execution time, with calls and plans: a statement planned on (nearly) every call is the pattern
-# this found four times (Benchmarks/README.md, "Planning, statement by statement").
+# by planning plus execution time, with calls and plans: a statement with about as many plans as calls is planned
+# at every call, the pattern behind most of what it found (Benchmarks/README.md, "Planning, statement by statement").
 #
 #   bash Benchmarks/planning/run.sh
 #   SCENARIOS="write point-read" DURATION=10 TOP=30 bash Benchmarks/planning/run.sh
